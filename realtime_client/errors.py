@@ -1,0 +1,198 @@
+"""The exceptions realtime_client raises.
+
+Every exception derives from :class:`RealtimeError`::
+
+    RealtimeError
+    ├── TransportError
+    │   ├── ConnectError                 the WebSocket handshake failed (.status_code, .body)
+    │   │   └── AuthenticationError      HTTP 401 or 403 at the handshake
+    │   ├── ConnectionClosedError        the connection closed unexpectedly (.code, .reason)
+    │   │   └── SessionExpiredError      the server ended the session at its maximum duration
+    │   └── RealtimeTimeoutError         also a TimeoutError
+    ├── ProtocolError                    a frame that is not a valid event (.raw, .details)
+    ├── ServerError                      built from a server ``error`` event (.event, .code)
+    ├── APIError                         a REST call failed (.status_code, .code)
+    ├── AudioError                       PortAudio missing, no device, device failure
+    └── UsageError                       misuse; also a RuntimeError
+        └── SessionClosedError           sending or iterating after close
+
+Exceptions from dependencies (websocket-client, json, base64) never escape
+as themselves: they are the ``__cause__`` of one of these.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, final
+
+if TYPE_CHECKING:
+    from .events.server import ErrorEvent
+
+__all__ = [
+    "APIError",
+    "AudioError",
+    "AuthenticationError",
+    "ConnectError",
+    "ConnectionClosedError",
+    "ProtocolError",
+    "RealtimeError",
+    "RealtimeTimeoutError",
+    "ServerError",
+    "SessionClosedError",
+    "SessionExpiredError",
+    "TransportError",
+    "UsageError",
+]
+
+
+class RealtimeError(Exception):
+    """The root of every exception realtime_client raises."""
+
+
+class TransportError(RealtimeError):
+    """The connection failed: handshake, network, close or timeout."""
+
+
+class ConnectError(TransportError):
+    """The WebSocket handshake failed.
+
+    Args:
+        message: What went wrong.
+        status_code: The HTTP status of the handshake answer, when there was one.
+        body: The answer's body (as text, truncated), when there was one.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None, body: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+
+
+@final
+class AuthenticationError(ConnectError):
+    """The server refused the credentials (HTTP 401 or 403 at the handshake)."""
+
+
+class ConnectionClosedError(TransportError):
+    """The connection closed without the client asking.
+
+    Args:
+        message: What happened.
+        code: The WebSocket close code, when the peer sent one.
+        reason: The close reason the peer sent.
+    """
+
+    def __init__(self, message: str, *, code: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+
+
+@final
+class SessionExpiredError(ConnectionClosedError):
+    """The server ended the session because it reached its maximum duration.
+
+    The server closes with code 1001 and a reason naming the limit. This is an
+    expiry, not a network fault: start a new session to go on.
+    """
+
+
+@final
+class RealtimeTimeoutError(TransportError, TimeoutError):
+    """Waiting for the server took longer than the caller allowed."""
+
+
+@final
+class ProtocolError(RealtimeError):
+    """A frame that is not a valid event, or an event that cannot be encoded.
+
+    The message names the event type (when known) and the field path.
+
+    Args:
+        message: What was wrong.
+        raw: The offending frame (truncated for display), when there was one.
+        details: One line per problem found, each with its field path.
+    """
+
+    def __init__(
+        self, message: str, *, raw: str | None = None, details: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.raw = raw
+        self.details = details
+
+
+@final
+class ServerError(RealtimeError):
+    """A server ``error`` event, raised.
+
+    The session delivers server errors as :class:`~realtime_client.events.ErrorEvent`
+    data; build this exception with :meth:`from_event` to raise one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        event: ErrorEvent | None = None,
+        code: str | None = None,
+        param: str | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.event = event
+        self.code = code
+        self.param = param
+        self.error_type = error_type
+
+    @classmethod
+    def from_event(cls, event: ErrorEvent) -> ServerError:
+        """Build the exception from a server ``error`` event."""
+        err = event.error
+        where = f" (param {err.param})" if err.param else ""
+        code = f"{err.code}: " if err.code else ""
+        return cls(
+            f"{code}{err.message}{where}",
+            event=event,
+            code=err.code,
+            param=err.param,
+            error_type=err.type,
+        )
+
+
+@final
+class APIError(RealtimeError):
+    """A REST call (client secrets, call control) failed.
+
+    Args:
+        message: The server's error message, or what went wrong.
+        status_code: The HTTP status, when there was an answer.
+        code: The error code from the answer's body, when it had one.
+        error_type: The error type from the answer's body, when it had one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.error_type = error_type
+
+
+@final
+class AudioError(RealtimeError):
+    """Audio is unavailable or failed: PortAudio missing, no device, a device error."""
+
+
+class UsageError(RealtimeError, RuntimeError):
+    """The library was used in a way it does not support."""
+
+
+@final
+class SessionClosedError(UsageError):
+    """The session is closed: it can no longer send, and cannot be reopened."""

@@ -1,0 +1,190 @@
+"""The four public codec functions: frames to typed events and back."""
+
+from __future__ import annotations
+
+import json
+import math
+from types import MappingProxyType
+from typing import Any, Final, Literal, NoReturn, get_args
+
+from .._converter import converter, format_error, json_kind
+from ..errors import ProtocolError
+from ._base import UnknownClientEvent, UnknownServerEvent, wire_type
+from .client import ClientEvent
+from .server import ServerEvent
+
+__all__ = [
+    "CLIENT_EVENT_TYPES",
+    "SERVER_EVENT_TYPES",
+    "decode_client_event",
+    "decode_server_event",
+    "encode_client_event",
+    "encode_server_event",
+]
+
+CLIENT_EVENT_TYPES: Final = MappingProxyType({wire_type(c): c for c in get_args(ClientEvent)})
+"""Every GA client event class, by wire type."""
+
+SERVER_EVENT_TYPES: Final = MappingProxyType({wire_type(c): c for c in get_args(ServerEvent)})
+"""Every GA server event class, by wire type."""
+
+_CLIENT_CLASSES: Final = (*CLIENT_EVENT_TYPES.values(), UnknownClientEvent)
+_SERVER_CLASSES: Final = (*SERVER_EVENT_TYPES.values(), UnknownServerEvent)
+_RAW_KEPT: Final = 200  # characters of a bad frame kept on the exception, for debugging
+
+Direction = Literal["server", "client"]
+
+
+class _BadNumber(ValueError):
+    pass
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _BadNumber(f"number {text[:20]}... is out of range")
+    return value
+
+
+def _parse_constant(name: str) -> NoReturn:
+    raise _BadNumber(f"{name} is not a JSON number")
+
+
+def _raw(frame: object) -> str:
+    if isinstance(frame, str):
+        return frame[:_RAW_KEPT]
+    if isinstance(frame, (bytes, bytearray, memoryview)):
+        return bytes(frame[:_RAW_KEPT]).decode("utf-8", "replace")
+    return ""
+
+
+def _load_object(frame: str | bytes, direction: Direction) -> dict[str, Any]:
+    """Parse a frame into a JSON object with a string ``type``, or raise ProtocolError."""
+    if isinstance(frame, (bytes, bytearray, memoryview)):
+        try:
+            text = bytes(frame).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(
+                f"{direction} frame is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                raw=_raw(frame),
+            ) from None
+    elif isinstance(frame, str):
+        text = frame
+    else:
+        raise ProtocolError(f"{direction} frame must be str or bytes, got {type(frame).__name__}")
+    try:
+        data = json.loads(text, parse_float=_parse_float, parse_constant=_parse_constant)
+    except RecursionError:
+        raise ProtocolError(f"{direction} frame is nested too deeply", raw=_raw(frame)) from None
+    except _BadNumber as exc:
+        raise ProtocolError(
+            f"{direction} frame has a bad number: {exc}", raw=_raw(frame)
+        ) from None
+    except ValueError as exc:  # JSONDecodeError, and integers of more than 4300 digits
+        raise ProtocolError(
+            f"{direction} frame is not valid JSON: {exc}", raw=_raw(frame)
+        ) from None
+    if data.__class__ is not dict:
+        raise ProtocolError(
+            f"{direction} frame must be a JSON object, got {json_kind(data)}", raw=_raw(frame)
+        )
+    kind = data.get("type")
+    if kind.__class__ is not str:
+        problem = (
+            "has no 'type'" if "type" not in data else f"has a 'type' that is {json_kind(kind)}"
+        )
+        raise ProtocolError(f"{direction} event {problem}", raw=_raw(frame))
+    return data  # type: ignore[no-any-return]
+
+
+def _invalid(direction: Direction, kind: str, exc: Exception, frame: object) -> ProtocolError:
+    details = format_error(exc)
+    return ProtocolError(
+        f"invalid {direction} event {kind!r}: " + "; ".join(details),
+        raw=_raw(frame),
+        details=details,
+    )
+
+
+def decode_server_event(frame: str | bytes) -> ServerEvent | UnknownServerEvent:
+    """Decode one frame from the server into a typed event.
+
+    Args:
+        frame: One WebSocket text frame, as text or as UTF-8 bytes.
+
+    Returns:
+        The event's class from :data:`ServerEvent`, or :class:`UnknownServerEvent`
+        for a well-formed event of a type this version does not know.
+
+    Raises:
+        ProtocolError: The frame is not a valid event: not UTF-8, not JSON, not
+            an object, without a string ``type``, nested too deeply, or a known
+            type with a missing or ill-typed field. The message names the event
+            type and the field path. No other exception escapes.
+    """
+    data = _load_object(frame, "server")
+    try:
+        return converter.structure(data, ServerEvent)  # type: ignore[no-any-return]
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a ProtocolError
+        raise _invalid("server", data["type"], exc, frame) from exc
+
+
+def decode_client_event(frame: str | bytes) -> ClientEvent | UnknownClientEvent:
+    """Decode one frame from a client into a typed event: the server side's decoder.
+
+    Args:
+        frame: One WebSocket text frame, as text or as UTF-8 bytes.
+
+    Returns:
+        The event's class from :data:`ClientEvent`, or :class:`UnknownClientEvent`.
+
+    Raises:
+        ProtocolError: As :func:`decode_server_event`.
+    """
+    data = _load_object(frame, "client")
+    try:
+        return converter.structure(data, ClientEvent)  # type: ignore[no-any-return]
+    except Exception as exc:  # noqa: BLE001
+        raise _invalid("client", data["type"], exc, frame) from exc
+
+
+def _encode(event: Any, classes: tuple[type, ...], direction: Direction) -> str:
+    if not isinstance(event, classes):
+        raise ProtocolError(f"expected a {direction} event, got {type(event).__name__}")
+    kind = event.type
+    try:
+        data = converter.unstructure(event)
+        if not isinstance(event, (UnknownClientEvent, UnknownServerEvent)):
+            # Check the values' types as decoding would, so that a bad event fails
+            # here, where it was built, rather than at the server.
+            converter.structure(data, type(event))
+        return json.dumps(data, separators=(",", ":"), allow_nan=False)
+    except RecursionError:
+        raise ProtocolError(f"{direction} event {kind!r} is nested too deeply") from None
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a ProtocolError
+        details = format_error(exc)
+        raise ProtocolError(
+            f"cannot encode {direction} event {kind!r}: " + "; ".join(details), details=details
+        ) from exc
+
+
+def encode_client_event(event: ClientEvent | UnknownClientEvent) -> str:
+    """Encode a client event as one JSON text frame.
+
+    Unset fields are omitted; fields explicitly set to ``None`` where the
+    protocol gives ``null`` a meaning are written as ``null``.
+
+    Raises:
+        ProtocolError: ``event`` is not a client event, or a field holds a value
+            of the wrong type (the message names the event type and the field).
+    """
+    return _encode(event, _CLIENT_CLASSES, "client")
+
+
+def encode_server_event(event: ServerEvent | UnknownServerEvent) -> str:
+    """Encode a server event as one JSON text frame: the server side's encoder.
+
+    Raises:
+        ProtocolError: As :func:`encode_client_event`.
+    """
+    return _encode(event, _SERVER_CLASSES, "server")

@@ -1,0 +1,288 @@
+"""Conversation items and their content parts.
+
+An item is one entry of the conversation: a message (system, user or
+assistant), a function call and its output, or one of the MCP items. Items
+are polymorphic on ``type`` (and messages, further, on ``role``); content
+parts are polymorphic on their own ``type``. Audio in content parts is
+``bytes`` here and base64 on the wire.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+from attrs import field, frozen
+
+from ._base import UNSET, Unset
+
+__all__ = [
+    "AssistantContent",
+    "AssistantMessageItem",
+    "ConversationItem",
+    "FunctionCallItem",
+    "FunctionCallOutputItem",
+    "InputAudioContent",
+    "InputImageContent",
+    "InputTextContent",
+    "ItemReference",
+    "ItemStatus",
+    "McpApprovalRequestItem",
+    "McpApprovalResponseItem",
+    "McpCallError",
+    "McpCallItem",
+    "McpHttpError",
+    "McpListToolsItem",
+    "McpProtocolError",
+    "McpToolExecutionError",
+    "McpToolInfo",
+    "OutputAudioContent",
+    "OutputTextContent",
+    "ResponseInputItem",
+    "SystemMessageItem",
+    "UserContent",
+    "UserMessageItem",
+]
+
+ItemStatus = Literal["completed", "incomplete", "in_progress"]
+"""The status of an item: ``completed``, ``incomplete`` or ``in_progress``."""
+
+
+# --- content parts -----------------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class InputTextContent:
+    """Text typed by the user (or given as system instructions)."""
+
+    type: Literal["input_text"] = field(default="input_text", init=False)
+    text: str | None = None
+
+
+@frozen(kw_only=True)
+class InputAudioContent:
+    """Audio from the user, in the session's input format."""
+
+    type: Literal["input_audio"] = field(default="input_audio", init=False)
+    audio: bytes | None = None
+    """The audio bytes; the server omits them when it reports items back."""
+    transcript: str | None = None
+    """The transcript, when input transcription produced one."""
+
+
+@frozen(kw_only=True)
+class InputImageContent:
+    """An image from the user, as a ``data:`` URI (PNG or JPEG)."""
+
+    type: Literal["input_image"] = field(default="input_image", init=False)
+    image_url: str | None = None
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+@frozen(kw_only=True)
+class OutputTextContent:
+    """Text the model wrote."""
+
+    type: Literal["output_text"] = field(default="output_text", init=False)
+    text: str | None = None
+
+
+@frozen(kw_only=True)
+class OutputAudioContent:
+    """Audio the model spoke, with its transcript."""
+
+    type: Literal["output_audio"] = field(default="output_audio", init=False)
+    audio: bytes | None = None
+    transcript: str | None = None
+
+
+UserContent = Union[InputTextContent, InputAudioContent, InputImageContent]
+"""A content part of a user message."""
+
+AssistantContent = Union[OutputTextContent, OutputAudioContent]
+"""A content part of an assistant message."""
+
+
+# --- messages --------------------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class SystemMessageItem:
+    """A system message: instructions placed in the conversation."""
+
+    type: Literal["message"] = field(default="message", init=False)
+    role: Literal["system"] = field(default="system", init=False)
+    content: list[InputTextContent]
+    id: str | None = None
+    object: Literal["realtime.item"] | None = None
+    status: ItemStatus | None = None
+
+
+@frozen(kw_only=True)
+class UserMessageItem:
+    """A message from the user: text, audio or images."""
+
+    type: Literal["message"] = field(default="message", init=False)
+    role: Literal["user"] = field(default="user", init=False)
+    content: list[UserContent]
+    id: str | None = None
+    object: Literal["realtime.item"] | None = None
+    status: ItemStatus | None = None
+
+
+@frozen(kw_only=True)
+class AssistantMessageItem:
+    """A message from the model: text, or audio with its transcript."""
+
+    type: Literal["message"] = field(default="message", init=False)
+    role: Literal["assistant"] = field(default="assistant", init=False)
+    content: list[AssistantContent]
+    id: str | None = None
+    object: Literal["realtime.item"] | None = None
+    status: ItemStatus | None = None
+
+
+# --- function calls ------------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class FunctionCallItem:
+    """The model calling one of the session's function tools."""
+
+    type: Literal["function_call"] = field(default="function_call", init=False)
+    name: str
+    arguments: str
+    """The arguments as JSON text, exactly as the model wrote them."""
+    call_id: str | None = None
+    id: str | None = None
+    object: Literal["realtime.item"] | None = None
+    status: ItemStatus | None = None
+
+
+@frozen(kw_only=True)
+class FunctionCallOutputItem:
+    """The result of a function call, sent back to the model."""
+
+    type: Literal["function_call_output"] = field(default="function_call_output", init=False)
+    call_id: str
+    output: str
+    id: str | None = None
+    object: Literal["realtime.item"] | None = None
+    status: ItemStatus | None = None
+
+
+# --- MCP --------------------------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class McpToolInfo:
+    """One tool an MCP server offers."""
+
+    name: str
+    input_schema: dict[str, Any]
+    description: str | None | Unset = UNSET
+    annotations: dict[str, Any] | None | Unset = UNSET
+
+
+@frozen(kw_only=True)
+class McpListToolsItem:
+    """The tools an MCP server listed."""
+
+    type: Literal["mcp_list_tools"] = field(default="mcp_list_tools", init=False)
+    server_label: str
+    tools: list[McpToolInfo]
+    id: str | None = None
+
+
+@frozen(kw_only=True)
+class McpProtocolError:
+    """An MCP call failed at the protocol level."""
+
+    type: Literal["protocol_error"] = field(default="protocol_error", init=False)
+    code: int
+    message: str
+
+
+@frozen(kw_only=True)
+class McpToolExecutionError:
+    """An MCP tool raised while running."""
+
+    type: Literal["tool_execution_error"] = field(default="tool_execution_error", init=False)
+    message: str
+
+
+@frozen(kw_only=True)
+class McpHttpError:
+    """An MCP server answered with an HTTP error."""
+
+    type: Literal["http_error"] = field(default="http_error", init=False)
+    code: int
+    message: str
+
+
+McpCallError = Union[McpProtocolError, McpToolExecutionError, McpHttpError]
+"""Why an MCP call failed."""
+
+
+@frozen(kw_only=True)
+class McpCallItem:
+    """A call the model made to an MCP tool, with its output or error."""
+
+    type: Literal["mcp_call"] = field(default="mcp_call", init=False)
+    id: str
+    server_label: str
+    name: str
+    arguments: str
+    approval_request_id: str | None | Unset = UNSET
+    output: str | None | Unset = UNSET
+    error: McpCallError | None | Unset = UNSET
+
+
+@frozen(kw_only=True)
+class McpApprovalRequestItem:
+    """The model asking for approval before calling an MCP tool."""
+
+    type: Literal["mcp_approval_request"] = field(default="mcp_approval_request", init=False)
+    id: str
+    server_label: str
+    name: str
+    arguments: str
+
+
+@frozen(kw_only=True)
+class McpApprovalResponseItem:
+    """The client's answer to an :class:`McpApprovalRequestItem`."""
+
+    type: Literal["mcp_approval_response"] = field(default="mcp_approval_response", init=False)
+    id: str
+    approval_request_id: str
+    approve: bool
+    reason: str | None | Unset = UNSET
+
+
+ConversationItem = Union[
+    SystemMessageItem,
+    UserMessageItem,
+    AssistantMessageItem,
+    FunctionCallItem,
+    FunctionCallOutputItem,
+    McpApprovalResponseItem,
+    McpListToolsItem,
+    McpCallItem,
+    McpApprovalRequestItem,
+]
+"""Any conversation item, polymorphic on ``type`` (and on ``role`` for messages)."""
+
+
+@frozen(kw_only=True)
+class ItemReference:
+    """A reference to an item already in the conversation, by id.
+
+    Only ``response.create``'s ``input`` accepts it.
+    """
+
+    type: Literal["item_reference"] = field(default="item_reference", init=False)
+    id: str
+
+
+ResponseInputItem = Union[ConversationItem, ItemReference]
+"""What ``response.create``'s ``input`` list holds: items, or references to them."""

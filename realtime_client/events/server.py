@@ -1,0 +1,687 @@
+"""Server events: what the server sends to a client (46 types)."""
+
+from __future__ import annotations
+
+from typing import Literal, Union
+
+from attrs import field, frozen
+
+from .items import ConversationItem
+from .responses import (
+    Conversation,
+    ErrorDetails,
+    LogProb,
+    RateLimit,
+    Response,
+    ResponseContentPart,
+    TranscriptionError,
+    TranscriptionLanguage,
+    TranscriptionUsage,
+)
+from .sessions import SessionConfig
+
+__all__ = [
+    "ConversationCreatedEvent",
+    "ConversationItemAddedEvent",
+    "ConversationItemCreatedEvent",
+    "ConversationItemDeletedEvent",
+    "ConversationItemDoneEvent",
+    "ConversationItemInputAudioTranscriptionCompletedEvent",
+    "ConversationItemInputAudioTranscriptionDeltaEvent",
+    "ConversationItemInputAudioTranscriptionFailedEvent",
+    "ConversationItemInputAudioTranscriptionSegmentEvent",
+    "ConversationItemRetrievedEvent",
+    "ConversationItemTruncatedEvent",
+    "ErrorEvent",
+    "InputAudioBufferClearedEvent",
+    "InputAudioBufferCommittedEvent",
+    "InputAudioBufferDtmfEventReceivedEvent",
+    "InputAudioBufferSpeechStartedEvent",
+    "InputAudioBufferSpeechStoppedEvent",
+    "InputAudioBufferTimeoutTriggeredEvent",
+    "McpListToolsCompletedEvent",
+    "McpListToolsFailedEvent",
+    "McpListToolsInProgressEvent",
+    "OutputAudioBufferClearedEvent",
+    "OutputAudioBufferStartedEvent",
+    "OutputAudioBufferStoppedEvent",
+    "RateLimitsUpdatedEvent",
+    "ResponseContentPartAddedEvent",
+    "ResponseContentPartDoneEvent",
+    "ResponseCreatedEvent",
+    "ResponseDoneEvent",
+    "ResponseFunctionCallArgumentsDeltaEvent",
+    "ResponseFunctionCallArgumentsDoneEvent",
+    "ResponseMcpCallArgumentsDeltaEvent",
+    "ResponseMcpCallArgumentsDoneEvent",
+    "ResponseMcpCallCompletedEvent",
+    "ResponseMcpCallFailedEvent",
+    "ResponseMcpCallInProgressEvent",
+    "ResponseOutputAudioDeltaEvent",
+    "ResponseOutputAudioDoneEvent",
+    "ResponseOutputAudioTranscriptDeltaEvent",
+    "ResponseOutputAudioTranscriptDoneEvent",
+    "ResponseOutputItemAddedEvent",
+    "ResponseOutputItemDoneEvent",
+    "ResponseOutputTextDeltaEvent",
+    "ResponseOutputTextDoneEvent",
+    "ServerEvent",
+    "SessionCreatedEvent",
+    "SessionUpdatedEvent",
+]
+
+
+@frozen(kw_only=True)
+class ErrorEvent:
+    """Something went wrong; most errors leave the session open."""
+
+    type: Literal["error"] = field(default="error", init=False)
+    event_id: str
+    error: ErrorDetails
+
+
+@frozen(kw_only=True)
+class SessionCreatedEvent:
+    """The first event of every session, with its full configuration."""
+
+    type: Literal["session.created"] = field(default="session.created", init=False)
+    event_id: str
+    session: SessionConfig
+
+
+@frozen(kw_only=True)
+class SessionUpdatedEvent:
+    """The session's configuration after a ``session.update``."""
+
+    type: Literal["session.updated"] = field(default="session.updated", init=False)
+    event_id: str
+    session: SessionConfig
+
+
+@frozen(kw_only=True)
+class ConversationCreatedEvent:
+    """The session's conversation was created."""
+
+    type: Literal["conversation.created"] = field(default="conversation.created", init=False)
+    event_id: str
+    conversation: Conversation
+
+
+@frozen(kw_only=True)
+class ConversationItemCreatedEvent:
+    """An item was created (older form of ``conversation.item.added``)."""
+
+    type: Literal["conversation.item.created"] = field(
+        default="conversation.item.created", init=False
+    )
+    event_id: str
+    item: ConversationItem
+    previous_item_id: str | None = None
+
+
+@frozen(kw_only=True)
+class ConversationItemAddedEvent:
+    """An item was added to the conversation (its content may still grow)."""
+
+    type: Literal["conversation.item.added"] = field(default="conversation.item.added", init=False)
+    event_id: str
+    item: ConversationItem
+    previous_item_id: str | None = None
+
+
+@frozen(kw_only=True)
+class ConversationItemDoneEvent:
+    """An item is complete."""
+
+    type: Literal["conversation.item.done"] = field(default="conversation.item.done", init=False)
+    event_id: str
+    item: ConversationItem
+    previous_item_id: str | None = None
+
+
+@frozen(kw_only=True)
+class ConversationItemRetrievedEvent:
+    """The answer to ``conversation.item.retrieve``."""
+
+    type: Literal["conversation.item.retrieved"] = field(
+        default="conversation.item.retrieved", init=False
+    )
+    event_id: str
+    item: ConversationItem
+
+
+@frozen(kw_only=True)
+class ConversationItemTruncatedEvent:
+    """An assistant audio item was truncated."""
+
+    type: Literal["conversation.item.truncated"] = field(
+        default="conversation.item.truncated", init=False
+    )
+    event_id: str
+    item_id: str
+    content_index: int
+    audio_end_ms: int
+
+
+@frozen(kw_only=True)
+class ConversationItemDeletedEvent:
+    """An item was deleted."""
+
+    type: Literal["conversation.item.deleted"] = field(
+        default="conversation.item.deleted", init=False
+    )
+    event_id: str
+    item_id: str
+
+
+@frozen(kw_only=True)
+class ConversationItemInputAudioTranscriptionCompletedEvent:
+    """The transcript of a user audio item is complete."""
+
+    type: Literal["conversation.item.input_audio_transcription.completed"] = field(
+        default="conversation.item.input_audio_transcription.completed", init=False
+    )
+    event_id: str
+    item_id: str
+    content_index: int
+    transcript: str
+    usage: TranscriptionUsage
+    languages: list[TranscriptionLanguage] | None = None
+    logprobs: list[LogProb] | None = None
+
+
+@frozen(kw_only=True)
+class ConversationItemInputAudioTranscriptionDeltaEvent:
+    """A piece of a user audio item's transcript."""
+
+    type: Literal["conversation.item.input_audio_transcription.delta"] = field(
+        default="conversation.item.input_audio_transcription.delta", init=False
+    )
+    event_id: str
+    item_id: str
+    content_index: int | None = None
+    delta: str | None = None
+    logprobs: list[LogProb] | None = None
+
+
+@frozen(kw_only=True)
+class ConversationItemInputAudioTranscriptionFailedEvent:
+    """Transcribing a user audio item failed."""
+
+    type: Literal["conversation.item.input_audio_transcription.failed"] = field(
+        default="conversation.item.input_audio_transcription.failed", init=False
+    )
+    event_id: str
+    item_id: str
+    content_index: int
+    error: TranscriptionError
+
+
+@frozen(kw_only=True)
+class ConversationItemInputAudioTranscriptionSegmentEvent:
+    """A transcribed segment with its speaker (diarization)."""
+
+    type: Literal["conversation.item.input_audio_transcription.segment"] = field(
+        default="conversation.item.input_audio_transcription.segment", init=False
+    )
+    event_id: str
+    item_id: str
+    content_index: int
+    text: str
+    id: str
+    speaker: str
+    start: float
+    end: float
+
+
+@frozen(kw_only=True)
+class InputAudioBufferCommittedEvent:
+    """The input buffer became a user item (by the client or by VAD)."""
+
+    type: Literal["input_audio_buffer.committed"] = field(
+        default="input_audio_buffer.committed", init=False
+    )
+    event_id: str
+    item_id: str
+    previous_item_id: str | None = None
+
+
+@frozen(kw_only=True)
+class InputAudioBufferClearedEvent:
+    """The input buffer was cleared."""
+
+    type: Literal["input_audio_buffer.cleared"] = field(
+        default="input_audio_buffer.cleared", init=False
+    )
+    event_id: str
+
+
+@frozen(kw_only=True)
+class InputAudioBufferSpeechStartedEvent:
+    """VAD heard speech begin in the input buffer."""
+
+    type: Literal["input_audio_buffer.speech_started"] = field(
+        default="input_audio_buffer.speech_started", init=False
+    )
+    event_id: str
+    audio_start_ms: int
+    item_id: str
+
+
+@frozen(kw_only=True)
+class InputAudioBufferSpeechStoppedEvent:
+    """VAD heard speech end in the input buffer."""
+
+    type: Literal["input_audio_buffer.speech_stopped"] = field(
+        default="input_audio_buffer.speech_stopped", init=False
+    )
+    event_id: str
+    audio_end_ms: int
+    item_id: str
+
+
+@frozen(kw_only=True)
+class InputAudioBufferTimeoutTriggeredEvent:
+    """No speech for ``idle_timeout_ms``: the server committed and will respond."""
+
+    type: Literal["input_audio_buffer.timeout_triggered"] = field(
+        default="input_audio_buffer.timeout_triggered", init=False
+    )
+    event_id: str
+    audio_start_ms: int
+    audio_end_ms: int
+    item_id: str
+
+
+@frozen(kw_only=True)
+class InputAudioBufferDtmfEventReceivedEvent:
+    """A DTMF key was pressed on a SIP call."""
+
+    type: Literal["input_audio_buffer.dtmf_event_received"] = field(
+        default="input_audio_buffer.dtmf_event_received", init=False
+    )
+    event: str
+    received_at: int
+
+
+@frozen(kw_only=True)
+class OutputAudioBufferStartedEvent:
+    """The server started playing a response's audio (WebRTC and SIP only)."""
+
+    type: Literal["output_audio_buffer.started"] = field(
+        default="output_audio_buffer.started", init=False
+    )
+    event_id: str
+    response_id: str
+
+
+@frozen(kw_only=True)
+class OutputAudioBufferStoppedEvent:
+    """The server finished playing a response's audio (WebRTC and SIP only)."""
+
+    type: Literal["output_audio_buffer.stopped"] = field(
+        default="output_audio_buffer.stopped", init=False
+    )
+    event_id: str
+    response_id: str
+
+
+@frozen(kw_only=True)
+class OutputAudioBufferClearedEvent:
+    """The server's output audio was cleared (WebRTC and SIP only)."""
+
+    type: Literal["output_audio_buffer.cleared"] = field(
+        default="output_audio_buffer.cleared", init=False
+    )
+    event_id: str
+    response_id: str
+
+
+@frozen(kw_only=True)
+class RateLimitsUpdatedEvent:
+    """Rate limits after a response."""
+
+    type: Literal["rate_limits.updated"] = field(default="rate_limits.updated", init=False)
+    event_id: str
+    rate_limits: list[RateLimit]
+
+
+@frozen(kw_only=True)
+class ResponseCreatedEvent:
+    """A response started; its status is ``in_progress``."""
+
+    type: Literal["response.created"] = field(default="response.created", init=False)
+    event_id: str
+    response: Response
+
+
+@frozen(kw_only=True)
+class ResponseDoneEvent:
+    """A response ended: completed, cancelled, incomplete or failed, with usage."""
+
+    type: Literal["response.done"] = field(default="response.done", init=False)
+    event_id: str
+    response: Response
+
+
+@frozen(kw_only=True)
+class ResponseOutputItemAddedEvent:
+    """A response added an output item."""
+
+    type: Literal["response.output_item.added"] = field(
+        default="response.output_item.added", init=False
+    )
+    event_id: str
+    response_id: str
+    output_index: int
+    item: ConversationItem
+
+
+@frozen(kw_only=True)
+class ResponseOutputItemDoneEvent:
+    """A response's output item is complete."""
+
+    type: Literal["response.output_item.done"] = field(
+        default="response.output_item.done", init=False
+    )
+    event_id: str
+    response_id: str
+    output_index: int
+    item: ConversationItem
+
+
+@frozen(kw_only=True)
+class ResponseContentPartAddedEvent:
+    """A content part was added to an assistant item."""
+
+    type: Literal["response.content_part.added"] = field(
+        default="response.content_part.added", init=False
+    )
+    event_id: str
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+    part: ResponseContentPart
+
+
+@frozen(kw_only=True)
+class ResponseContentPartDoneEvent:
+    """A content part of an assistant item is complete."""
+
+    type: Literal["response.content_part.done"] = field(
+        default="response.content_part.done", init=False
+    )
+    event_id: str
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+    part: ResponseContentPart
+
+
+@frozen(kw_only=True)
+class ResponseOutputTextDeltaEvent:
+    """A piece of response text."""
+
+    type: Literal["response.output_text.delta"] = field(
+        default="response.output_text.delta", init=False
+    )
+    event_id: str
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+    delta: str
+
+
+@frozen(kw_only=True)
+class ResponseOutputTextDoneEvent:
+    """The full text of a content part."""
+
+    type: Literal["response.output_text.done"] = field(
+        default="response.output_text.done", init=False
+    )
+    event_id: str
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+    text: str
+
+
+@frozen(kw_only=True)
+class ResponseOutputAudioDeltaEvent:
+    """A piece of response audio, in the session's output format."""
+
+    type: Literal["response.output_audio.delta"] = field(
+        default="response.output_audio.delta", init=False
+    )
+    event_id: str
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+    delta: bytes
+
+
+@frozen(kw_only=True)
+class ResponseOutputAudioDoneEvent:
+    """The audio of a content part is complete."""
+
+    type: Literal["response.output_audio.done"] = field(
+        default="response.output_audio.done", init=False
+    )
+    event_id: str
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+
+
+@frozen(kw_only=True)
+class ResponseOutputAudioTranscriptDeltaEvent:
+    """A piece of the transcript of response audio."""
+
+    type: Literal["response.output_audio_transcript.delta"] = field(
+        default="response.output_audio_transcript.delta", init=False
+    )
+    event_id: str
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+    delta: str
+
+
+@frozen(kw_only=True)
+class ResponseOutputAudioTranscriptDoneEvent:
+    """The full transcript of a content part's audio."""
+
+    type: Literal["response.output_audio_transcript.done"] = field(
+        default="response.output_audio_transcript.done", init=False
+    )
+    event_id: str
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+    transcript: str
+
+
+@frozen(kw_only=True)
+class ResponseFunctionCallArgumentsDeltaEvent:
+    """A piece of a function call's arguments."""
+
+    type: Literal["response.function_call_arguments.delta"] = field(
+        default="response.function_call_arguments.delta", init=False
+    )
+    event_id: str
+    response_id: str
+    item_id: str
+    output_index: int
+    call_id: str
+    delta: str
+
+
+@frozen(kw_only=True)
+class ResponseFunctionCallArgumentsDoneEvent:
+    """A function call's complete arguments."""
+
+    type: Literal["response.function_call_arguments.done"] = field(
+        default="response.function_call_arguments.done", init=False
+    )
+    event_id: str
+    response_id: str
+    item_id: str
+    output_index: int
+    call_id: str
+    name: str
+    arguments: str
+
+
+@frozen(kw_only=True)
+class ResponseMcpCallArgumentsDeltaEvent:
+    """A piece of an MCP tool call's arguments."""
+
+    type: Literal["response.mcp_call_arguments.delta"] = field(
+        default="response.mcp_call_arguments.delta", init=False
+    )
+    event_id: str
+    response_id: str
+    item_id: str
+    output_index: int
+    delta: str
+    obfuscation: str | None = None
+
+
+@frozen(kw_only=True)
+class ResponseMcpCallArgumentsDoneEvent:
+    """An MCP tool call's complete arguments."""
+
+    type: Literal["response.mcp_call_arguments.done"] = field(
+        default="response.mcp_call_arguments.done", init=False
+    )
+    event_id: str
+    response_id: str
+    item_id: str
+    output_index: int
+    arguments: str
+
+
+@frozen(kw_only=True)
+class ResponseMcpCallInProgressEvent:
+    """An MCP tool call started."""
+
+    type: Literal["response.mcp_call.in_progress"] = field(
+        default="response.mcp_call.in_progress", init=False
+    )
+    event_id: str
+    output_index: int
+    item_id: str
+
+
+@frozen(kw_only=True)
+class ResponseMcpCallCompletedEvent:
+    """An MCP tool call succeeded."""
+
+    type: Literal["response.mcp_call.completed"] = field(
+        default="response.mcp_call.completed", init=False
+    )
+    event_id: str
+    output_index: int
+    item_id: str
+
+
+@frozen(kw_only=True)
+class ResponseMcpCallFailedEvent:
+    """An MCP tool call failed."""
+
+    type: Literal["response.mcp_call.failed"] = field(
+        default="response.mcp_call.failed", init=False
+    )
+    event_id: str
+    output_index: int
+    item_id: str
+
+
+@frozen(kw_only=True)
+class McpListToolsInProgressEvent:
+    """Listing an MCP server's tools started."""
+
+    type: Literal["mcp_list_tools.in_progress"] = field(
+        default="mcp_list_tools.in_progress", init=False
+    )
+    event_id: str
+    item_id: str
+
+
+@frozen(kw_only=True)
+class McpListToolsCompletedEvent:
+    """Listing an MCP server's tools succeeded."""
+
+    type: Literal["mcp_list_tools.completed"] = field(
+        default="mcp_list_tools.completed", init=False
+    )
+    event_id: str
+    item_id: str
+
+
+@frozen(kw_only=True)
+class McpListToolsFailedEvent:
+    """Listing an MCP server's tools failed."""
+
+    type: Literal["mcp_list_tools.failed"] = field(default="mcp_list_tools.failed", init=False)
+    event_id: str
+    item_id: str
+
+
+ServerEvent = Union[
+    ErrorEvent,
+    SessionCreatedEvent,
+    SessionUpdatedEvent,
+    ConversationCreatedEvent,
+    ConversationItemCreatedEvent,
+    ConversationItemAddedEvent,
+    ConversationItemDoneEvent,
+    ConversationItemRetrievedEvent,
+    ConversationItemTruncatedEvent,
+    ConversationItemDeletedEvent,
+    ConversationItemInputAudioTranscriptionCompletedEvent,
+    ConversationItemInputAudioTranscriptionDeltaEvent,
+    ConversationItemInputAudioTranscriptionFailedEvent,
+    ConversationItemInputAudioTranscriptionSegmentEvent,
+    InputAudioBufferCommittedEvent,
+    InputAudioBufferClearedEvent,
+    InputAudioBufferSpeechStartedEvent,
+    InputAudioBufferSpeechStoppedEvent,
+    InputAudioBufferTimeoutTriggeredEvent,
+    InputAudioBufferDtmfEventReceivedEvent,
+    OutputAudioBufferStartedEvent,
+    OutputAudioBufferStoppedEvent,
+    OutputAudioBufferClearedEvent,
+    RateLimitsUpdatedEvent,
+    ResponseCreatedEvent,
+    ResponseDoneEvent,
+    ResponseOutputItemAddedEvent,
+    ResponseOutputItemDoneEvent,
+    ResponseContentPartAddedEvent,
+    ResponseContentPartDoneEvent,
+    ResponseOutputTextDeltaEvent,
+    ResponseOutputTextDoneEvent,
+    ResponseOutputAudioDeltaEvent,
+    ResponseOutputAudioDoneEvent,
+    ResponseOutputAudioTranscriptDeltaEvent,
+    ResponseOutputAudioTranscriptDoneEvent,
+    ResponseFunctionCallArgumentsDeltaEvent,
+    ResponseFunctionCallArgumentsDoneEvent,
+    ResponseMcpCallArgumentsDeltaEvent,
+    ResponseMcpCallArgumentsDoneEvent,
+    ResponseMcpCallInProgressEvent,
+    ResponseMcpCallCompletedEvent,
+    ResponseMcpCallFailedEvent,
+    McpListToolsInProgressEvent,
+    McpListToolsCompletedEvent,
+    McpListToolsFailedEvent,
+]
+"""Any server event of the GA protocol, polymorphic on ``type``."""
