@@ -1,0 +1,27 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+THREAD_PREFIX = "realtime-"
+JOIN_GRACE = 5.0
+
+
+def _ours() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)]
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    """Fail a test that leaves one of the library's threads running."""
+    before = set(_ours())
+    yield
+    leaked = [t for t in _ours() if t not in before]
+    for thread in leaked:  # bounded: a thread being torn down gets a short grace
+        thread.join(JOIN_GRACE / max(len(leaked), 1))
+    alive = [t.name for t in leaked if t.is_alive()]
+    assert alive == [], f"threads left running: {alive}"
