@@ -148,3 +148,124 @@ def text_turn(
             conversation_id=conversation_id,
         ),
     )
+
+
+def audio_turn(
+    ids: Ids,
+    chunks: list[bytes],
+    transcript_deltas: list[str],
+    *,
+    response_id: str | None = None,
+    item_id: str | None = None,
+    status: ev.ResponseStatus = "completed",
+) -> Iterator[Any]:
+    """The events of an audio response: audio and transcript deltas interleaved."""
+    rid = response_id or ids("resp")
+    iid = item_id or ids("item")
+    yield ev.ResponseCreatedEvent(
+        event_id=ids("event"),
+        response=ev.Response(id=rid, status="in_progress", output=[], conversation_id="conv_1"),
+    )
+    empty = ev.AssistantMessageItem(id=iid, status="in_progress", content=[])
+    yield ev.ResponseOutputItemAddedEvent(
+        event_id=ids("event"), response_id=rid, output_index=0, item=empty
+    )
+    yield ev.ConversationItemAddedEvent(event_id=ids("event"), item=empty)
+    where = {"response_id": rid, "item_id": iid, "output_index": 0, "content_index": 0}
+    yield ev.ResponseContentPartAddedEvent(
+        event_id=ids("event"), part=ev.ResponseContentPart(type="audio", transcript=""), **where
+    )
+    for i in range(max(len(chunks), len(transcript_deltas))):
+        if i < len(chunks):
+            yield ev.ResponseOutputAudioDeltaEvent(event_id=ids("event"), delta=chunks[i], **where)
+        if i < len(transcript_deltas):
+            yield ev.ResponseOutputAudioTranscriptDeltaEvent(
+                event_id=ids("event"), delta=transcript_deltas[i], **where
+            )
+    transcript = "".join(transcript_deltas)
+    if status == "completed":
+        yield ev.ResponseOutputAudioDoneEvent(event_id=ids("event"), **where)
+        yield ev.ResponseOutputAudioTranscriptDoneEvent(
+            event_id=ids("event"), transcript=transcript, **where
+        )
+    # The server leaves the audio out of the items it reports back.
+    done = ev.AssistantMessageItem(
+        id=iid,
+        status="completed" if status == "completed" else "incomplete",
+        content=[ev.OutputAudioContent(transcript=transcript)],
+    )
+    yield ev.ResponseOutputItemDoneEvent(
+        event_id=ids("event"), response_id=rid, output_index=0, item=done
+    )
+    yield ev.ConversationItemDoneEvent(event_id=ids("event"), item=done)
+    yield ev.ResponseDoneEvent(
+        event_id=ids("event"),
+        response=ev.Response(
+            id=rid,
+            status=status,
+            status_details=None
+            if status == "completed"
+            else ev.ResponseStatusDetails(type=status, reason="turn_detected"),
+            output=[done],
+            usage=usage(audio_in=40, audio_out=len(chunks)),
+            conversation_id="conv_1",
+        ),
+    )
+
+
+def call_turn(
+    ids: Ids,
+    calls: list[tuple[str, str]],
+    *,
+    response_id: str | None = None,
+) -> Iterator[Any]:
+    """The events of a response making parallel function calls: (name, arguments) each."""
+    rid = response_id or ids("resp")
+    yield ev.ResponseCreatedEvent(
+        event_id=ids("event"),
+        response=ev.Response(id=rid, status="in_progress", output=[], conversation_id="conv_1"),
+    )
+    items = []
+    for index, (name, arguments) in enumerate(calls):
+        iid = ids("item")
+        call_id = ids("call")
+        pending = ev.FunctionCallItem(
+            id=iid, call_id=call_id, name=name, arguments="", status="in_progress"
+        )
+        yield ev.ResponseOutputItemAddedEvent(
+            event_id=ids("event"), response_id=rid, output_index=index, item=pending
+        )
+        yield ev.ConversationItemAddedEvent(event_id=ids("event"), item=pending)
+        half = len(arguments) // 2
+        for piece in (arguments[:half], arguments[half:]):
+            yield ev.ResponseFunctionCallArgumentsDeltaEvent(
+                event_id=ids("event"),
+                response_id=rid,
+                item_id=iid,
+                output_index=index,
+                call_id=call_id,
+                delta=piece,
+            )
+        yield ev.ResponseFunctionCallArgumentsDoneEvent(
+            event_id=ids("event"),
+            response_id=rid,
+            item_id=iid,
+            output_index=index,
+            call_id=call_id,
+            name=name,
+            arguments=arguments,
+        )
+        done = ev.FunctionCallItem(
+            id=iid, call_id=call_id, name=name, arguments=arguments, status="completed"
+        )
+        items.append(done)
+        yield ev.ResponseOutputItemDoneEvent(
+            event_id=ids("event"), response_id=rid, output_index=index, item=done
+        )
+        yield ev.ConversationItemDoneEvent(event_id=ids("event"), item=done)
+    yield ev.ResponseDoneEvent(
+        event_id=ids("event"),
+        response=ev.Response(
+            id=rid, status="completed", output=items, usage=usage(), conversation_id="conv_1"
+        ),
+    )
