@@ -1,0 +1,357 @@
+"""Configuration: where to connect, how to authenticate, and conversation options.
+
+:class:`Endpoint` is the resolved, immutable connection target a
+:class:`~realtime_client.ConversationClient` builds from its arguments and the
+environment; :class:`ConversationOptions` are the per-conversation settings
+that become the initial ``session.update``.
+"""
+
+from __future__ import annotations
+
+import os
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, Literal
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import attrs
+
+from . import events as ev
+from ._transport import is_loopback_host
+from .errors import UsageError
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ConversationOptions",
+    "Endpoint",
+    "HeaderSource",
+    "azure_endpoint",
+    "openai_endpoint",
+]
+
+DEFAULT_BASE_URL: Final = "wss://api.openai.com/v1"
+BASE_URL_ENV: Final = "OPENAI_BASE_URL"
+API_KEY_ENV: Final = "OPENAI_API_KEY"
+AZURE_KEY_ENV: Final = "AZURE_OPENAI_API_KEY"
+AZURE_ENDPOINT_ENV: Final = "AZURE_OPENAI_ENDPOINT"
+AZURE_VERSION_ENV: Final = "OPENAI_API_VERSION"
+_FORBIDDEN_HEADERS: Final = frozenset({"openai-beta"})
+
+HeaderSource = Mapping[str, str] | Callable[[], Mapping[str, str]]
+"""Extra handshake headers, or a callable returning them (called at each connect)."""
+
+
+def _ws_scheme(url: str, what: str) -> str:
+    parts = urlsplit(url.rstrip("/"))
+    scheme = {"https": "wss", "http": "ws", "wss": "wss", "ws": "ws"}.get(parts.scheme.lower())
+    if scheme is None or not parts.hostname:
+        raise UsageError(f"{what} must be a ws://, wss://, http:// or https:// URL, got {url!r}")
+    if parts.query or parts.fragment:
+        raise UsageError(f"{what} must not have a query or fragment, got {url!r}")
+    return urlunsplit((scheme, parts.netloc, parts.path, "", ""))
+
+
+@typing.final
+@attrs.frozen(kw_only=True)
+class Endpoint:
+    """A resolved connection target: the WebSocket URL base, auth and headers.
+
+    Attributes:
+        ws_base: ``wss://host/v1`` (the ``/realtime`` path is added per connection).
+        rest_base: ``https://host/v1``, for client secrets and call control.
+        api_key: The key, sent as ``Authorization: Bearer`` (OpenAI) or
+            ``api-key`` (Azure). Never shown in a repr.
+        token_provider: Returns a bearer token at each connect (Entra ID,
+            ephemeral secrets that rotate).
+        azure: Whether this is Azure OpenAI (``api-key`` header, query parameters).
+        query: Fixed query parameters (Azure's ``api-version`` and ``deployment``).
+        headers: Fixed extra headers, or a callable returning them at each connect.
+    """
+
+    ws_base: str
+    rest_base: str
+    api_key: str | None = attrs.field(default=None, repr=False)
+    token_provider: Callable[[], str] | None = attrs.field(default=None, repr=False)
+    azure: bool = False
+    query: Mapping[str, str] = attrs.Factory(dict)
+    headers: HeaderSource = attrs.field(factory=dict, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        host = urlsplit(self.ws_base).hostname
+        secure = self.ws_base.startswith("wss://")
+        if not secure and (self.api_key or self.token_provider) and not is_loopback_host(host):
+            raise UsageError(
+                f"refusing to send credentials over unencrypted ws:// to {host}: "
+                "use wss:// (plain ws:// is allowed only to a loopback address)"
+            )
+
+    def url(self, path: str, params: Mapping[str, str | None]) -> str:
+        """The WebSocket URL for ``path`` with the fixed and given query parameters."""
+        query = dict(self.query)
+        query.update({k: v for k, v in params.items() if v is not None})
+        base = self.ws_base + path
+        return f"{base}?{urlencode(query)}" if query else base
+
+    def rest_url(self, path: str) -> str:
+        """The HTTPS URL for a REST ``path``, with Azure's ``api-version`` when needed."""
+        base = self.rest_base + path
+        version = self.query.get("api-version") if self.azure else None
+        return f"{base}?{urlencode({'api-version': version})}" if version else base
+
+    def auth_headers(self) -> dict[str, str]:
+        """Authentication and extra headers, evaluated now (callables are called)."""
+        headers: dict[str, str] = {}
+        extra = self.headers() if callable(self.headers) else self.headers
+        for name, value in extra.items():
+            if name.lower() in _FORBIDDEN_HEADERS:
+                raise UsageError(f"the {name} header belongs to the retired beta protocol")
+            _check_header(name, value)
+            headers[name] = value
+        if self.token_provider is not None:
+            token = self.token_provider()
+            if not isinstance(token, str) or not token:
+                raise UsageError("token_provider must return a non-empty string")
+            _check_header("Authorization", token)
+            headers["Authorization"] = f"Bearer {token}"
+        elif self.api_key:
+            _check_header("api-key", self.api_key)
+            if self.azure:
+                headers["api-key"] = self.api_key
+            else:
+                headers["Authorization"] = f"Bearer {self.api_key}"
+        return headers
+
+
+def _check_header(name: str, value: object) -> None:
+    if not isinstance(value, str):
+        raise UsageError(f"header {name!r} must be a string, got {type(value).__name__}")
+    if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
+        raise UsageError(f"header {name!r} contains a line break")
+
+
+def _rest_base(ws_base: str) -> str:
+    return "https" + ws_base[3:] if ws_base.startswith("wss") else "http" + ws_base[2:]
+
+
+def openai_endpoint(
+    *,
+    api_key: str | None,
+    base_url: str | None,
+    organization: str | None,
+    project: str | None,
+    safety_identifier: str | None,
+    headers: HeaderSource | None,
+    token_provider: Callable[[], str] | None,
+    environ: Mapping[str, str] | None = None,
+) -> Endpoint:
+    """Resolve an OpenAI (or OpenAI-compatible) endpoint from arguments and environment."""
+    env = os.environ if environ is None else environ
+    ws_base = _ws_scheme(base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL, "base_url")
+    key = api_key if api_key is not None else env.get(API_KEY_ENV)
+    fixed: dict[str, str] = {}
+    for name, value in (
+        ("OpenAI-Organization", organization),
+        ("OpenAI-Project", project),
+        ("OpenAI-Safety-Identifier", safety_identifier),
+    ):
+        if value is not None:
+            _check_header(name, value)
+            fixed[name] = value
+    return Endpoint(
+        ws_base=ws_base,
+        rest_base=_rest_base(ws_base),
+        api_key=key or None,
+        token_provider=token_provider,
+        headers=_merge_headers(fixed, headers),
+    )
+
+
+def azure_endpoint(
+    *,
+    endpoint: str | None,
+    deployment: str,
+    api_version: str | None,
+    api_key: str | None,
+    token_provider: Callable[[], str] | None,
+    headers: HeaderSource | None,
+    environ: Mapping[str, str] | None = None,
+) -> Endpoint:
+    """Resolve an Azure OpenAI endpoint (``/openai/realtime`` or ``/openai/v1/realtime``).
+
+    With ``api_version``, the classic form: ``/openai/realtime?api-version=..&deployment=..``.
+    Without it, the v1 form: ``/openai/v1/realtime`` with the deployment as ``model``.
+    """
+    env = os.environ if environ is None else environ
+    resource = endpoint or env.get(AZURE_ENDPOINT_ENV)
+    if not resource:
+        raise UsageError(f"Azure needs an endpoint (argument or {AZURE_ENDPOINT_ENV})")
+    if not deployment:
+        raise UsageError("Azure needs a deployment name")
+    root = _ws_scheme(resource, "endpoint")
+    root = root.removesuffix("/openai/v1").removesuffix("/openai")
+    version = api_version or env.get(AZURE_VERSION_ENV)
+    key = api_key if api_key is not None else env.get(AZURE_KEY_ENV)
+    if token_provider is None and not key:
+        raise UsageError(
+            f"Azure needs an api_key (argument or {AZURE_KEY_ENV}) or a token_provider"
+        )
+    if version:
+        ws_base = root + "/openai"
+        query = {"api-version": version, "deployment": deployment}
+    else:
+        ws_base = root + "/openai/v1"
+        query = {"model": deployment}
+    return Endpoint(
+        ws_base=ws_base,
+        rest_base=_rest_base(root + "/openai/v1"),
+        api_key=None if token_provider is not None else key,
+        token_provider=token_provider,
+        azure=True,
+        query=query,
+        headers=_merge_headers({}, headers),
+    )
+
+
+def _merge_headers(fixed: dict[str, str], extra: HeaderSource | None) -> HeaderSource:
+    if extra is None:
+        return fixed
+    if callable(extra):
+        source = extra
+
+        def merged() -> Mapping[str, str]:
+            return {**fixed, **source()}
+
+        return merged
+    return {**fixed, **extra}
+
+
+# --- conversation options ------------------------------------------------------------------
+
+ResponseConflict = Literal["wait", "cancel", "error"]
+
+
+@typing.final
+@attrs.frozen(kw_only=True)
+class ConversationOptions:
+    """Settings for one conversation: the initial session configuration and how
+    the session behaves locally.
+
+    Session settings left at ``None`` (or :data:`~realtime_client.events.UNSET`)
+    are not sent, so the server's defaults apply. An explicit ``session=``
+    config given to :meth:`~realtime_client.ConversationClient.start_conversation`
+    wins over these where both set a field.
+
+    Attributes:
+        instructions: The system instructions.
+        output_modalities: ``["text"]`` or ``["audio"]`` (the model answers in
+            one modality; audio comes with its transcript).
+        voice: The output voice (``"marin"``, ``"cedar"``, ...).
+        turn_detection: :class:`~realtime_client.events.ServerVad`,
+            :class:`~realtime_client.events.SemanticVad`, or ``None`` for manual
+            turns (commit the audio and ask for a response yourself).
+        input_audio_format: The format of audio you send (default 24 kHz PCM).
+        output_audio_format: The format of audio the model sends.
+        input_transcription: Transcribe the user's audio (``None``: off).
+        noise_reduction: Input noise reduction (``None``: off).
+        max_output_tokens: A per-response token limit, or ``"inf"``.
+        tool_choice: ``"auto"``, ``"none"``, ``"required"`` or a specific tool.
+        speed: Output speech speed, 0.25 to 1.5.
+        tools: Python functions the model may call; their schemas are sent in
+            the session config and calls are run for you.
+        accumulate_last_turn: Keep the whole of the last response in
+            ``session.last_turn``. Turn off for many sessions with tight memory.
+        buffer_events: Queue events for iteration. Callback-only applications
+            turn this off so the queue cannot grow without bound.
+        send_queue_size: How many frames may wait to be sent before ``send*``
+            blocks (back-pressure).
+        response_conflict: What ``create_response`` does while another response
+            is active: ``"wait"`` for it to end, ``"cancel"`` it first, or
+            ``"error"`` (send anyway and let the server refuse).
+        tool_timeout: Seconds a tool may run before the model is told it timed out.
+
+    .. versionadded:: 0.1
+    """
+
+    instructions: str | None = None
+    output_modalities: Sequence[ev.Modality] | None = None
+    voice: ev.Voice | None = None
+    turn_detection: ev.TurnDetection | ev.Unset | None = ev.UNSET
+    input_audio_format: ev.AudioFormat | None = None
+    output_audio_format: ev.AudioFormat | None = None
+    input_transcription: ev.InputTranscription | ev.Unset | None = ev.UNSET
+    noise_reduction: ev.NoiseReduction | ev.Unset | None = ev.UNSET
+    max_output_tokens: ev.MaxOutputTokens | None = None
+    tool_choice: ev.ToolChoice | None = None
+    speed: float | None = None
+    tools: Sequence[Callable[..., Any]] = ()
+    accumulate_last_turn: bool = True
+    buffer_events: bool = True
+    send_queue_size: int = attrs.field(default=1024)
+    response_conflict: ResponseConflict = "wait"
+    tool_timeout: float = 30.0
+
+    @send_queue_size.validator
+    def _check_queue(self, _: object, value: int) -> None:
+        if value < 1:
+            raise ValueError("send_queue_size must be at least 1")
+
+    def session_config(
+        self,
+        *,
+        model: str | None = None,
+        base: ev.RealtimeSessionConfig | None = None,
+        tools: Sequence[ev.Tool] = (),
+    ) -> ev.RealtimeSessionConfig:
+        """The realtime session config these options describe, layered under ``base``.
+
+        Args:
+            model: The model, when the config should name it.
+            base: An explicit config whose set fields win.
+            tools: Tool definitions to add (after ``base``'s own).
+        """
+        inp = ev.AudioInputConfig(
+            format=self.input_audio_format,
+            noise_reduction=self.noise_reduction,
+            transcription=self.input_transcription,
+            turn_detection=self.turn_detection,
+        )
+        out = ev.AudioOutputConfig(
+            format=self.output_audio_format, voice=self.voice, speed=self.speed
+        )
+        audio = ev.AudioConfig(
+            input=inp if inp != ev.AudioInputConfig() else None,
+            output=out if out != ev.AudioOutputConfig() else None,
+        )
+        mine = ev.RealtimeSessionConfig(
+            model=model,
+            instructions=self.instructions,
+            output_modalities=list(self.output_modalities)
+            if self.output_modalities is not None
+            else None,
+            audio=audio if audio != ev.AudioConfig() else None,
+            max_output_tokens=self.max_output_tokens,
+            tool_choice=self.tool_choice,
+            tools=list(tools) or None,
+        )
+        if base is None:
+            return mine
+        layered: ev.RealtimeSessionConfig = _layer(attrs.evolve(mine, tools=None), base)
+        if tools:
+            layered = attrs.evolve(layered, tools=[*(base.tools or ()), *tools])
+        return layered
+
+
+def _layer(under: Any, over: Any) -> Any:
+    """``over`` with its unset fields taken from ``under`` (recursively for configs)."""
+    if over is None or over is ev.UNSET:
+        return under
+    if under is None or under is ev.UNSET:
+        return over
+    if type(under) is not type(over) or not attrs.has(type(over)):
+        return over
+    changes = {}
+    for field in attrs.fields(type(over)):
+        if not field.init:
+            continue
+        changes[field.name] = _layer(getattr(under, field.name), getattr(over, field.name))
+    return attrs.evolve(over, **changes)

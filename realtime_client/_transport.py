@@ -1,0 +1,402 @@
+"""The transport interface and its WebSocket implementation.
+
+This is the only module that imports ``websocket`` (websocket-client). The
+session talks to a :class:`Transport`; tests swap in
+:class:`~realtime_client.testing.FakeTransport`.
+
+websocket-client does the handshake, TLS and the sending side (masking,
+locking). The receiving side is read here, straight off the socket, with one
+large buffer: websocket-client reads every frame header with its own small
+``recv`` calls, which costs more than decoding the event that follows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import logging
+import socket
+import ssl
+import struct
+import threading
+import typing
+from collections.abc import Mapping
+from typing import Final, Protocol
+from urllib.parse import urlsplit
+
+import websocket
+
+from .errors import (
+    AuthenticationError,
+    ConnectError,
+    ConnectionClosedError,
+    RealtimeTimeoutError,
+    TransportError,
+)
+
+__all__ = ["Transport", "WebSocketTransport", "is_loopback_host"]
+
+_log = logging.getLogger("realtime_client")
+
+_OP_CONT: Final = 0x0
+_OP_TEXT: Final = 0x1
+_OP_BINARY: Final = 0x2
+_OP_CLOSE: Final = 0x8
+_OP_PING: Final = 0x9
+_OP_PONG: Final = 0xA
+_READ_SIZE: Final = 256 * 1024
+_BODY_KEPT: Final = 2000
+DEFAULT_MAX_MESSAGE: Final = 256 * 1024 * 1024
+"""The largest message accepted by default: far above any real event (audio
+deltas are kilobytes), low enough that a broken peer cannot exhaust memory."""
+
+
+class Transport(Protocol):
+    """What a session needs from a connection: frames in, frames out, teardown.
+
+    ``recv`` is called from the reader thread only; ``send`` and ``ping`` from
+    the writer thread only; ``send_close``, ``abort`` and ``shutdown`` from the
+    thread that closes the session, possibly while the other two are blocked.
+    """
+
+    def recv(self) -> str | bytes:
+        """Block until the next whole message arrives and return it.
+
+        Raises:
+            ConnectionClosedError: The peer closed (``code``/``reason`` set from
+                its close frame), the connection broke, or :meth:`abort` was called.
+        """
+        ...
+
+    def send(self, frame: str) -> None:
+        """Send one text frame.
+
+        Raises:
+            TransportError: The frame could not be sent.
+        """
+        ...
+
+    def ping(self) -> None:
+        """Send a keep-alive ping."""
+        ...
+
+    def send_close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake; never raises."""
+        ...
+
+    def abort(self) -> None:
+        """Wake any thread blocked in :meth:`recv` or :meth:`send`; never raises."""
+        ...
+
+    def shutdown(self) -> None:
+        """Release the connection's resources; never raises."""
+        ...
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Whether ``host`` names this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if not host:
+        return False
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _error_message(body: bytes | None) -> str:
+    """The server's error message from a handshake answer body, if it has one."""
+    if not body:
+        return ""
+    text = body[:_BODY_KEPT].decode("utf-8", "replace")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return text.strip()
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict) and isinstance(err.get("message"), str):
+            return str(err["message"])
+        if isinstance(err, str):
+            return err
+        if isinstance(data.get("message"), str):
+            return str(data["message"])
+    return text.strip()
+
+
+class _FrameReader:
+    """Reads WebSocket messages from a socket through one large buffer.
+
+    Server frames are unmasked; control frames may arrive between the
+    fragments of a message, and pings are answered through ``pong``.
+    """
+
+    def __init__(self, sock: socket.socket, max_message: int, pong: _PongFn) -> None:
+        self._sock = sock
+        self._buf = bytearray()
+        self._pos = 0
+        self._max = max_message
+        self._pong = pong
+
+    def _fill(self, need: int) -> None:
+        buf = self._buf
+        if self._pos and self._pos >= len(buf) // 2:
+            del buf[: self._pos]
+            self._pos = 0
+        while len(buf) - self._pos < need:
+            chunk = self._sock.recv(max(_READ_SIZE, need))
+            if not chunk:
+                raise ConnectionClosedError("the connection was closed without a close frame")
+            buf += chunk
+
+    def _take(self, n: int) -> bytes:
+        if len(self._buf) - self._pos < n:
+            self._fill(n)
+        start = self._pos
+        self._pos = start + n
+        return bytes(self._buf[start : start + n])
+
+    def read_frame(self) -> tuple[bool, int, bytes]:
+        """One frame: (fin, opcode, payload)."""
+        if len(self._buf) - self._pos < 2:
+            self._fill(2)
+        b0 = self._buf[self._pos]
+        b1 = self._buf[self._pos + 1]
+        self._pos += 2
+        if b0 & 0x70:
+            raise _ProtocolViolation("frame uses reserved bits (no extension was negotiated)")
+        length = b1 & 0x7F
+        if length == 126:
+            (length,) = struct.unpack("!H", self._take(2))
+        elif length == 127:
+            (length,) = struct.unpack("!Q", self._take(8))
+        if length > self._max:
+            raise _ProtocolViolation(
+                f"frame of {length} bytes exceeds the {self._max}-byte limit", code=1009
+            )
+        mask = self._take(4) if b1 & 0x80 else b""
+        payload = self._take(length)
+        if mask:  # servers must not mask; tolerate it rather than fail
+            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        return bool(b0 & 0x80), b0 & 0x0F, payload
+
+    def read_message(self) -> str | bytes:
+        """The next text or binary message, answering pings on the way."""
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            fin, opcode, payload = self.read_frame()
+            if opcode in (_OP_TEXT, _OP_BINARY):
+                if parts:
+                    raise _ProtocolViolation("a new message started inside a fragmented one")
+                if fin:
+                    return payload
+                parts.append(payload)
+                size = len(payload)
+            elif opcode == _OP_CONT:
+                if not parts:
+                    raise _ProtocolViolation("a continuation frame without a message")
+                size += len(payload)
+                if size > self._max:
+                    raise _ProtocolViolation(
+                        f"message exceeds the {self._max}-byte limit", code=1009
+                    )
+                parts.append(payload)
+                if fin:
+                    return b"".join(parts)
+            elif opcode == _OP_CLOSE:
+                raise _PeerClosed(payload)
+            elif opcode == _OP_PING:
+                self._pong(payload)
+            elif opcode != _OP_PONG:
+                raise _ProtocolViolation(f"unknown opcode {opcode:#x}")
+
+
+class _PongFn(Protocol):
+    def __call__(self, payload: bytes, /) -> None: ...
+
+
+class _ProtocolViolation(Exception):
+    def __init__(self, message: str, *, code: int = 1002) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _PeerClosed(Exception):
+    def __init__(self, payload: bytes) -> None:
+        super().__init__("close frame")
+        self.code: int | None = None
+        self.reason = ""
+        if len(payload) >= 2:
+            (self.code,) = struct.unpack("!H", payload[:2])
+            self.reason = payload[2:].decode("utf-8", "replace")
+
+
+@typing.final
+class WebSocketTransport:
+    """A :class:`Transport` over websocket-client.
+
+    Build one with :meth:`connect`. After the handshake the socket has no
+    timeout: the reader blocks until a frame comes, and closing the session
+    wakes it with :meth:`abort`.
+    """
+
+    def __init__(self, ws: websocket.WebSocket, *, max_message: int = DEFAULT_MAX_MESSAGE) -> None:
+        self._ws = ws
+        sock = ws.sock
+        if sock is None:
+            raise ValueError("the WebSocket is not connected")
+        self._sock: socket.socket = sock
+        self._reader = _FrameReader(self._sock, max_message, self._pong)
+        self._close_sent = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        timeout: float,
+        ssl_context: ssl.SSLContext | None = None,
+        max_message: int = DEFAULT_MAX_MESSAGE,
+    ) -> WebSocketTransport:
+        """Open a WebSocket connection and finish the handshake.
+
+        Args:
+            url: A ``wss://`` (or loopback ``ws://``) URL.
+            headers: Extra handshake headers (authentication among them).
+            timeout: Seconds allowed for the TCP connect, TLS and the handshake.
+            ssl_context: The TLS context; by default the system's trusted
+                certificates, with hostname checking. Verification is never off.
+            max_message: The largest message accepted, in bytes.
+
+        Raises:
+            AuthenticationError: The server answered 401 or 403.
+            ConnectError: Any other handshake failure (``status_code`` and
+                ``body`` set when the server answered).
+            RealtimeTimeoutError: The handshake took longer than ``timeout``.
+        """
+        context = ssl_context or ssl.create_default_context()
+        if context.verify_mode != ssl.CERT_REQUIRED or not context.check_hostname:
+            raise ValueError("ssl_context must verify certificates and hostnames")
+        target = _where(url)
+        try:
+            ws = websocket.create_connection(
+                url,
+                timeout=timeout,
+                header=[f"{name}: {value}" for name, value in headers.items()],
+                sslopt={"context": context},
+                skip_utf8_validation=True,
+                enable_multithread=True,
+                suppress_origin=True,
+            )
+        except websocket.WebSocketBadStatusException as exc:
+            status = exc.status_code
+            body = (exc.resp_body or b"")[:_BODY_KEPT]
+            text = body.decode("utf-8", "replace")
+            detail = _error_message(exc.resp_body) or (exc.status_message or "")
+            error_cls = AuthenticationError if status in (401, 403) else ConnectError
+            raise error_cls(
+                f"handshake with {target} failed: HTTP {status}"
+                + (f": {detail}" if detail else ""),
+                status_code=status,
+                body=text,
+            ) from None
+        except (TimeoutError, websocket.WebSocketTimeoutException) as exc:
+            raise RealtimeTimeoutError(
+                f"connecting to {target} took longer than {timeout} s"
+            ) from exc
+        except ssl.SSLError as exc:
+            raise ConnectError(f"TLS with {target} failed: {exc}") from exc
+        except (OSError, websocket.WebSocketException) as exc:
+            raise ConnectError(f"cannot connect to {target}: {exc}") from exc
+        transport = cls(ws, max_message=max_message)
+        transport._sock.settimeout(None)
+        return transport
+
+    def _pong(self, payload: bytes) -> None:
+        try:
+            self._ws.pong(payload)
+        except (OSError, websocket.WebSocketException) as exc:
+            _log.debug("could not answer a ping: %s", exc)
+
+    def recv(self) -> str | bytes:
+        """The next message; see :meth:`Transport.recv`."""
+        try:
+            return self._reader.read_message()
+        except _PeerClosed as closed:
+            with self._lock:
+                echo = not self._close_sent
+                self._close_sent = True
+            if echo:
+                self._send_close_frame(closed.code or 1000, "")
+            raise ConnectionClosedError(
+                f"the server closed the connection (code {closed.code})"
+                + (f": {closed.reason}" if closed.reason else ""),
+                code=closed.code,
+                reason=closed.reason,
+            ) from None
+        except _ProtocolViolation as exc:
+            self.send_close(exc.code, str(exc)[:120])
+            raise ConnectionClosedError(
+                f"protocol violation from the server: {exc}", code=exc.code
+            ) from None
+        except ConnectionClosedError:
+            raise
+        except (OSError, ValueError) as exc:  # ValueError: a recv on a closed SSL socket
+            raise ConnectionClosedError(f"the connection broke: {exc}") from exc
+
+    def send(self, frame: str) -> None:
+        """Send one text frame; see :meth:`Transport.send`."""
+        try:
+            self._ws.send(frame)
+        except (OSError, websocket.WebSocketException) as exc:
+            raise TransportError(f"sending failed: {exc}") from exc
+
+    def ping(self) -> None:
+        """Send a ping; see :meth:`Transport.ping`."""
+        try:
+            self._ws.ping()
+        except (OSError, websocket.WebSocketException) as exc:
+            raise TransportError(f"ping failed: {exc}") from exc
+
+    def _send_close_frame(self, code: int, reason: str) -> None:
+        try:
+            self._ws.send(
+                struct.pack("!H", code) + reason.encode()[:123], websocket.ABNF.OPCODE_CLOSE
+            )
+        except (OSError, websocket.WebSocketException, ValueError) as exc:
+            _log.debug("could not send the close frame: %s", exc)
+
+    def send_close(self, code: int = 1000, reason: str = "") -> None:
+        """Send a close frame once; see :meth:`Transport.send_close`."""
+        with self._lock:
+            if self._close_sent:
+                return
+            self._close_sent = True
+        self._send_close_frame(code, reason)
+
+    def abort(self) -> None:
+        """Shut the socket down in both directions, waking blocked calls.
+
+        websocket-client's own ``abort()`` does nothing once a close frame has
+        been sent, so the socket is shut down here directly.
+        """
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+
+    def shutdown(self) -> None:
+        """Close the socket; see :meth:`Transport.shutdown`."""
+        try:
+            self._ws.shutdown()  # type: ignore[no-untyped-call]
+        except (OSError, websocket.WebSocketException) as exc:
+            _log.debug("socket shutdown failed: %s", exc)
+
+
+def _where(url: str) -> str:
+    """The scheme, host and path of ``url``, for messages (the query is left out)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"

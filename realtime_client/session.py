@@ -1,0 +1,480 @@
+"""ConversationSession: one open Realtime conversation.
+
+A session owns two daemon threads. The reader (``realtime-reader-<n>``)
+decodes every frame, runs the callbacks and queues the event for iteration;
+the writer (``realtime-writer-<n>``) sends what callers queued and pings when
+idle. Callers' ``send*`` methods encode on the caller's thread, so a bad event
+raises where it was made. See ``docs/threading.md`` for the contract.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import queue
+import threading
+import time
+import typing
+from collections.abc import Callable, Iterator
+from typing import Any, Final, TypeVar, overload
+
+from . import events as ev
+from ._callbacks import CallbackRegistry, CloseInfo, EventKey
+from ._config import ConversationOptions
+from ._session_send import SessionSending
+from ._transport import Transport
+from ._workers import Outbox, next_thread_number, run_reader, run_writer
+from .errors import (
+    ConnectionClosedError,
+    ProtocolError,
+    RealtimeError,
+    RealtimeTimeoutError,
+    ServerError,
+    SessionClosedError,
+    SessionExpiredError,
+    TransportError,
+    UsageError,
+)
+from .messages import ConversationMessage
+
+__all__ = ["CloseInfo", "ConversationSession", "SessionState"]
+
+_log = logging.getLogger("realtime_client")
+
+F = TypeVar("F", bound=Callable[..., object])
+
+DEFAULT_PING_INTERVAL: Final = 20.0
+DEFAULT_CLOSE_TIMEOUT: Final = 5.0
+_ABORT_GRACE: Final = 1.0  # after an abort, a blocked thread wakes at once; allow a little
+_EXPIRY_WORDS: Final = ("duration", "expire", "maximum", "max ")
+
+
+class _End:
+    def __repr__(self) -> str:
+        return "END"
+
+
+_END: Final = _End()
+
+
+class SessionState(enum.Enum):
+    """Where a session is in its life: ``NEW -> OPEN -> CLOSING -> CLOSED``.
+
+    .. versionadded:: 0.1
+    """
+
+    NEW = "new"
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+def _is_expiry(code: int | None, reason: str) -> bool:
+    """Whether a close is the server ending the session at its maximum duration."""
+    lowered = reason.lower()
+    return code == 1001 and any(word in lowered for word in _EXPIRY_WORDS)
+
+
+def _terminal_error(exc: ConnectionClosedError) -> RealtimeError | None:
+    """The error a server-side close means, or ``None`` for a normal (1000) close."""
+    if exc.code == 1000:
+        return None
+    if _is_expiry(exc.code, exc.reason):
+        error: ConnectionClosedError = SessionExpiredError(
+            f"the server ended the session at its maximum duration: {exc.reason}",
+            code=exc.code,
+            reason=exc.reason,
+        )
+        error.__cause__ = exc
+        return error
+    return exc
+
+
+@typing.final
+class ConversationSession(SessionSending):
+    """An open Realtime conversation: send events, receive events and messages.
+
+    Usually made by :meth:`ConversationClient.start_conversation
+    <realtime_client.ConversationClient.start_conversation>`, which returns it
+    open. Tests build one directly over a
+    :class:`~realtime_client.testing.FakeTransport`.
+
+    Use it as a context manager: leaving the block closes it, also on an
+    exception.
+
+    Args:
+        transport: The connection (already connected).
+        options: Local behaviour (event buffering, send queue size, ...).
+        on_error: Called with every reported error: a failing callback, a bad
+            frame (:class:`~realtime_client.ProtocolError`), a server ``error``
+            event (as :class:`~realtime_client.ServerError`), the terminal error.
+        on_close: Called once, last, with a :class:`CloseInfo`.
+        ping_interval: Seconds of idle sending after which a ping is sent.
+        close_timeout: Default bound, in seconds, of :meth:`close`.
+        call_id: The SIP/WebRTC call this session controls, if any.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        options: ConversationOptions | None = None,
+        on_error: Callable[[BaseException], object] | None = None,
+        on_close: Callable[[CloseInfo], object] | None = None,
+        ping_interval: float = DEFAULT_PING_INTERVAL,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+        call_id: str | None = None,
+    ) -> None:
+        if ping_interval <= 0:
+            raise ValueError("ping_interval must be positive")
+        if close_timeout < 0:
+            raise ValueError("close_timeout must not be negative")
+        self._transport = transport
+        self._options = options or ConversationOptions()
+        self._ping_interval = ping_interval
+        self._close_timeout = close_timeout
+        self._call_id = call_id
+        self._callbacks = CallbackRegistry()
+        if on_error is not None:
+            self._callbacks.on_error(on_error)
+        if on_close is not None:
+            self._callbacks.on_close(on_close)
+        self._lock = threading.Lock()
+        self._state = SessionState.NEW
+        self._outbox = Outbox(self._options.send_queue_size)
+        self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._buffer = self._options.buffer_events
+        self._close_info: CloseInfo | None = None
+        self._closed_event = threading.Event()
+        self._peer_close: ConnectionClosedError | None = None
+        self._writer_error: TransportError | None = None
+        self._terminal: RealtimeError | None = None
+        self._session_id: str | None = None
+        self._debug = _log.isEnabledFor(logging.DEBUG)
+        number = next_thread_number()
+        self._reader = threading.Thread(
+            target=run_reader,
+            args=(transport, self._handle_frame, self._reader_ended),
+            name=f"realtime-reader-{number}",
+            daemon=True,
+        )
+        self._writer = threading.Thread(
+            target=run_writer,
+            args=(self._outbox, transport),
+            kwargs={"ping_interval": ping_interval, "on_failure": self._writer_failed},
+            name=f"realtime-writer-{number}",
+            daemon=True,
+        )
+        self._observers: list[Callable[[Any], None]] = []
+
+    def __repr__(self) -> str:
+        return f"<ConversationSession {self._state.value} id={self._session_id!r}>"
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def open(self) -> ConversationSession:
+        """Start the reader and writer threads; returns the session.
+
+        Raises:
+            SessionClosedError: The session was already closed (sessions
+                cannot be reopened).
+            UsageError: The session is already open.
+        """
+        with self._lock:
+            if self._state is SessionState.OPEN:
+                raise UsageError("the session is already open")
+            if self._state is not SessionState.NEW:
+                raise SessionClosedError("a closed session cannot be reopened")
+            self._state = SessionState.OPEN
+        self._writer.start()
+        self._reader.start()
+        return self
+
+    def __enter__(self) -> ConversationSession:
+        if self._state is SessionState.NEW:
+            self.open()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def state(self) -> SessionState:
+        """The lifecycle state."""
+        return self._state
+
+    @property
+    def closed(self) -> bool:
+        """Whether the session is closing or closed."""
+        return self._state in (SessionState.CLOSING, SessionState.CLOSED)
+
+    @property
+    def close_info(self) -> CloseInfo | None:
+        """How the session ended, once it has (``None`` before)."""
+        return self._close_info
+
+    @property
+    def session_id(self) -> str | None:
+        """The server's session id, from ``session.created`` (``None`` before)."""
+        return self._session_id
+
+    @property
+    def call_id(self) -> str | None:
+        """The SIP/WebRTC call this session controls, if any."""
+        return self._call_id
+
+    @property
+    def options(self) -> ConversationOptions:
+        """The options the session was made with."""
+        return self._options
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """Block until the session has closed; whether it had within ``timeout``."""
+        return self._closed_event.wait(timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Close the session: idempotent, safe from any thread, bounded in time.
+
+        Frames already queued are sent first, then the closing handshake runs,
+        then the threads are joined; a peer that does not answer is cut off.
+        Events received before the close stay available to iteration, which
+        then ends. ``on_close`` runs once, last. Called from a callback (the
+        reader thread), it does the same without waiting for its own thread.
+
+        Args:
+            timeout: Upper bound in seconds for the polite part (default: the
+                session's ``close_timeout``); after it, the connection is cut.
+        """
+        with self._lock:
+            if self._state in (SessionState.CLOSING, SessionState.CLOSED):
+                return
+            started = self._state is SessionState.OPEN
+            self._state = SessionState.CLOSING
+        budget = self._close_timeout if timeout is None else max(timeout, 0.0)
+        deadline = time.monotonic() + budget
+        if started:
+            self._outbox.stop()  # 1. the writer drains what is queued, then exits
+            if not self._join(self._writer, deadline):
+                self._outbox.stop(drop=True)  # a send is stuck: cut the connection
+                self._transport.abort()
+                self._join(self._writer, time.monotonic() + _ABORT_GRACE)
+            self._transport.send_close()  # 2. polite close; the reader sees the answer
+            if not self._join(self._reader, deadline):
+                self._transport.abort()  # 3. wake a reader blocked in recv
+                self._join(self._reader, time.monotonic() + _ABORT_GRACE)
+        else:
+            self._outbox.stop(drop=True)
+        self._transport.shutdown()
+        peer = self._peer_close
+        error: RealtimeError | None = self._terminal
+        self._close_info = CloseInfo(
+            code=peer.code if peer is not None else None,
+            reason=peer.reason if peer is not None else "",
+            error=error,
+        )
+        self._events.put(_END)  # 4. iterators finish
+        with self._lock:
+            self._state = SessionState.CLOSED
+        self._closed_event.set()
+        if error is not None:
+            self._callbacks.report_error(error)
+        self._callbacks.fire_close(self._close_info)  # 5. exactly once, last
+        _log.debug("session closed (%s)", self._close_info)
+
+    @staticmethod
+    def _join(thread: threading.Thread, deadline: float) -> bool:
+        """Join until ``deadline``; never the calling thread itself (paho's rule)."""
+        if thread is threading.current_thread():
+            return False
+        if thread.is_alive():
+            thread.join(max(deadline - time.monotonic(), 0.0))
+        return not thread.is_alive()
+
+    # --- the threads' hooks ------------------------------------------------------------------
+
+    def _handle_frame(self, frame: str | bytes) -> None:
+        """Reader thread: decode, observe, run callbacks, queue."""
+        try:
+            event = ev.decode_server_event(frame)
+        except ProtocolError as exc:
+            _log.warning("skipped a bad frame from the server: %s", exc)
+            self._callbacks.report_error(exc)
+            return
+        if self._debug:
+            _log.debug("received %s (%d bytes)", event.type, len(frame))
+        kind = event.type
+        if isinstance(event, (ev.SessionCreatedEvent, ev.SessionUpdatedEvent)):
+            self._session_id = event.session.id or self._session_id
+        elif isinstance(event, ev.ErrorEvent):
+            self._callbacks.report_error(ServerError.from_event(event))
+        for observe in self._observers:
+            try:
+                observe(event)
+            except Exception as exc:
+                _log.exception("internal observer failed on %s", kind)
+                self._callbacks.report_error(exc)
+        self._callbacks.dispatch(event)
+        if self._buffer:
+            self._events.put(event)
+
+    def _reader_ended(self, exc: ConnectionClosedError) -> None:
+        """Reader thread: the connection ended; close if nobody asked for it."""
+        if exc.code is not None:
+            self._peer_close = exc
+        with self._lock:
+            unexpected = self._state is SessionState.OPEN
+        if not unexpected:
+            return
+        error: RealtimeError | None
+        if self._writer_error is not None:
+            error = ConnectionClosedError(
+                f"the connection failed while sending: {self._writer_error}"
+            )
+            error.__cause__ = self._writer_error
+        else:
+            error = _terminal_error(exc)
+        self._terminal = error
+        if error is not None:
+            _log.warning("session ended: %s", error)
+        self.close()
+
+    def _writer_failed(self, exc: TransportError) -> None:
+        """Writer thread: a send failed; wake the reader, which closes the session."""
+        self._writer_error = exc
+        self._outbox.stop(drop=True)
+        self._transport.abort()
+
+    # --- sending -------------------------------------------------------------------------------
+
+    def _enqueue(self, frames: list[str], timeout: float | None = None) -> None:
+        if self._state in (SessionState.CLOSING, SessionState.CLOSED):
+            raise SessionClosedError("the session is closed: nothing more can be sent")
+        self._outbox.put(frames, timeout)
+
+    # --- callbacks -----------------------------------------------------------------------------
+
+    @overload
+    def on(self, key: EventKey) -> Callable[[F], F]: ...
+
+    @overload
+    def on(self, key: EventKey, fn: F) -> F: ...
+
+    def on(self, key: EventKey, fn: F | None = None) -> F | Callable[[F], F]:
+        """Call ``fn(event)`` on the reader thread for every event of ``key``.
+
+        Usable directly (``session.on(ev.ErrorEvent, fn)``) or as a decorator
+        (``@session.on("response.done")``). Callbacks run in registration order,
+        before the event is queued for iteration; one that raises is logged and
+        reported to ``on_error``, and the others still run.
+
+        Args:
+            key: An event class (``ev.ResponseDoneEvent``) or a wire type
+                string (which also matches events this version does not know).
+            fn: The callback; omitted when used as a decorator.
+
+        Returns:
+            ``fn`` (or a decorator that registers and returns its function).
+
+        Raises:
+            TypeError: ``key`` is not a server event class or a string.
+        """
+        if fn is None:
+
+            def register(f: F) -> F:
+                return self._callbacks.on(key, f)
+
+            return register
+        return self._callbacks.on(key, fn)
+
+    def on_any(self, fn: F) -> F:
+        """Call ``fn(event)`` for every event, after the type-specific callbacks."""
+        return self._callbacks.on_any(fn)
+
+    def on_error(self, fn: F) -> F:
+        """Call ``fn(exception)`` for every error reported (see the class docs)."""
+        return self._callbacks.on_error(fn)
+
+    def on_close(self, fn: F) -> F:
+        """Call ``fn(close_info)`` once the session has closed (immediately if it has)."""
+        with self._lock:
+            done = self._state is SessionState.CLOSED
+            if not done:
+                self._callbacks.on_close(fn)
+        if done and self._close_info is not None:
+            fn(self._close_info)
+        return fn
+
+    def remove_callback(self, fn: Callable[..., object]) -> bool:
+        """Unregister ``fn`` from every event, error and close; whether it was registered."""
+        return self._callbacks.remove(fn)
+
+    # --- iteration -----------------------------------------------------------------------------
+
+    def events(
+        self, timeout: float | None = None
+    ) -> Iterator[ev.ServerEvent | ev.UnknownServerEvent]:
+        """Iterate over received events, in order, until the session ends.
+
+        Args:
+            timeout: Seconds to wait for each next event (``None``: forever).
+
+        Yields:
+            Each event, typed (or :class:`~realtime_client.events.UnknownServerEvent`).
+
+        Raises:
+            RealtimeTimeoutError: No event came within ``timeout`` seconds.
+            ConnectionClosedError: The connection ended unexpectedly (raised
+                after every event received before it was yielded);
+                :class:`~realtime_client.SessionExpiredError` at the server's
+                maximum session duration.
+            SessionClosedError: The session had already closed and nothing
+                remained to read.
+            UsageError: The session was made with ``buffer_events=False``.
+        """
+        if not self._buffer:
+            raise UsageError(
+                "this session does not buffer events (buffer_events=False): use callbacks"
+            )
+        if self._state is SessionState.CLOSED and self._events.qsize() <= 1:
+            if self._close_info is not None and self._close_info.error is not None:
+                raise self._close_info.error
+            raise SessionClosedError("the session is closed: there are no more events")
+        return self._iterate(timeout)
+
+    def _iterate(self, timeout: float | None) -> Iterator[Any]:
+        get = self._events.get
+        while True:
+            try:
+                item = get(timeout=timeout)
+            except queue.Empty:
+                raise RealtimeTimeoutError(f"no event arrived within {timeout} s") from None
+            if item is _END:
+                self._events.put(_END)  # let other iterators end too
+                info = self._close_info
+                if info is not None and info.error is not None:
+                    raise info.error
+                return
+            yield item
+
+    def __iter__(self) -> Iterator[ev.ServerEvent | ev.UnknownServerEvent]:
+        """Same as :meth:`events` without a timeout."""
+        return self.events()
+
+    def receive_messages(self, timeout: float | None = None) -> Iterator[ConversationMessage]:
+        """Iterate over received events as :class:`~realtime_client.ConversationMessage`.
+
+        The simple view: ``message.text``, ``message.audio``, ``message.transcript``,
+        ``message.error``, ``message.turn_finished`` and more, each filled only
+        where it applies; the typed event stays in ``message.event``.
+
+        Args:
+            timeout: Seconds to wait for each next message (``None``: forever).
+
+        Raises:
+            As :meth:`events`.
+        """
+        events = self.events(timeout)
+        from_event = ConversationMessage.from_event
+        return (from_event(event) for event in events)
