@@ -1,7 +1,48 @@
-"""Live audio for realtime_client: codecs (more to come in this package)."""
+"""Live audio: microphone, speaker, barge-in, WAV files, G.711 and resampling.
+
+Importing this package needs NumPy (the ``audio`` extra) but not PortAudio:
+sounddevice is imported when the first :class:`Microphone` or :class:`Speaker`
+opens, and a missing library becomes an :class:`~realtime_client.AudioError`
+naming the fix. ``import realtime_client`` never imports this package.
+
+.. versionadded:: 0.1
+"""
 
 from __future__ import annotations
 
+from ._bridge import AudioSink, AudioSource, BridgeSession, VoiceBridge
+from ._devices import Microphone, Speaker, pcm16_level_dbfs
+from ._format import WIRE_FORMATS, WireFormat, wire_format
 from ._g711 import decode_alaw, decode_ulaw, encode_alaw, encode_ulaw
+from ._playback import PlaybackEvent, PlaybackFinished, PlaybackPosition, PlaybackStarted
+from ._resample import StreamResampler
+from ._stream import AudioStream, StreamFactory, list_devices
+from ._wav import WavSink, WavSource, read_wav
 
-__all__ = ["decode_alaw", "decode_ulaw", "encode_alaw", "encode_ulaw"]
+__all__ = [
+    "WIRE_FORMATS",
+    "AudioSink",
+    "AudioSource",
+    "AudioStream",
+    "BridgeSession",
+    "Microphone",
+    "PlaybackEvent",
+    "PlaybackFinished",
+    "PlaybackPosition",
+    "PlaybackStarted",
+    "Speaker",
+    "StreamFactory",
+    "StreamResampler",
+    "VoiceBridge",
+    "WavSink",
+    "WavSource",
+    "WireFormat",
+    "decode_alaw",
+    "decode_ulaw",
+    "encode_alaw",
+    "encode_ulaw",
+    "list_devices",
+    "pcm16_level_dbfs",
+    "read_wav",
+    "wire_format",
+]

@@ -1,0 +1,269 @@
+"""Wiring a session to a microphone and a speaker: streaming, barge-in, push-to-talk."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol, final
+
+from .. import events as ev
+from ..errors import RealtimeError
+from ._playback import PlaybackPosition
+
+__all__ = ["AudioSink", "AudioSource", "BridgeSession", "VoiceBridge"]
+
+_log = logging.getLogger("realtime_client")
+_numbers = itertools.count(1)
+_READ_TIMEOUT = 0.1  # the pump notices close() within this
+
+
+class BridgeSession(Protocol):
+    """The part of :class:`~realtime_client.ConversationSession` the bridge uses."""
+
+    def on(self, key: Any, fn: Any) -> Any: ...
+
+    def send_audio(self, audio: bytes) -> Any: ...
+
+    def commit_audio(self) -> Any: ...
+
+    def clear_audio(self) -> Any: ...
+
+    def create_response(self) -> Any: ...
+
+    def cancel_response(self, response_id: str | None = None) -> Any: ...
+
+    def truncate_item(self, item_id: str, content_index: int, audio_end_ms: int) -> Any: ...
+
+
+class AudioSource(Protocol):
+    """A :class:`Microphone` or :class:`WavSource`."""
+
+    def start(self) -> None: ...
+
+    def read(self, timeout: float | None = None) -> bytes | None: ...
+
+
+class AudioSink(Protocol):
+    """A :class:`Speaker` or :class:`WavSink`."""
+
+    @property
+    def playing(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+    def play(self, item_id: str, audio: bytes, *, content_index: int = 0) -> None: ...
+
+    def end(self, item_id: str, *, content_index: int = 0) -> None: ...
+
+    def interrupt(self) -> PlaybackPosition | None: ...
+
+
+@final
+class VoiceBridge:
+    """Streams a microphone into a session and the session's audio to a speaker.
+
+    It registers callbacks on the session for the response's audio, and runs
+    one thread (``realtime-mic-N``) that reads the source and sends each chunk.
+
+    **Barge-in.** When the server reports ``input_audio_buffer.speech_started``
+    while the sink is playing, or when you call :meth:`interrupt`, the speaker
+    drops its queue (playback stops within one device block) and the bridge
+    sends ``conversation.item.truncate`` at the position the speaker really
+    played, capped at what it received, then ``response.cancel`` for a response
+    that has not finished. Server VAD usually cancels the response by itself;
+    the server then answers the extra cancel with an ``error`` event, which is
+    harmless.
+
+    **Push-to-talk.** With ``push_to_talk=True`` the session must use manual
+    turns (``turn_detection=None``). Audio is only sent between
+    :meth:`begin_turn` and :meth:`end_turn`; ending a turn commits the input
+    buffer and asks for a response. When the source ends during a turn, the
+    turn ends.
+
+    The source and sink stay yours: the bridge starts them but does not close them.
+
+    Args:
+        session: The conversation (anything with the :class:`BridgeSession` methods).
+        source: Where input audio comes from, in the session's input format; None
+            for output only.
+        sink: Where response audio goes, in the session's output format; None for
+            input only.
+        push_to_talk: Manual turns instead of voice activity detection.
+        on_source_end: Called once (on the bridge's thread) when the source runs out.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        session: BridgeSession,
+        *,
+        source: AudioSource | None = None,
+        sink: AudioSink | None = None,
+        push_to_talk: bool = False,
+        on_source_end: Callable[[], None] | None = None,
+    ) -> None:
+        self._session = session
+        self._source = source
+        self._sink = sink
+        self._push_to_talk = push_to_talk
+        self._on_source_end = on_source_end
+        self._lock = threading.Lock()
+        self._running: set[str] = set()  # responses created and not done
+        self._cancelled: set[str] = set()
+        self._talking = False
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: RealtimeError | None = None
+        """The error that stopped the microphone thread, if one did."""
+        self.chunks_sent = 0
+        if sink is not None:
+            session.on(ev.ResponseOutputAudioDeltaEvent, self._on_delta)
+            session.on(ev.ResponseOutputAudioDoneEvent, self._on_audio_done)
+        session.on(ev.ResponseCreatedEvent, self._on_response_created)
+        session.on(ev.ResponseDoneEvent, self._on_response_done)
+        session.on(ev.InputAudioBufferSpeechStartedEvent, self._on_speech_started)
+
+    @property
+    def talking(self) -> bool:
+        """True between :meth:`begin_turn` and :meth:`end_turn` (push-to-talk)."""
+        return self._talking
+
+    @property
+    def responding(self) -> bool:
+        """True while a response is running on the server."""
+        with self._lock:
+            return bool(self._running)
+
+    def start(self) -> None:
+        """Start the sink, the source and the microphone thread."""
+        if self._sink is not None:
+            self._sink.start()
+        if self._source is not None and self._thread is None:
+            self._source.start()
+            self._thread = threading.Thread(
+                target=self._pump, name=f"realtime-mic-{next(_numbers)}", daemon=True
+            )
+            self._thread.start()
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop the microphone thread and ignore further session events. Idempotent."""
+        self._closed.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def __enter__(self) -> VoiceBridge:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def interrupt(self) -> PlaybackPosition | None:
+        """Barge in: stop playback, truncate the item where it stopped, cancel the response.
+
+        Returns:
+            Where the interrupted item stopped, or None when nothing was playing
+            (then nothing is sent).
+        """
+        if self._sink is None:
+            return None
+        position = self._sink.interrupt()
+        if position is None:
+            return None
+        self._session.truncate_item(position.item_id, position.content_index, position.played_ms)
+        with self._lock:
+            to_cancel = sorted(self._running - self._cancelled)
+            self._cancelled.update(to_cancel)
+        for response_id in to_cancel:
+            self._session.cancel_response(response_id)
+        return position
+
+    def begin_turn(self) -> None:
+        """Push-to-talk: start speaking (interrupts playback and clears the input buffer)."""
+        self.interrupt()
+        self._session.clear_audio()
+        self._talking = True
+
+    def end_turn(self) -> None:
+        """Push-to-talk: stop speaking; commits the audio and asks for a response."""
+        if not self._talking:
+            return
+        self._talking = False
+        self._session.commit_audio()
+        self._session.create_response()
+
+    def wait_source_done(self, timeout: float | None = None) -> bool:
+        """Wait for the microphone thread to end (the source ran out, or close()).
+
+        Returns:
+            True when it ended (or never ran), False on timeout.
+        """
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    # -- session callbacks (reader thread) -------------------------------------------
+
+    def _on_response_created(self, event: ev.ResponseCreatedEvent) -> None:
+        if event.response.id is not None:
+            with self._lock:
+                self._running.add(event.response.id)
+
+    def _on_response_done(self, event: ev.ResponseDoneEvent) -> None:
+        with self._lock:
+            self._running.discard(event.response.id or "")
+            self._cancelled.discard(event.response.id or "")
+
+    def _on_delta(self, event: ev.ResponseOutputAudioDeltaEvent) -> None:
+        if self._closed.is_set() or self._sink is None:
+            return
+        with self._lock:
+            if event.response_id in self._cancelled:
+                return
+        self._sink.play(event.item_id, event.delta, content_index=event.content_index)
+
+    def _on_audio_done(self, event: ev.ResponseOutputAudioDoneEvent) -> None:
+        if self._closed.is_set() or self._sink is None:
+            return
+        self._sink.end(event.item_id, content_index=event.content_index)
+
+    def _on_speech_started(self, event: ev.InputAudioBufferSpeechStartedEvent) -> None:
+        if self._closed.is_set() or self._sink is None or not self._sink.playing:
+            return
+        self.interrupt()
+
+    # -- the microphone thread ---------------------------------------------------------
+
+    def _pump(self) -> None:
+        assert self._source is not None
+        source = self._source
+        try:
+            while not self._closed.is_set():
+                chunk = source.read(_READ_TIMEOUT)
+                if chunk is None:
+                    continue
+                if not chunk:
+                    self._source_ended()
+                    return
+                if self._push_to_talk and not self._talking:
+                    continue
+                self._session.send_audio(chunk)
+                self.chunks_sent += 1
+        except RealtimeError as exc:
+            self.error = exc
+            _log.warning("microphone streaming stopped: %s", exc)
+
+    def _source_ended(self) -> None:
+        if self._push_to_talk and self._talking:
+            self.end_turn()
+        if self._on_source_end is not None:
+            try:
+                self._on_source_end()
+            except Exception:
+                _log.exception("on_source_end callback failed")
