@@ -212,9 +212,10 @@ class WavSink:
         self._resampler = StreamResampler(in_rate=self._format.sample_rate, out_rate=self._rate)
         self.path = os.fspath(path)
         try:
-            self._wav = wave.open(self.path, "wb")  # noqa: SIM115 - closed in close()
+            self._file = open(self.path, "wb")  # noqa: SIM115 - closed in close()
         except OSError as exc:
             raise AudioError(f"cannot create WAV file {self.path!r}: {exc}") from exc
+        self._wav = wave.open(self._file, "wb")  # noqa: SIM115 - closed in close()
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
         self._wav.setframerate(self._rate)
@@ -256,8 +257,11 @@ class WavSink:
             if self._closed:
                 return
             self._closed = True
-            self._write(self._resampler.flush())
-            self._wav.close()
+            try:
+                self._write(self._resampler.flush())
+                self._wav.close()
+            finally:
+                self._file.close()
 
     def __enter__(self) -> WavSink:
         return self

@@ -1,0 +1,198 @@
+"""VoiceBridge against a fake session: barge-in, truncation, push-to-talk, streaming."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from realtime_client import events as ev
+from realtime_client.audio import Speaker, VoiceBridge, WavSink
+from realtime_client.errors import SessionClosedError
+
+from ._fakes import FakeFactory, FakeSession, tone
+
+
+class ListSource:
+    """A source that hands out given chunks, then ends."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = list(chunks)
+        self.started = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def read(self, timeout: float | None = None) -> bytes | None:
+        return self.chunks.pop(0) if self.chunks else b""
+
+
+def created(response_id: str) -> ev.ResponseCreatedEvent:
+    return ev.ResponseCreatedEvent(event_id="e", response=ev.Response(id=response_id))
+
+
+def done(response_id: str) -> ev.ResponseDoneEvent:
+    return ev.ResponseDoneEvent(event_id="e", response=ev.Response(id=response_id))
+
+
+def delta(item: str, audio: bytes, response_id: str = "r1") -> ev.ResponseOutputAudioDeltaEvent:
+    return ev.ResponseOutputAudioDeltaEvent(
+        event_id="e",
+        response_id=response_id,
+        item_id=item,
+        output_index=0,
+        content_index=0,
+        delta=audio,
+    )
+
+
+def speech_started() -> ev.InputAudioBufferSpeechStartedEvent:
+    return ev.InputAudioBufferSpeechStartedEvent(event_id="e", audio_start_ms=0, item_id="in1")
+
+
+@pytest.fixture
+def speaker_and_stream():
+    factory = FakeFactory()
+    speaker = Speaker(stream_factory=factory)
+    yield speaker, factory
+    speaker.close()
+
+
+class TestBargeIn:
+    def test_speech_while_playing_truncates_at_played_and_cancels(self, speaker_and_stream):
+        """speech_started mid-reply: truncate at the played ms, cancel the running response."""
+        speaker, factory = speaker_and_stream
+        session = FakeSession()
+        with VoiceBridge(session, sink=speaker):
+            session.emit(created("r1"))
+            session.emit(delta("item1", tone(1000)))
+            for _ in range(5):
+                factory.stream.pump()  # 200 ms played
+            session.emit(speech_started())
+            assert session.sent == [("truncate", "item1", 0, 200), ("response.cancel", "r1")]
+            assert factory.stream.pump() == bytes(1920)
+            session.emit(delta("item1", tone(100)))  # still streaming: dropped
+            assert factory.stream.pump() == bytes(1920)
+
+    def test_truncate_capped_at_received(self, speaker_and_stream):
+        """All received audio was played: truncation equals the received duration."""
+        speaker, factory = speaker_and_stream
+        session = FakeSession()
+        with VoiceBridge(session, sink=speaker) as bridge:
+            session.emit(created("r1"))
+            session.emit(delta("item1", tone(50)))
+            factory.stream.pump()
+            factory.stream.pump()  # 80 ms of callbacks, 50 ms of audio
+            bridge.interrupt()
+        assert session.sent[0] == ("truncate", "item1", 0, 50)
+
+    def test_no_cancel_when_response_done(self, speaker_and_stream):
+        """A finished response is not cancelled; the item is still truncated."""
+        speaker, factory = speaker_and_stream
+        session = FakeSession()
+        with VoiceBridge(session, sink=speaker):
+            session.emit(created("r1"))
+            session.emit(delta("item1", tone(500)))
+            session.emit(done("r1"))
+            factory.stream.pump()
+            session.emit(speech_started())
+        assert session.sent == [("truncate", "item1", 0, 40)]
+
+    def test_speech_while_silent_sends_nothing(self, speaker_and_stream):
+        """speech_started with nothing playing is not a barge-in."""
+        speaker, _ = speaker_and_stream
+        session = FakeSession()
+        with VoiceBridge(session, sink=speaker):
+            session.emit(speech_started())
+        assert session.sent == []
+
+    def test_cancel_sent_once(self, speaker_and_stream):
+        """Two barge-ins on one response cancel it once."""
+        speaker, factory = speaker_and_stream
+        session = FakeSession()
+        with VoiceBridge(session, sink=speaker) as bridge:
+            session.emit(created("r1"))
+            session.emit(delta("a", tone(500)))
+            factory.stream.pump()
+            bridge.interrupt()
+            session.emit(delta("b", tone(500), response_id="r1"))
+            assert bridge.interrupt() is None  # r1 audio is dropped now
+        assert [s[0] for s in session.sent].count("response.cancel") == 1
+
+    def test_audio_done_finishes_playback(self, tmp_path):
+        """response.output_audio.done ends the item in the sink."""
+        session = FakeSession()
+        finished = []
+        sink = WavSink(tmp_path / "o.wav", on_playback=finished.append)
+        with VoiceBridge(session, sink=sink):
+            session.emit(delta("a", tone(100)))
+            session.emit(
+                ev.ResponseOutputAudioDoneEvent(
+                    event_id="e", response_id="r1", item_id="a", output_index=0, content_index=0
+                )
+            )
+        sink.close()
+        assert finished[-1].position.played_ms == 100
+
+
+class TestMicrophoneThread:
+    def test_streams_every_chunk_then_reports_end(self):
+        """Every chunk reaches send_audio in order; on_source_end fires once."""
+        session = FakeSession()
+        ended = threading.Event()
+        source = ListSource([b"\x01\x00" * 10, b"\x02\x00" * 10])
+        with VoiceBridge(session, source=source, on_source_end=ended.set) as bridge:
+            assert ended.wait(5)
+            assert bridge.wait_source_done(5)
+        assert bytes(session.audio) == b"\x01\x00" * 10 + b"\x02\x00" * 10
+        assert source.started
+
+    def test_closed_session_stops_thread_with_error(self):
+        """A send failure ends the thread and is kept in bridge.error, not lost."""
+        session = FakeSession()
+        session.fail_send = SessionClosedError("closed")
+        with VoiceBridge(session, source=ListSource([b"\x00\x00"] * 3)) as bridge:
+            assert bridge.wait_source_done(5)
+        assert isinstance(bridge.error, SessionClosedError)
+
+
+class TestPushToTalk:
+    def test_only_sends_during_turn_then_commits(self):
+        """Push-to-talk: nothing sent before begin_turn; the source end commits and responds."""
+        session = FakeSession()
+        source = ListSource([])
+        bridge = VoiceBridge(session, source=source, push_to_talk=True)
+        bridge.begin_turn()
+        source.chunks = [b"\x05\x00" * 4]
+        bridge.start()
+        assert bridge.wait_source_done(5)
+        bridge.close()
+        assert session.sent == [("clear",), ("commit",), ("response.create",)]
+        assert bytes(session.audio) == b"\x05\x00" * 4
+        assert not bridge.talking
+
+    def test_not_talking_drops_audio(self):
+        """Audio outside a turn is not sent."""
+        session = FakeSession()
+        with VoiceBridge(session, source=ListSource([b"\x05\x00"] * 3), push_to_talk=True) as b:
+            assert b.wait_source_done(5)
+        assert session.audio == bytearray()
+        assert session.sent == []
+
+    def test_begin_turn_interrupts_playback(self, speaker_and_stream):
+        """Pressing talk while the assistant speaks is a barge-in."""
+        speaker, factory = speaker_and_stream
+        session = FakeSession()
+        with VoiceBridge(session, sink=speaker, push_to_talk=True) as bridge:
+            session.emit(created("r1"))
+            session.emit(delta("a", tone(300)))
+            factory.stream.pump()
+            bridge.begin_turn()
+            bridge.end_turn()
+        assert session.sent == [
+            ("truncate", "a", 0, 40),
+            ("response.cancel", "r1"),
+            ("clear",),
+            ("commit",),
+            ("response.create",),
+        ]
