@@ -1,0 +1,506 @@
+"""One client connection: its public handle, its worker thread, and fault injection.
+
+Each connection has two threads of the server's own. The connection thread
+(``realtime-server-conn-<n>``, started by ``websockets``) only reads frames and
+queues them. The worker (``realtime-server-session-<n>``) does everything else
+in order: it decodes, runs the session logic, paces responses, fires timers and
+injected faults, and sends every frame. One thread owning the session means no
+locks around protocol state, and a deterministic order of events.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import math
+import os
+import queue
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final, Literal, Union, final
+
+from ...errors import ProtocolError
+from ...events import (
+    ClientEvent,
+    ServerEvent,
+    SessionConfig,
+    UnknownClientEvent,
+    UnknownServerEvent,
+    decode_client_event,
+    decode_server_event,
+    encode_server_event,
+)
+from ._record import TrafficEntry, save_traffic
+from ._util import ServerErrorInfo, error_event
+from ._validate import decode_failure, frame_event_id, unknown_parameters
+
+if TYPE_CHECKING:
+    from websockets.sync.server import ServerConnection as WebSocket
+
+    from ._session import SessionLogic
+    from ._settings import ServerSettings
+
+__all__ = ["FakeConnection", "MAX_DURATION_REASON"]
+
+log = logging.getLogger("realtime_client.testing")
+
+MAX_DURATION_REASON: Final = "Your session hit the maximum duration of 60 minutes."
+"""The close reason the service gives when a session reaches its maximum duration."""
+_DEFAULT_WAIT: Final = 5.0
+
+
+class _Closed:
+    """Queued when the connection has closed: the worker ends."""
+
+
+class _Stop(Exception):
+    """Unwinds the worker once the connection is closing."""
+
+
+_Command = Callable[[], None]
+_Inbound = Union[str, bytes, _Command, _Closed]
+
+
+@final
+class FakeConnection:
+    """The server side of one client connection, for assertions and fault injection.
+
+    Get it from :meth:`FakeRealtimeServer.wait_for_connection` or
+    :attr:`FakeRealtimeServer.connections`. Its methods are safe from any thread;
+    faults take effect on the connection's worker, in order with what it sends.
+    Pass ``after="<event type>"`` to a fault to trigger it right after the next
+    event of that type goes out (for instance mid-response, after
+    ``response.output_audio.delta``).
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        *,
+        index: int,
+        websocket: WebSocket,
+        settings: ServerSettings,
+        path: str,
+        query: dict[str, str],
+    ) -> None:
+        self._index = index
+        self._ws = websocket
+        self._settings = settings
+        self._path = path
+        self._query = query
+        self._opened = time.monotonic()
+        self._inbound: queue.Queue[_Inbound] = queue.Queue()
+        self._held: collections.deque[str | bytes] = collections.deque()
+        self._cond = threading.Condition()
+        self._received: list[ClientEvent | UnknownClientEvent] = []
+        self._sent: list[ServerEvent | UnknownServerEvent] = []
+        self._traffic: list[TrafficEntry] = []
+        self._errors: list[BaseException] = []
+        self._replay_mismatches: list[str] = []
+        self._triggers: list[tuple[str, _Command]] = []
+        self._stall_until: float | None = None
+        self._closed = threading.Event()
+        self._server_closed = False
+        self._close_code: int | None = None
+        self._close_reason = ""
+        self.logic: SessionLogic | None = None
+
+    # --- what tests read ----------------------------------------------------------------
+
+    @property
+    def index(self) -> int:
+        """The connection's number on its server, from 0."""
+        return self._index
+
+    @property
+    def path(self) -> str:
+        """The request path with its query, for example ``/v1/realtime?model=gpt-realtime``."""
+        return self._path
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The query parameters (``model``, ``intent``, ``call_id``)."""
+        return dict(self._query)
+
+    @property
+    def session(self) -> SessionConfig | None:
+        """The session's configuration as it stands (None when replaying)."""
+        return self.logic.config if self.logic is not None else None
+
+    @property
+    def received(self) -> list[ClientEvent | UnknownClientEvent]:
+        """Every client event received and decoded, in order (a copy)."""
+        with self._cond:
+            return list(self._received)
+
+    @property
+    def sent(self) -> list[ServerEvent | UnknownServerEvent]:
+        """Every event sent, in order (a copy); raw frames from :meth:`send_raw` excluded."""
+        with self._cond:
+            return list(self._sent)
+
+    @property
+    def traffic(self) -> list[TrafficEntry]:
+        """All frames both ways and the close, with timing (a copy)."""
+        with self._cond:
+            return list(self._traffic)
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Exceptions raised by the responder on this connection."""
+        with self._cond:
+            return list(self._errors)
+
+    @property
+    def replay_mismatches(self) -> list[str]:
+        """When replaying: where the client's frames differed from the recording."""
+        with self._cond:
+            return list(self._replay_mismatches)
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection has ended."""
+        return self._closed.is_set()
+
+    @property
+    def close_code(self) -> int | None:
+        """The close code, once closed (1006 when the TCP connection just ended)."""
+        return self._close_code
+
+    @property
+    def close_reason(self) -> str:
+        """The close reason, once closed."""
+        return self._close_reason
+
+    def wait_for_received(
+        self, event_type: str, *, count: int = 1, timeout: float = _DEFAULT_WAIT
+    ) -> ClientEvent | UnknownClientEvent:
+        """Wait until ``count`` client events of a type have been received; return the last.
+
+        Raises:
+            TimeoutError: They did not arrive in time.
+        """
+        return self._wait(self._received, event_type, count, timeout, "received")  # type: ignore[return-value]
+
+    def wait_for_sent(
+        self, event_type: str, *, count: int = 1, timeout: float = _DEFAULT_WAIT
+    ) -> ServerEvent | UnknownServerEvent:
+        """Wait until ``count`` events of a type have been sent; return the last.
+
+        Raises:
+            TimeoutError: They were not sent in time.
+        """
+        return self._wait(self._sent, event_type, count, timeout, "sent")  # type: ignore[return-value]
+
+    def _wait(
+        self, source: list[Any], event_type: str, count: int, timeout: float, what: str
+    ) -> Any:
+        def found() -> list[Any]:
+            return [e for e in source if e.type == event_type]
+
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(found()) >= count or self.closed, timeout):
+                raise TimeoutError(f"no {count} {event_type!r} {what} within {timeout} s")
+            matches = found()
+            if len(matches) < count:
+                raise TimeoutError(f"connection closed before {count} {event_type!r} were {what}")
+            return matches[count - 1]
+
+    def wait_closed(self, timeout: float = _DEFAULT_WAIT) -> bool:
+        """Wait for the connection to end; False if it is still open after ``timeout``."""
+        return self._closed.wait(timeout)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write this connection's traffic so far as JSONL (replayable)."""
+        save_traffic(path, self.traffic, request_path=self._path)
+
+    # --- fault injection ------------------------------------------------------------------
+
+    def _schedule(self, action: _Command, after: str | None) -> None:
+        if after is None:
+            self._inbound.put(action)
+        else:
+            self._inbound.put(lambda: self._triggers.append((after, action)))
+
+    def close(self, code: int = 1000, reason: str = "", *, after: str | None = None) -> None:
+        """Close the WebSocket with ``code`` and ``reason`` (now, or after an event type)."""
+        self._schedule(lambda: self._close_now(code, reason), after)
+
+    def drop(self, *, after: str | None = None) -> None:
+        """Cut the TCP connection without a close frame: the client sees an abnormal end."""
+
+        def drop() -> None:
+            self._server_closed = True
+            try:
+                self._ws.socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            raise _Stop
+
+        self._schedule(drop, after)
+
+    def stall(self, seconds: float | None = None, *, after: str | None = None) -> None:
+        """Stop sending and handling events for ``seconds`` (None: until :meth:`resume`).
+
+        Client frames that arrive meanwhile are kept and handled, in order, afterwards.
+        """
+
+        def stall() -> None:
+            self._stall_until = math.inf if seconds is None else time.monotonic() + seconds
+
+        self._schedule(stall, after)
+
+    def resume(self) -> None:
+        """End a stall."""
+
+        def resume() -> None:
+            self._stall_until = None
+
+        self._inbound.put(resume)
+
+    def send_raw(self, frame: str | bytes, *, after: str | None = None) -> None:
+        """Send one frame exactly as given, valid or not (for hostile-input tests)."""
+        self._schedule(lambda: self._send_frame(frame, None), after)
+
+    def send(self, event: ServerEvent | UnknownServerEvent, *, after: str | None = None) -> None:
+        """Send one server event of your choosing, in order with the session's own."""
+        text = encode_server_event(event)  # fails here, in the caller, if the event is bad
+        self._schedule(lambda: self._send_frame(text, event), after)
+
+    # --- worker side ------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return time.monotonic() - self._opened
+
+    def _record(self, entry: TrafficEntry) -> None:
+        with self._cond:
+            self._traffic.append(entry)
+            self._cond.notify_all()
+
+    def _note_error(self, exc: BaseException) -> None:
+        with self._cond:
+            self._errors.append(exc)
+
+    def _send_frame(
+        self, frame: str | bytes, event: ServerEvent | UnknownServerEvent | None
+    ) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            self._ws.send(frame)
+        except (ConnectionClosed, OSError):
+            raise _Stop from None
+        text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
+        self._record(
+            TrafficEntry(
+                t=self._now(), sender="server", frame=text, binary=isinstance(frame, bytes)
+            )
+        )
+        if event is None:
+            return
+        with self._cond:
+            self._sent.append(event)
+            self._cond.notify_all()
+        for trigger in [t for t in self._triggers if t[0] == event.type]:
+            self._triggers.remove(trigger)
+            trigger[1]()
+
+    def send_event(self, event: ServerEvent) -> None:
+        """Encode and send one event (the session logic's ``send``)."""
+        self._send_frame(encode_server_event(event), event)
+
+    def _close_now(self, code: int, reason: str) -> None:
+        self._server_closed = True
+        try:
+            self._ws.close(code, reason)
+        except Exception:
+            log.debug("closing connection %d failed", self._index, exc_info=True)
+        raise _Stop
+
+    def _error(self, info: ServerErrorInfo, client_event_id: str | None) -> None:
+        self.send_event(error_event(info, client_event_id=client_event_id))
+
+    def _handle_frame(self, frame: str | bytes) -> None:
+        assert self.logic is not None
+        try:
+            event = decode_client_event(frame)
+        except ProtocolError as exc:
+            self._error(decode_failure(exc), frame_event_id(frame))
+            return
+        with self._cond:
+            self._received.append(event)
+            self._cond.notify_all()
+        event_id = getattr(event, "event_id", None)
+        if not isinstance(event, UnknownClientEvent):
+            unknown = unknown_parameters(json.loads(frame), event)
+            if unknown:
+                self._error(
+                    ServerErrorInfo(
+                        f"Unknown parameter: '{unknown[0]}'.",
+                        code="unknown_parameter",
+                        param=unknown[0],
+                    ),
+                    event_id,
+                )
+                return
+        try:
+            self.logic.handle(event)
+        except ServerErrorInfo as info:
+            self._error(info, event_id)
+
+    def _stalled(self) -> bool:
+        if self._stall_until is not None and time.monotonic() >= self._stall_until:
+            self._stall_until = None
+        return self._stall_until is not None
+
+    def _next_inbound(self, timeout: float | None) -> _Inbound | None:
+        if self._held and not self._stalled():
+            return self._held.popleft()
+        try:
+            return self._inbound.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def run_worker(self, replay: list[TrafficEntry] | None) -> None:
+        """The worker thread's body: serve the session (or replay a recording) until closed."""
+        try:
+            if replay is not None:
+                self._replay(replay)
+            else:
+                self._serve()
+        except _Stop:
+            pass
+        except Exception:
+            log.exception("the offline server failed on connection %d", self._index)
+            try:
+                self._close_now(1011, "Internal server error")
+            except _Stop:
+                pass
+
+    def _serve(self) -> None:
+        assert self.logic is not None
+        logic = self.logic
+        logic.open()
+        expires = self._opened + self._settings.max_session_duration
+        while True:
+            stalled = self._stalled()
+            deadlines = [expires]
+            if self._stall_until is not None:
+                deadlines.append(self._stall_until)
+            if not stalled:
+                for deadline in (logic.next_due(), logic.idle_deadline):
+                    if deadline is not None:
+                        deadlines.append(deadline)
+            message = self._next_inbound(max(0.0, min(deadlines) - time.monotonic()))
+            if isinstance(message, _Closed):
+                return
+            if callable(message):
+                message()
+            elif message is not None:
+                if self._stalled():
+                    self._held.append(message)
+                else:
+                    self._handle_frame(message)
+            now = time.monotonic()
+            if now >= expires:
+                self._close_now(1001, MAX_DURATION_REASON)
+            if self._stalled():
+                continue
+            if logic.idle_deadline is not None and now >= logic.idle_deadline:
+                logic.idle_timeout()
+            logic.pump()
+
+    def _replay(self, entries: list[TrafficEntry]) -> None:
+        base = time.monotonic()
+        for entry in entries:
+            if entry.sender == "client":
+                if entry.frame is None:
+                    continue
+                frame = self._wait_client_frame()
+                base = time.monotonic() - entry.t / self._settings.speed
+                self._compare(entry.frame, frame)
+                continue
+            due = base + entry.t / self._settings.speed
+            while (wait := due - time.monotonic()) > 0:
+                message = self._inbound.get(timeout=wait) if True else None
+                self._take_early(message)
+            if entry.frame is None:
+                self._close_now(entry.close_code or 1000, entry.close_reason)
+            try:
+                event: ServerEvent | UnknownServerEvent | None = decode_server_event(entry.frame)
+            except ProtocolError:
+                event = None  # a recorded hostile frame: sent as it was
+            self._send_frame(entry.frame.encode() if entry.binary else entry.frame, event)
+        while True:  # the recording is over: keep listening until the client leaves
+            self._take_early(self._inbound.get())
+
+    def _take_early(self, message: _Inbound) -> None:
+        if isinstance(message, _Closed):
+            raise _Stop
+        if callable(message):
+            message()
+        else:
+            self._held.append(message)
+
+    def _wait_client_frame(self) -> str | bytes:
+        while not self._held:
+            self._take_early(self._inbound.get())
+        frame = self._held.popleft()
+        try:
+            event = decode_client_event(frame)
+        except ProtocolError:
+            return frame
+        with self._cond:
+            self._received.append(event)
+            self._cond.notify_all()
+        return frame
+
+    def _compare(self, expected: str, got: str | bytes) -> None:
+        def kind(frame: str | bytes) -> object:
+            try:
+                data = json.loads(frame)
+            except ValueError:
+                return None
+            return data.get("type") if isinstance(data, dict) else None
+
+        if kind(expected) != kind(got):
+            with self._cond:
+                self._replay_mismatches.append(
+                    f"expected a {kind(expected)!r} frame from the client, got {kind(got)!r}"
+                )
+
+    # --- the connection thread's side ---------------------------------------------------------
+
+    def feed(self, frame: str | bytes) -> None:
+        """Queue a frame the client sent (called by the connection thread)."""
+        text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
+        self._record(
+            TrafficEntry(
+                t=self._now(), sender="client", frame=text, binary=isinstance(frame, bytes)
+            )
+        )
+        self._inbound.put(frame)
+
+    def ended(self, code: int | None, reason: str, *, by_server: bool) -> None:
+        """The connection is over: record the close, stop the worker."""
+        self._close_code = code if code is not None else 1006
+        self._close_reason = reason
+        sender: Literal["client", "server"] = (
+            "server" if (self._server_closed or by_server) else "client"
+        )
+        self._record(
+            TrafficEntry(
+                t=self._now(), sender=sender, close_code=self._close_code, close_reason=reason
+            )
+        )
+        self._inbound.put(_Closed())
+
+    def mark_closed(self) -> None:
+        """The worker has ended: wake everyone waiting on this connection."""
+        with self._cond:
+            self._closed.set()
+            self._cond.notify_all()

@@ -1,0 +1,333 @@
+"""FakeRealtimeServer: the offline Realtime service on loopback, and serve_forever()."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Final, final
+
+from ...errors import UsageError
+from ._config import DEFAULT_MODEL, initial_realtime_session, initial_transcription_session
+from ._connection import FakeConnection
+from ._handshake import check_request, parse_path, rename_thread
+from ._record import TrafficEntry, load_traffic
+from ._replies import Responder
+from ._session import SessionLogic
+from ._settings import ServerSettings, Transcriber
+from ._speech import SpeechEngine
+
+if TYPE_CHECKING:
+    from websockets.http11 import Request, Response
+    from websockets.sync.server import Server, ServerConnection
+
+__all__ = ["FakeRealtimeServer", "serve_forever"]
+
+log = logging.getLogger("realtime_client.testing")
+
+_CLOSE_TIMEOUT: Final = 2.0
+_server_numbers = itertools.count()
+
+
+@final
+class FakeRealtimeServer:
+    """An offline stand-in for the OpenAI Realtime service, on a loopback WebSocket.
+
+    It speaks the GA protocol: the same events in the same order, the same
+    errors and close codes, with a deterministic "model" you can script. Use it
+    as a context manager, or call :meth:`start` and :meth:`stop`::
+
+        with FakeRealtimeServer(speed=20) as server:
+            client = ConversationClient(base_url=server.base_url, api_key="sk-test")
+
+    Every connection is its own session; :meth:`wait_for_connection` returns its
+    :class:`FakeConnection` handle, which records the traffic and injects faults.
+
+    Args:
+        host: The address to bind; keep the default loopback address in tests.
+        port: The port; 0 picks a free one (read it from :attr:`port`).
+        api_key: The only key the handshake accepts. None accepts any non-empty
+            ``Authorization: Bearer`` key (or Azure ``api-key`` header); a
+            missing key always gets HTTP 401.
+        responder: What the model answers: a callable taking a
+            :class:`ResponseRequest` and returning a reply (or a list of them),
+            or a list of canned replies used in order on each connection (the
+            default model answers once they run out). None: the default model.
+        transcribe: The text input transcription "hears" in the user's audio:
+            a fixed string, or a callable of (PCM16 audio, sample rate) returning
+            the text, or None for a failed transcription. The default model
+            also quotes it in its reply. By default a note of the speech's length.
+        speech_engine: ``"espeak"``, ``"synthetic"``, or ``"auto"`` (espeak-ng
+            when it is installed, else the synthetic voice).
+        speed: How much faster than real time the server runs: response pacing
+            and ``idle_timeout_ms``. ``math.inf`` streams without waiting.
+        max_session_duration: Seconds after which a session is closed with code
+            1001 and the service's reason text (which names 60 minutes).
+        handshake_delay: Seconds to hold each opening handshake (fault injection).
+        record_dir: A directory where each connection's traffic is saved as
+            ``connection-<n>.jsonl`` when it ends.
+        replay: A recording (JSONL, as saved by :meth:`FakeConnection.save`) whose
+            server side is played back to every client instead of a live session.
+        on_connect: Called with each new connection's handle before the session
+            starts, on the connection's thread (arm faults here).
+
+    Raises:
+        ValueError: ``speed`` or ``max_session_duration`` is not positive, or
+            ``replay`` is not a readable recording.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        responder: Responder | None = None,
+        transcribe: Transcriber | None = None,
+        speech_engine: SpeechEngine = "auto",
+        speed: float = 1.0,
+        max_session_duration: float = 3600.0,
+        handshake_delay: float = 0.0,
+        record_dir: str | os.PathLike[str] | None = None,
+        replay: str | os.PathLike[str] | None = None,
+        on_connect: Callable[[FakeConnection], None] | None = None,
+    ) -> None:
+        self._settings = ServerSettings(
+            api_key=api_key,
+            responder=responder,
+            transcribe=transcribe,
+            speech_engine=speech_engine,
+            speed=speed,
+            max_session_duration=max_session_duration,
+            handshake_delay=handshake_delay,
+            record_dir=record_dir,
+            replay=replay,
+        )
+        self._replay: list[TrafficEntry] | None = load_traffic(replay) if replay else None
+        self._host = host
+        self._requested_port = port
+        self._on_connect = on_connect
+        self._number = next(_server_numbers)
+        self._lock = threading.Condition()
+        self._connections: list[FakeConnection] = []
+        self._connection_numbers = itertools.count()
+        self._stopping = threading.Event()
+        self._server: Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> FakeRealtimeServer:
+        """Bind and start accepting connections; returns the server itself.
+
+        Raises:
+            UsageError: The server was already started.
+            OSError: The address cannot be bound.
+        """
+        from websockets.sync.server import serve
+
+        with self._lock:
+            if self._server is not None or self._stopped:
+                raise UsageError("a FakeRealtimeServer can be started only once")
+            self._server = serve(
+                self._handle,
+                self._host,
+                self._requested_port,
+                process_request=self._process_request,
+                max_size=None,
+                ping_interval=None,
+                close_timeout=_CLOSE_TIMEOUT,
+                compression=None,
+            )
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                name=f"realtime-server-accept-{self._number}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Close every connection (code 1001), stop listening, and end every thread.
+
+        Idempotent. Bounded: connections get :data:`_CLOSE_TIMEOUT` seconds for
+        their closing handshake; the accept thread is joined for ``timeout``.
+        """
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            server, thread = self._server, self._thread
+        self._stopping.set()
+        if server is None:
+            return
+        server.shutdown()
+        if thread is not None:
+            thread.join(timeout)
+
+    def __enter__(self) -> FakeRealtimeServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- addresses -----------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on.
+
+        Raises:
+            UsageError: The server is not started.
+        """
+        if self._server is None:
+            raise UsageError("the server is not started: call start() or use it in a with block")
+        return int(self._server.socket.getsockname()[1])
+
+    @property
+    def base_url(self) -> str:
+        """``ws://127.0.0.1:PORT/v1``: the base URL clients append ``/realtime`` to."""
+        return f"ws://{self._host}:{self.port}/v1"
+
+    @property
+    def url(self) -> str:
+        """``ws://127.0.0.1:PORT/v1/realtime``: the endpoint itself."""
+        return self.base_url + "/realtime"
+
+    @property
+    def connections(self) -> list[FakeConnection]:
+        """Every connection so far, in the order they opened (a copy)."""
+        with self._lock:
+            return list(self._connections)
+
+    def wait_for_connection(self, index: int = 0, timeout: float = 5.0) -> FakeConnection:
+        """Wait for the connection with this number (0 is the first) to open.
+
+        Raises:
+            TimeoutError: It did not open within ``timeout`` seconds.
+        """
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self._connections) > index, timeout):
+                raise TimeoutError(f"connection {index} did not open within {timeout} s")
+            return self._connections[index]
+
+    # --- per connection -------------------------------------------------------------------
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        rename_thread(connection, f"realtime-server-conn-{self._number}-handshake")
+        return check_request(
+            request,
+            api_key=self._settings.api_key,
+            delay=self._settings.handshake_delay,
+            stopping=self._stopping,
+        )
+
+    def _handle(self, websocket: ServerConnection) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        index = next(self._connection_numbers)
+        rename_thread(websocket, f"realtime-server-conn-{self._number}-{index}")
+        assert websocket.request is not None
+        path, query = parse_path(websocket.request.path)
+        connection = FakeConnection(
+            index=index,
+            websocket=websocket,
+            settings=self._settings,
+            path=websocket.request.path,
+            query=query,
+        )
+        if self._replay is None:
+            max_s = self._settings.max_session_duration
+            session = (
+                initial_transcription_session(max_duration_s=max_s)
+                if query.get("intent") == "transcription"
+                else initial_realtime_session(
+                    model=query.get("model") or DEFAULT_MODEL, max_duration_s=max_s
+                )
+            )
+            connection.logic = SessionLogic(
+                settings=self._settings,
+                session=session,
+                send=connection.send_event,
+                connection=connection,
+            )
+        with self._lock:
+            self._connections.append(connection)
+            self._lock.notify_all()
+        if self._on_connect is not None:
+            try:
+                self._on_connect(connection)
+            except Exception:
+                log.exception("on_connect raised")
+        worker = threading.Thread(
+            target=connection.run_worker,
+            args=(self._replay,),
+            name=f"realtime-server-session-{self._number}-{index}",
+            daemon=True,
+        )
+        worker.start()
+        try:
+            while True:
+                connection.feed(websocket.recv())
+        except ConnectionClosed:
+            pass
+        finally:
+            connection.ended(
+                websocket.close_code,
+                websocket.close_reason or "",
+                by_server=self._stopping.is_set(),
+            )
+            worker.join(_CLOSE_TIMEOUT * 2)
+            self._save(connection)
+            connection.mark_closed()
+
+    def _save(self, connection: FakeConnection) -> None:
+        if self._settings.record_dir is None:
+            return
+        target = Path(self._settings.record_dir) / f"connection-{connection.index}.jsonl"
+        try:
+            connection.save(target)
+        except OSError:
+            log.exception("could not save the recording of connection %d", connection.index)
+
+
+def serve_forever(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    ready: Callable[[str], None] | None = None,
+    stop_event: threading.Event | None = None,
+    api_key: str | None = None,
+    speed: float = 1.0,
+) -> None:
+    """Run a :class:`FakeRealtimeServer` until ``stop_event`` is set or Ctrl-C.
+
+    Args:
+        host: The address to bind.
+        port: The port; 0 picks a free one.
+        ready: Called once with the base URL (``ws://HOST:PORT/v1``) when the
+            server accepts connections.
+        stop_event: Stops the server when set; None runs until interrupted.
+        api_key: The only key accepted; None accepts any key.
+        speed: How much faster than real time responses stream.
+
+    .. versionadded:: 0.1
+    """
+    stop = stop_event if stop_event is not None else threading.Event()
+    with FakeRealtimeServer(host=host, port=port, api_key=api_key, speed=speed) as server:
+        if ready is not None:
+            ready(server.base_url)
+        while not stop.wait(0.5):  # a short wait keeps Ctrl-C prompt in the main thread
+            pass
