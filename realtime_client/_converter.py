@@ -40,7 +40,7 @@ from .events import items as _items
 from .events import responses as _responses
 from .events import server as _server
 from .events import sessions as _sessions
-from .events._base import Unset, UnknownClientEvent, UnknownServerEvent, wire_type
+from .events._base import UnknownClientEvent, UnknownServerEvent, Unset, wire_type
 
 __all__ = ["FieldError", "converter", "format_error"]
 
@@ -76,7 +76,7 @@ def _short(value: object, limit: int = 40) -> str:
 
 def _structure_str(value: Any, _: Any) -> str:
     if value.__class__ is str:
-        return value  # type: ignore[no-any-return]
+        return value
     raise FieldError(f"expected a string, got {json_kind(value)}")
 
 
@@ -86,7 +86,7 @@ _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 def _structure_int(value: Any, _: Any) -> int:
     if value.__class__ is int:
         if _INT_MIN <= value <= _INT_MAX:
-            return value  # type: ignore[no-any-return]
+            return value
         raise FieldError("integer out of the 64-bit range")
     raise FieldError(f"expected an integer, got {json_kind(value)}")
 
@@ -99,7 +99,7 @@ def _structure_float(value: Any, _: Any) -> float:
 
 def _structure_bool(value: Any, _: Any) -> bool:
     if value.__class__ is bool:
-        return value  # type: ignore[no-any-return]
+        return value
     raise FieldError(f"expected a boolean, got {json_kind(value)}")
 
 
@@ -114,13 +114,13 @@ def _structure_bytes(value: Any, _: Any) -> bytes:
     if value.__class__ is not str:
         raise FieldError(f"expected base64 text, got {json_kind(value)}")
     try:
-        return pybase64.b64decode(value, validate=True)  # type: ignore[no-any-return]
+        return pybase64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise FieldError(f"invalid base64 ({exc})") from None
 
 
 def _unstructure_bytes(value: bytes) -> str:
-    return pybase64.b64encode_as_string(value)  # type: ignore[no-any-return]
+    return pybase64.b64encode_as_string(value)
 
 
 # --- 3. containers and classes -----------------------------------------------------------------
@@ -152,7 +152,7 @@ def _dict_hook_factory(t: Any, conv: cattrs.Converter) -> StructureHook:
         def structure_json_object(value: Any, _: Any) -> dict[str, Any]:
             if value.__class__ is not dict:
                 raise FieldError(f"expected an object, got {json_kind(value)}")
-            return value  # type: ignore[no-any-return]
+            return value
 
         return structure_json_object
 
@@ -184,10 +184,11 @@ def _attrs_structure_factory(cls: Any, conv: cattrs.Converter) -> StructureHook:
 
 
 def _attrs_unstructure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any], Any]:
-    always = {a.name: override(omit_if_default=False) for a in attrs.fields(cls) if not a.init}
-    return make_dict_unstructure_fn(
-        cls, conv, _cattrs_omit_if_default=True, _cattrs_include_init_false=True, **always
-    )
+    options: dict[str, Any] = {
+        a.name: override(omit_if_default=False) for a in attrs.fields(cls) if not a.init
+    }
+    options.update(_cattrs_omit_if_default=True, _cattrs_include_init_false=True)
+    return make_dict_unstructure_fn(cls, conv, **options)
 
 
 # --- 4. literals ------------------------------------------------------------------------------
@@ -225,7 +226,7 @@ def _is_optional_union(t: Any) -> bool:
 
 def _optional_hook_factory(t: Any, conv: cattrs.Converter) -> StructureHook:
     rest = tuple(a for a in get_args(t) if a is not type(None) and a is not Unset)
-    inner_type: Any = rest[0] if len(rest) == 1 else Union[rest]  # noqa: UP007 - a runtime union
+    inner_type: Any = rest[0] if len(rest) == 1 else Union[rest]
     inner = conv.get_structure_hook(inner_type)
 
     def structure_optional(value: Any, _: Any) -> Any:
@@ -247,8 +248,8 @@ def _tagged_union(
     default: Callable[[str, dict[str, Any]], Any] | None = None,
 ) -> None:
     """Register a hook that picks a member of ``union`` by its ``type`` (and ``role``)."""
-    by_tag: dict[str, Any] = {}
-    by_role: dict[str, Any] = {}
+    by_tag: dict[Any, Any] = {}
+    by_role: dict[Any, Any] = {}
     for member in get_args(union):
         tag = wire_type(member)
         if tag == "message":
@@ -368,10 +369,10 @@ def _make_converter() -> cattrs.Converter:
         conv,
         s.ToolChoice,
         Literal["none", "auto", "required"],
-        Union[s.ToolChoiceFunction, s.ToolChoiceMcp],  # noqa: UP007 - a runtime union
+        Union[s.ToolChoiceFunction, s.ToolChoiceMcp],
         "'none', 'auto', 'required' or a tool",
     )
-    _tagged_union(conv, Union[s.ToolChoiceFunction, s.ToolChoiceMcp], "tool choice")  # noqa: UP007
+    _tagged_union(conv, Union[s.ToolChoiceFunction, s.ToolChoiceMcp], "tool choice")
     _string_or(
         conv,
         s.Truncation,
@@ -381,17 +382,17 @@ def _make_converter() -> cattrs.Converter:
     )
     _string_or(
         conv,
-        Union[Literal["auto"], s.TracingConfig],  # noqa: UP007
+        Union[Literal["auto"], s.TracingConfig],
         Literal["auto"],
         s.TracingConfig,
         "'auto' or a tracing configuration",
     )
-    prompt_inputs = Union[s.PromptInputText, s.PromptInputImage, s.PromptInputFile]  # noqa: UP007
+    prompt_inputs = Union[s.PromptInputText, s.PromptInputImage, s.PromptInputFile]
     _tagged_union(conv, prompt_inputs, "prompt variable")
     _string_or(conv, s.PromptVariable, str, prompt_inputs, "a string or an input")
     _string_or(
         conv,
-        Union[s.McpToolApprovalFilter, Literal["always", "never"]],  # noqa: UP007
+        Union[s.McpToolApprovalFilter, Literal["always", "never"]],
         Literal["always", "never"],
         s.McpToolApprovalFilter,
         "'always', 'never' or an approval filter",
@@ -404,7 +405,7 @@ def _make_converter() -> cattrs.Converter:
             return conv.structure(value, s.McpToolFilter)
         raise FieldError(f"expected a list of tool names or a filter, got {json_kind(value)}")
 
-    conv.register_structure_hook(Union[list[str], s.McpToolFilter], structure_allowed_tools)  # noqa: UP007
+    conv.register_structure_hook(Union[list[str], s.McpToolFilter], structure_allowed_tools)
 
     # JSON-valued fields ("parameters", "metadata", ...) are JSON already: no walk.
     conv.register_unstructure_hook_factory(

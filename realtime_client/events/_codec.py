@@ -30,6 +30,8 @@ SERVER_EVENT_TYPES: Final = MappingProxyType({wire_type(c): c for c in get_args(
 
 _CLIENT_CLASSES: Final = (*CLIENT_EVENT_TYPES.values(), UnknownClientEvent)
 _SERVER_CLASSES: Final = (*SERVER_EVENT_TYPES.values(), UnknownServerEvent)
+_SERVER_UNION: Any = ServerEvent
+_CLIENT_UNION: Any = ClientEvent
 _RAW_KEPT: Final = 200  # characters of a bad frame kept on the exception, for debugging
 
 Direction = Literal["server", "client"]
@@ -94,7 +96,7 @@ def _load_object(frame: str | bytes, direction: Direction) -> dict[str, Any]:
             "has no 'type'" if "type" not in data else f"has a 'type' that is {json_kind(kind)}"
         )
         raise ProtocolError(f"{direction} event {problem}", raw=_raw(frame))
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 def _invalid(direction: Direction, kind: str, exc: Exception, frame: object) -> ProtocolError:
@@ -124,8 +126,8 @@ def decode_server_event(frame: str | bytes) -> ServerEvent | UnknownServerEvent:
     """
     data = _load_object(frame, "server")
     try:
-        return converter.structure(data, ServerEvent)  # type: ignore[no-any-return]
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a ProtocolError
+        return converter.structure(data, _SERVER_UNION)  # type: ignore[no-any-return]
+    except Exception as exc:
         raise _invalid("server", data["type"], exc, frame) from exc
 
 
@@ -143,29 +145,34 @@ def decode_client_event(frame: str | bytes) -> ClientEvent | UnknownClientEvent:
     """
     data = _load_object(frame, "client")
     try:
-        return converter.structure(data, ClientEvent)  # type: ignore[no-any-return]
-    except Exception as exc:  # noqa: BLE001
+        return converter.structure(data, _CLIENT_UNION)  # type: ignore[no-any-return]
+    except Exception as exc:
         raise _invalid("client", data["type"], exc, frame) from exc
 
 
 def _encode(event: Any, classes: tuple[type, ...], direction: Direction) -> str:
     if not isinstance(event, classes):
         raise ProtocolError(f"expected a {direction} event, got {type(event).__name__}")
-    kind = event.type
+    kind: str = getattr(event, "type")  # noqa: B009 - every event class has one
     try:
         data = converter.unstructure(event)
         if not isinstance(event, (UnknownClientEvent, UnknownServerEvent)):
             # Check the values' types as decoding would, so that a bad event fails
             # here, where it was built, rather than at the server.
             converter.structure(data, type(event))
-        return json.dumps(data, separators=(",", ":"), allow_nan=False)
     except RecursionError:
         raise ProtocolError(f"{direction} event {kind!r} is nested too deeply") from None
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a ProtocolError
+    except Exception as exc:  # every failure becomes a ProtocolError
         details = format_error(exc)
         raise ProtocolError(
             f"cannot encode {direction} event {kind!r}: " + "; ".join(details), details=details
         ) from exc
+    try:
+        return json.dumps(data, separators=(",", ":"), allow_nan=False)
+    except RecursionError:
+        raise ProtocolError(f"{direction} event {kind!r} is nested too deeply") from None
+    except (TypeError, ValueError) as exc:  # a set in free-form data, NaN, ...
+        raise ProtocolError(f"cannot encode {direction} event {kind!r}: {exc}") from exc
 
 
 def encode_client_event(event: ClientEvent | UnknownClientEvent) -> str:

@@ -179,8 +179,8 @@ class McpToolInfo:
 
     name: str
     input_schema: dict[str, Any]
-    description: str | None | Unset = UNSET
-    annotations: dict[str, Any] | None | Unset = UNSET
+    description: str | Unset | None = UNSET
+    annotations: dict[str, Any] | Unset | None = UNSET
 
 
 @frozen(kw_only=True)
@@ -232,9 +232,9 @@ class McpCallItem:
     server_label: str
     name: str
     arguments: str
-    approval_request_id: str | None | Unset = UNSET
-    output: str | None | Unset = UNSET
-    error: McpCallError | None | Unset = UNSET
+    approval_request_id: str | Unset | None = UNSET
+    output: str | Unset | None = UNSET
+    error: McpCallError | Unset | None = UNSET
 
 
 @frozen(kw_only=True)
@@ -256,7 +256,7 @@ class McpApprovalResponseItem:
     id: str
     approval_request_id: str
     approve: bool
-    reason: str | None | Unset = UNSET
+    reason: str | Unset | None = UNSET
 
 
 ConversationItem = Union[

@@ -92,9 +92,9 @@ class ResponseOptions:
     max_output_tokens: MaxOutputTokens | None = None
     conversation: str | None = None
     """``"auto"`` (the default conversation), ``"none"`` (out of band) or a conversation id."""
-    metadata: dict[str, str] | None | Unset = UNSET
+    metadata: dict[str, str] | Unset | None = UNSET
     """Up to 16 string pairs, echoed on the :class:`Response`."""
-    prompt: Prompt | None | Unset = UNSET
+    prompt: Prompt | Unset | None = UNSET
     reasoning: Reasoning | None = None
     input: list[ResponseInputItem] | None = None
 

@@ -36,8 +36,8 @@ __all__ = [
     "PromptInputImage",
     "PromptInputText",
     "PromptVariable",
-    "Reasoning",
     "RealtimeSessionConfig",
+    "Reasoning",
     "RetentionRatioTruncation",
     "SemanticVad",
     "ServerVad",
@@ -108,7 +108,7 @@ class ServerVad:
     """Start a response when a turn ends (server default true)."""
     interrupt_response: bool | None = None
     """Cancel the active response when speech starts (server default true)."""
-    idle_timeout_ms: int | None | Unset = UNSET
+    idle_timeout_ms: int | Unset | None = UNSET
     """Trigger a response after this long without speech (5000 to 30000), or ``None``."""
 
 
@@ -159,11 +159,11 @@ class AudioInputConfig:
     """How the session treats input audio."""
 
     format: AudioFormat | None = None
-    noise_reduction: NoiseReduction | None | Unset = UNSET
+    noise_reduction: NoiseReduction | Unset | None = UNSET
     """``None`` turns noise reduction off."""
-    transcription: InputTranscription | None | Unset = UNSET
+    transcription: InputTranscription | Unset | None = UNSET
     """``None`` turns input transcription off."""
-    turn_detection: TurnDetection | None | Unset = UNSET
+    turn_detection: TurnDetection | Unset | None = UNSET
     """``None`` selects manual turns (push-to-talk: commit, then ``response.create``)."""
 
 
@@ -244,11 +244,11 @@ class McpTool:
     connector_id: str | None = None
     authorization: str | None = field(default=None, repr=False)
     """An OAuth token for the server; kept out of ``repr``."""
-    headers: dict[str, str] | None | Unset = field(default=UNSET, repr=False)
-    allowed_tools: list[str] | McpToolFilter | None | Unset = UNSET
-    require_approval: McpToolApprovalFilter | Literal["always", "never"] | None | Unset = UNSET
+    headers: dict[str, str] | Unset | None = field(default=UNSET, repr=False)
+    allowed_tools: list[str] | McpToolFilter | Unset | None = UNSET
+    require_approval: McpToolApprovalFilter | Literal["always", "never"] | Unset | None = UNSET
     server_description: str | None = None
-    allowed_callers: list[Literal["direct", "programmatic"]] | None | Unset = UNSET
+    allowed_callers: list[Literal["direct", "programmatic"]] | Unset | None = UNSET
     defer_loading: bool | None = None
     tunnel_id: str | None = None
 
@@ -271,7 +271,7 @@ class ToolChoiceMcp:
 
     type: Literal["mcp"] = field(default="mcp", init=False)
     server_label: str
-    name: str | None | Unset = UNSET
+    name: str | Unset | None = UNSET
 
 
 ToolChoice = Union[Literal["none", "auto", "required"], ToolChoiceFunction, ToolChoiceMcp]
@@ -303,8 +303,8 @@ class PromptInputImage:
 
     type: Literal["input_image"] = field(default="input_image", init=False)
     detail: Literal["low", "high", "auto", "original"] | None = None
-    file_id: str | None | Unset = UNSET
-    image_url: str | None | Unset = UNSET
+    file_id: str | Unset | None = UNSET
+    image_url: str | Unset | None = UNSET
 
 
 @frozen(kw_only=True)
@@ -312,7 +312,7 @@ class PromptInputFile:
     """A file value for a prompt template variable."""
 
     type: Literal["input_file"] = field(default="input_file", init=False)
-    file_id: str | None | Unset = UNSET
+    file_id: str | Unset | None = UNSET
     file_url: str | None = None
     file_data: str | None = None
     filename: str | None = None
@@ -328,8 +328,8 @@ class Prompt:
     """A reference to a stored prompt template and its variables."""
 
     id: str
-    version: str | None | Unset = UNSET
-    variables: dict[str, PromptVariable] | None | Unset = UNSET
+    version: str | Unset | None = UNSET
+    variables: dict[str, PromptVariable] | Unset | None = UNSET
 
 
 @frozen(kw_only=True)
@@ -381,9 +381,9 @@ class RealtimeSessionConfig:
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
-    tracing: Literal["auto"] | TracingConfig | None | Unset = UNSET
+    tracing: Literal["auto"] | TracingConfig | Unset | None = UNSET
     """``"auto"``, a :class:`TracingConfig`, or ``None`` to turn tracing off."""
-    prompt: Prompt | None | Unset = UNSET
+    prompt: Prompt | Unset | None = UNSET
     """A stored prompt, or ``None`` to clear it."""
     truncation: Truncation | None = None
     reasoning: Reasoning | None = None
