@@ -151,6 +151,7 @@ class ConversationSession(SessionSending):
         self._peer_close: ConnectionClosedError | None = None
         self._writer_error: TransportError | None = None
         self._terminal: RealtimeError | None = None
+        self._end_pending = False
         self._session_id: str | None = None
         self._debug = _log.isEnabledFor(logging.DEBUG)
         number = next_thread_number()
@@ -274,7 +275,12 @@ class ConversationSession(SessionSending):
             reason=peer.reason if peer is not None else "",
             error=error,
         )
-        self._events.put(_END)  # 4. iterators finish
+        if threading.current_thread() is self._reader:
+            # Closed from a callback: the event being dispatched is queued after
+            # this returns, so the reader ends iteration once it is done with it.
+            self._end_pending = True
+        else:
+            self._events.put(_END)  # 4. iterators finish
         with self._lock:
             self._state = SessionState.CLOSED
         self._closed_event.set()
@@ -296,6 +302,8 @@ class ConversationSession(SessionSending):
 
     def _handle_frame(self, frame: str | bytes) -> None:
         """Reader thread: decode, observe, run callbacks, queue."""
+        if self._state is SessionState.CLOSED:
+            return  # frames still buffered after a close from a callback
         try:
             event = ev.decode_server_event(frame)
         except ProtocolError as exc:
@@ -321,7 +329,14 @@ class ConversationSession(SessionSending):
 
     def _reader_ended(self, exc: ConnectionClosedError) -> None:
         """Reader thread: the connection ended; close if nobody asked for it."""
-        if exc.code is not None:
+        try:
+            self._connection_ended(exc)
+        finally:
+            if self._end_pending:
+                self._events.put(_END)
+
+    def _connection_ended(self, exc: ConnectionClosedError) -> None:
+        if exc.code is not None and self._peer_close is None:
             self._peer_close = exc
         with self._lock:
             unexpected = self._state is SessionState.OPEN

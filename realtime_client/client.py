@@ -1,0 +1,398 @@
+"""ConversationClient: configuration, connections and the REST helpers.
+
+A client holds where to connect and how to authenticate; it opens any number
+of sessions (each its own connection and server-side conversation) and makes
+the REST calls: ephemeral client secrets and SIP/WebRTC call control.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import typing
+from collections.abc import Callable, Mapping
+from typing import Final
+
+import attrs
+
+from . import events as ev
+from ._callbacks import CloseInfo
+from ._config import ConversationOptions, Endpoint, HeaderSource, azure_endpoint, openai_endpoint
+from ._converter import converter
+from ._rest import ClientSecret, RestClient
+from ._transport import Transport, WebSocketTransport
+from .session import DEFAULT_CLOSE_TIMEOUT, DEFAULT_PING_INTERVAL, ConversationSession
+
+__all__ = ["ClientSecret", "ConversationClient", "TransportFactory"]
+
+_log = logging.getLogger("realtime_client")
+
+DEFAULT_MODEL: Final = "gpt-realtime"
+
+TransportFactory = Callable[[str, Mapping[str, str], float], Transport]
+"""Opens a connection: ``factory(url, headers, timeout) -> Transport``."""
+
+
+@typing.final
+class ConversationClient:
+    """Connects to the Realtime API and makes its REST calls.
+
+    Args:
+        api_key: The API key (or an ephemeral ``ek_...`` secret). Default: the
+            ``OPENAI_API_KEY`` environment variable.
+        base_url: The API base, ``wss://api.openai.com/v1`` by default or from
+            ``OPENAI_BASE_URL`` (``https://`` is accepted and turned into
+            ``wss://``); ``/realtime`` is appended. Plain ``ws://`` only to a
+            loopback address when credentials are sent.
+        organization: Sent as ``OpenAI-Organization``.
+        project: Sent as ``OpenAI-Project``.
+        safety_identifier: Sent as ``OpenAI-Safety-Identifier``.
+        headers: Extra headers, or a callable returning them, called at each
+            connect and request (for tokens that expire).
+        token_provider: Returns a bearer token at each connect and request;
+            used instead of ``api_key``.
+        connect_timeout: Seconds allowed for the connection and handshake.
+        request_timeout: Seconds allowed for each REST request.
+        ping_interval: Idle seconds after which a session pings the server.
+        close_timeout: Default bound of each session's ``close()``.
+        ssl_context: A TLS context (for a private CA); it must verify certificates.
+        transport_factory: Opens connections instead of websocket-client (tests).
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+        safety_identifier: str | None = None,
+        headers: HeaderSource | None = None,
+        token_provider: Callable[[], str] | None = None,
+        connect_timeout: float = 10.0,
+        request_timeout: float = 30.0,
+        ping_interval: float = DEFAULT_PING_INTERVAL,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+        ssl_context: ssl.SSLContext | None = None,
+        transport_factory: TransportFactory | None = None,
+    ) -> None:
+        endpoint = openai_endpoint(
+            api_key=api_key,
+            base_url=base_url,
+            organization=organization,
+            project=project,
+            safety_identifier=safety_identifier,
+            headers=headers,
+            token_provider=token_provider,
+        )
+        self._setup(
+            endpoint,
+            connect_timeout=connect_timeout,
+            request_timeout=request_timeout,
+            ping_interval=ping_interval,
+            close_timeout=close_timeout,
+            ssl_context=ssl_context,
+            transport_factory=transport_factory,
+        )
+
+    def _setup(
+        self,
+        endpoint: Endpoint,
+        *,
+        connect_timeout: float,
+        request_timeout: float,
+        ping_interval: float,
+        close_timeout: float,
+        ssl_context: ssl.SSLContext | None,
+        transport_factory: TransportFactory | None,
+    ) -> None:
+        if connect_timeout <= 0 or request_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        if ssl_context is not None and (
+            ssl_context.verify_mode != ssl.CERT_REQUIRED or not ssl_context.check_hostname
+        ):
+            raise ValueError("ssl_context must verify certificates and hostnames")
+        self._endpoint = endpoint
+        self._connect_timeout = connect_timeout
+        self._ping_interval = ping_interval
+        self._close_timeout = close_timeout
+        self._ssl = ssl_context
+        self._factory = transport_factory
+        self._rest = RestClient(endpoint, timeout=request_timeout, ssl_context=ssl_context)
+
+    @classmethod
+    def for_azure(
+        cls,
+        *,
+        deployment: str,
+        endpoint: str | None = None,
+        api_version: str | None = None,
+        api_key: str | None = None,
+        token_provider: Callable[[], str] | None = None,
+        headers: HeaderSource | None = None,
+        connect_timeout: float = 10.0,
+        request_timeout: float = 30.0,
+        ping_interval: float = DEFAULT_PING_INTERVAL,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+        ssl_context: ssl.SSLContext | None = None,
+        transport_factory: TransportFactory | None = None,
+    ) -> ConversationClient:
+        """A client for Azure OpenAI.
+
+        Args:
+            deployment: The deployment name of the realtime model.
+            endpoint: ``https://<resource>.openai.azure.com`` (default:
+                ``AZURE_OPENAI_ENDPOINT``).
+            api_version: With it, the classic ``/openai/realtime?api-version=``
+                route (default: ``OPENAI_API_VERSION``); without, the
+                ``/openai/v1/realtime`` route.
+            api_key: Sent as the ``api-key`` header (default: ``AZURE_OPENAI_API_KEY``).
+            token_provider: Returns an Entra ID token at each connect; used
+                instead of ``api_key``.
+            headers: Extra headers, or a callable returning them.
+            connect_timeout: As for the constructor.
+            request_timeout: As for the constructor.
+            ping_interval: As for the constructor.
+            close_timeout: As for the constructor.
+            ssl_context: As for the constructor.
+            transport_factory: As for the constructor.
+        """
+        client = cls.__new__(cls)
+        client._setup(
+            azure_endpoint(
+                endpoint=endpoint,
+                deployment=deployment,
+                api_version=api_version,
+                api_key=api_key,
+                token_provider=token_provider,
+                headers=headers,
+            ),
+            connect_timeout=connect_timeout,
+            request_timeout=request_timeout,
+            ping_interval=ping_interval,
+            close_timeout=close_timeout,
+            ssl_context=ssl_context,
+            transport_factory=transport_factory,
+        )
+        return client
+
+    def __repr__(self) -> str:
+        return f"<ConversationClient {self._endpoint.ws_base}>"
+
+    # --- sessions ------------------------------------------------------------------------------
+
+    def _connect(self, params: Mapping[str, str | None]) -> Transport:
+        url = self._endpoint.url("/realtime", params)
+        headers = self._endpoint.auth_headers()
+        _log.debug("connecting to %s", url)
+        if self._factory is not None:
+            return self._factory(url, headers, self._connect_timeout)
+        return WebSocketTransport.connect(
+            url, headers=headers, timeout=self._connect_timeout, ssl_context=self._ssl
+        )
+
+    def _open(
+        self,
+        params: Mapping[str, str | None],
+        *,
+        config: ev.SessionConfig | None,
+        options: ConversationOptions,
+        on_error: Callable[[BaseException], object] | None,
+        on_close: Callable[[CloseInfo], object] | None,
+        call_id: str | None = None,
+    ) -> ConversationSession:
+        transport = self._connect(params)
+        session = ConversationSession(
+            transport=transport,
+            options=options,
+            on_error=on_error,
+            on_close=on_close,
+            ping_interval=self._ping_interval,
+            close_timeout=self._close_timeout,
+            call_id=call_id,
+        )
+        try:
+            session.open()
+            if config is not None:
+                session.send(ev.SessionUpdateEvent(session=config))
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    def start_conversation(
+        self,
+        *,
+        model: str | None = None,
+        session: ev.RealtimeSessionConfig | None = None,
+        options: ConversationOptions | None = None,
+        on_error: Callable[[BaseException], object] | None = None,
+        on_close: Callable[[CloseInfo], object] | None = None,
+    ) -> ConversationSession:
+        """Open a realtime conversation and configure it.
+
+        The session settings of ``options`` and ``session`` (whose set fields
+        win) are sent as the first ``session.update``; nothing is sent when
+        neither sets anything.
+
+        Args:
+            model: The model (default: ``session.model``, else ``gpt-realtime``;
+                for Azure, the deployment decides).
+            session: A full session configuration.
+            options: Common settings and local behaviour.
+            on_error: Called with every error the session reports.
+            on_close: Called once when the session has closed.
+
+        Returns:
+            The open session; use it as a context manager.
+
+        Raises:
+            AuthenticationError: The credentials were refused.
+            ConnectError: The connection or handshake failed otherwise.
+            RealtimeTimeoutError: The handshake took too long.
+        """
+        opts = options or ConversationOptions()
+        chosen = model or (session.model if session is not None else None)
+        if self._endpoint.azure:
+            params: dict[str, str | None] = {}
+        else:
+            params = {"model": chosen or DEFAULT_MODEL}
+        base = _without_model(session)
+        config = opts.session_config(base=base)
+        return self._open(
+            params,
+            config=config if config != ev.RealtimeSessionConfig() else None,
+            options=opts,
+            on_error=on_error,
+            on_close=on_close,
+        )
+
+    def start_transcription(
+        self,
+        *,
+        session: ev.TranscriptionSessionConfig | None = None,
+        options: ConversationOptions | None = None,
+        on_error: Callable[[BaseException], object] | None = None,
+        on_close: Callable[[CloseInfo], object] | None = None,
+    ) -> ConversationSession:
+        """Open a transcription session (``intent=transcription``).
+
+        The server transcribes the audio you send (``send_audio``) and answers
+        with ``conversation.item.input_audio_transcription.*`` events; the model
+        does not respond.
+
+        Args:
+            session: The transcription configuration (model, language, turn
+                detection, noise reduction), sent as the first ``session.update``.
+            options: Local behaviour (buffering, send queue); its session
+                settings do not apply to transcription sessions.
+            on_error: Called with every error the session reports.
+            on_close: Called once when the session has closed.
+        """
+        return self._open(
+            {"intent": "transcription"},
+            config=session,
+            options=options or ConversationOptions(),
+            on_error=on_error,
+            on_close=on_close,
+        )
+
+    def attach_call(
+        self,
+        call_id: str,
+        *,
+        session: ev.RealtimeSessionConfig | None = None,
+        options: ConversationOptions | None = None,
+        on_error: Callable[[BaseException], object] | None = None,
+        on_close: Callable[[CloseInfo], object] | None = None,
+    ) -> ConversationSession:
+        """Open a control ("sideband") session on an existing WebRTC or SIP call.
+
+        The call's audio flows between the caller and the server; this session
+        sees its events, updates its configuration, runs tools and may stop the
+        audio (:meth:`~realtime_client.ConversationSession.clear_output_audio`).
+
+        Args:
+            call_id: The call's id (``rtc_...``).
+            session: Session settings to send on attach.
+            options: Common settings and local behaviour.
+            on_error: Called with every error the session reports.
+            on_close: Called once when the session has closed.
+        """
+        if not isinstance(call_id, str) or not call_id:
+            raise ValueError("call_id must be a non-empty string")
+        opts = options or ConversationOptions()
+        config = opts.session_config(base=session)
+        return self._open(
+            {"call_id": call_id},
+            config=config if config != ev.RealtimeSessionConfig() else None,
+            options=opts,
+            on_error=on_error,
+            on_close=on_close,
+            call_id=call_id,
+        )
+
+    # --- REST ----------------------------------------------------------------------------------
+
+    def create_client_secret(
+        self,
+        *,
+        session: ev.SessionConfig | None = None,
+        expires_after_seconds: int | None = None,
+    ) -> ClientSecret:
+        """Create an ephemeral key for a browser or another device.
+
+        Args:
+            session: The session configuration bound to the key (realtime or
+                transcription), including the model.
+            expires_after_seconds: Lifetime, 10 to 7200 s (server default 600).
+
+        Raises:
+            APIError: The server refused (status, code and message attached).
+            ValueError: ``expires_after_seconds`` is out of range.
+        """
+        return self._rest.create_client_secret(session, expires_after_seconds)
+
+    def accept_call(self, call_id: str, *, session: ev.RealtimeSessionConfig) -> None:
+        """Accept an incoming SIP call with this session configuration.
+
+        Raises:
+            APIError: The server refused.
+        """
+        self._rest.call_action(call_id, "accept", converter.unstructure(session))
+
+    def reject_call(self, call_id: str, *, status_code: int | None = None) -> None:
+        """Reject an incoming SIP call, optionally with a SIP status (default 603).
+
+        Raises:
+            APIError: The server refused.
+        """
+        body = {} if status_code is None else {"status_code": status_code}
+        self._rest.call_action(call_id, "reject", body)
+
+    def refer_call(self, call_id: str, *, target_uri: str) -> None:
+        """Transfer a SIP call to ``target_uri`` (``tel:...`` or ``sip:...``).
+
+        Raises:
+            APIError: The server refused.
+        """
+        if not target_uri:
+            raise ValueError("target_uri must not be empty")
+        self._rest.call_action(call_id, "refer", {"target_uri": target_uri})
+
+    def hangup_call(self, call_id: str) -> None:
+        """End a WebRTC or SIP call.
+
+        Raises:
+            APIError: The server refused.
+        """
+        self._rest.call_action(call_id, "hangup", None)
+
+
+def _without_model(session: ev.RealtimeSessionConfig | None) -> ev.RealtimeSessionConfig | None:
+    """``session`` without its model: the model travels in the URL."""
+    if session is None or session.model is None:
+        return session
+    return attrs.evolve(session, model=None)

@@ -1,0 +1,562 @@
+"""ConversationSession over FakeTransport: sends, receiving, callbacks, close."""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from realtime_client import (
+    ConnectionClosedError,
+    ProtocolError,
+    RealtimeTimeoutError,
+    ServerError,
+    SessionClosedError,
+    SessionExpiredError,
+    UsageError,
+)
+from realtime_client import events as ev
+from realtime_client._config import ConversationOptions
+from realtime_client.messages import MessageKind
+from realtime_client.session import CloseInfo, ConversationSession, SessionState
+from realtime_client.testing import FakeTransport
+
+WAIT = 5.0
+
+
+def text_delta(n: int, delta: str = "x") -> ev.ResponseOutputTextDeltaEvent:
+    return ev.ResponseOutputTextDeltaEvent(
+        event_id=f"e{n}",
+        response_id="r1",
+        item_id="i1",
+        output_index=0,
+        content_index=0,
+        delta=delta,
+    )
+
+
+def done(rid: str = "r1") -> ev.ResponseDoneEvent:
+    return ev.ResponseDoneEvent(event_id="ed", response=ev.Response(id=rid, status="completed"))
+
+
+@pytest.fixture
+def fake() -> FakeTransport:
+    return FakeTransport()
+
+
+@pytest.fixture
+def session(fake: FakeTransport) -> Iterator[ConversationSession]:
+    s = ConversationSession(transport=fake, close_timeout=2.0)
+    with s:
+        yield s
+
+
+class TestSending:
+    def test_send_text_queues_message_then_response(self, session, fake):
+        """send_text sends a user message item followed by response.create."""
+        session.send_text("Hello")
+        frames = fake.wait_for_sent(2)
+        assert ["conversation.item.create", "response.create"] == [f["type"] for f in frames]
+        assert {"type": "input_text", "text": "Hello"} == frames[0]["item"]["content"][0]
+        assert "user" == frames[0]["item"]["role"]
+
+    def test_send_text_without_response(self, session, fake):
+        """respond=False sends only the item."""
+        session.send_text("Hi", respond=False)
+        session.commit_audio()
+        assert ["conversation.item.create", "input_audio_buffer.commit"] == [
+            f["type"] for f in fake.wait_for_sent(2)
+        ]
+
+    def test_send_audio_is_base64_and_chunked(self, session, fake, monkeypatch):
+        """Audio is base64 on the wire and split into chunks of at most MAX_APPEND_BYTES."""
+        import base64
+
+        from realtime_client import _session_send
+
+        monkeypatch.setattr(_session_send, "MAX_APPEND_BYTES", 1000)
+        pcm = bytes(range(256)) * 10  # 2560 bytes -> 3 chunks
+        session.send_audio(bytearray(pcm))
+        frames = fake.wait_for_sent(3)
+        assert {"input_audio_buffer.append"} == {f["type"] for f in frames}
+        assert pcm == b"".join(base64.b64decode(f["audio"]) for f in frames)
+        assert [1000, 1000, 560] == [len(base64.b64decode(f["audio"])) for f in frames]
+
+    def test_fast_audio_frame_matches_the_encoder(self, session, fake):
+        """The hand-built append frame decodes to the same event as the codec's."""
+        session.send_audio(b"\x01\x02\x03\x04")
+        (frame,) = fake.wait_for_sent(1)
+        wire = fake.sent_frames[0]
+        assert ev.InputAudioBufferAppendEvent(audio=b"\x01\x02\x03\x04") == ev.decode_client_event(
+            wire
+        )
+        assert "AQIDBA==" == frame["audio"]
+
+    def test_empty_audio_sends_nothing(self, session, fake):
+        """Appending no audio sends no frame."""
+        session.send_audio(b"")
+        session.clear_audio()
+        assert ["input_audio_buffer.clear"] == [f["type"] for f in fake.wait_for_sent(1)]
+
+    def test_bad_arguments_raise_on_the_callers_thread(self, session, fake):
+        """Wrong types raise where they were passed, and nothing is sent."""
+        with pytest.raises(TypeError, match="text must be a str"):
+            session.send_text(42)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="audio must be bytes-like"):
+            session.send_audio("pcm")  # type: ignore[arg-type]
+        with pytest.raises(ProtocolError, match=r"conversation\.item\.delete"):
+            session.delete_item(7)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="must not be negative"):
+            session.truncate_item("i1", 0, -5)
+        with pytest.raises(TypeError, match="not JSON-serializable"):
+            session.submit_tool_response("c1", object())
+        session.cancel_response()
+        assert ["response.cancel"] == [f["type"] for f in fake.wait_for_sent(1)]
+
+    def test_every_send_helper(self, session, fake):
+        """Each helper sends its event with the given fields."""
+        session.update_session(ConversationOptions(instructions="Be brief"))
+        session.create_response(ev.ResponseOptions(conversation="none", metadata={"k": "v"}))
+        session.cancel_response("r9")
+        session.submit_tool_response("c1", {"ok": True})
+        session.create_item(
+            ev.SystemMessageItem(content=[ev.InputTextContent(text="s")]), previous_item_id="i0"
+        )
+        session.retrieve_item("i1")
+        session.delete_item("i2")
+        session.truncate_item("i3", 0, 1500)
+        frames = fake.wait_for_sent(9)
+        assert [
+            "session.update",
+            "response.create",
+            "response.cancel",
+            "conversation.item.create",
+            "response.create",
+            "conversation.item.create",
+            "conversation.item.retrieve",
+            "conversation.item.delete",
+            "conversation.item.truncate",
+        ] == [f["type"] for f in frames]
+        assert "Be brief" == frames[0]["session"]["instructions"]
+        assert {"conversation": "none", "metadata": {"k": "v"}} == frames[1]["response"]
+        assert "r9" == frames[2]["response_id"]
+        assert {"type": "function_call_output", "call_id": "c1", "output": '{"ok": true}'} == (
+            frames[3]["item"]
+        )
+        assert "i0" == frames[5]["previous_item_id"]
+        assert {"item_id": "i3", "content_index": 0, "audio_end_ms": 1500} == {
+            k: frames[8][k] for k in ("item_id", "content_index", "audio_end_ms")
+        }
+
+    def test_clear_output_audio_needs_a_call(self, session, fake):
+        """output_audio_buffer.clear is refused outside a call, sent inside one."""
+        with pytest.raises(UsageError, match="WebRTC/SIP"):
+            session.clear_output_audio()
+        call_fake = FakeTransport()
+        with ConversationSession(transport=call_fake, call_id="rtc_1") as call:
+            call.clear_output_audio()
+            assert "output_audio_buffer.clear" == call_fake.wait_for_sent(1)[0]["type"]
+
+    def test_send_after_close_is_a_usage_error(self, fake):
+        """Sending on a closed session raises SessionClosedError (a UsageError)."""
+        s = ConversationSession(transport=fake).open()
+        s.close()
+        with pytest.raises(SessionClosedError):
+            s.send_text("late")
+        assert isinstance(SessionClosedError("x"), UsageError)
+
+    def test_concurrent_senders_keep_frames_whole_and_ordered(self, fake):
+        """Many threads sending at once: every frame arrives whole, each
+        thread's frames in its order, and send_text pairs stay adjacent."""
+        threads_n, per_thread = 8, 150
+        s = ConversationSession(transport=fake, options=ConversationOptions(send_queue_size=16))
+        with s:
+            start = threading.Barrier(threads_n)
+
+            def sender(t: int) -> None:
+                start.wait(WAIT)
+                for i in range(per_thread):
+                    if i % 10 == 0:
+                        s.send_text(f"{t}:{i}")
+                    else:
+                        s.retrieve_item(f"{t}:{i}")
+
+            workers = [threading.Thread(target=sender, args=(t,)) for t in range(threads_n)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join(WAIT * 4)
+            total = threads_n * per_thread + threads_n * per_thread // 10
+            frames = fake.wait_for_sent(total, timeout=WAIT * 2)
+        assert total == len(frames)
+        seen: dict[int, list[int]] = {t: [] for t in range(threads_n)}
+        for n, frame in enumerate(frames):
+            if frame["type"] == "response.create":
+                assert "conversation.item.create" == frames[n - 1]["type"]
+                continue
+            key = (
+                frame["item_id"]
+                if frame["type"] == "conversation.item.retrieve"
+                else frame["item"]["content"][0]["text"]
+            )
+            t, i = map(int, key.split(":"))
+            seen[t].append(i)
+        assert {t: list(range(per_thread)) for t in range(threads_n)} == seen
+
+
+class TestReceiving:
+    def test_events_in_order_then_end_on_close(self, session, fake):
+        """events() yields every event in arrival order and ends when the session closes."""
+        for n in range(50):
+            fake.push(text_delta(n, str(n)))
+        fake.close_from_server(1000)
+        got = [e.delta for e in session.events(timeout=WAIT)]  # type: ignore[union-attr]
+        assert [str(n) for n in range(50)] == got
+        assert CloseInfo(code=1000, reason="", error=None) == session.close_info
+
+    def test_receive_messages_maps_events(self, session, fake):
+        """receive_messages yields ConversationMessage views up to turn_finished."""
+        fake.push(text_delta(1, "Hel"))
+        fake.push(text_delta(2, "lo"))
+        fake.push(done())
+        text = []
+        for message in session.receive_messages(timeout=WAIT):
+            text.append(message.text or "")
+            if message.turn_finished:
+                assert MessageKind.TURN_FINISHED == message.kind
+                break
+        assert "Hello" == "".join(text)
+
+    def test_iterator_timeout(self, session):
+        """events(timeout=...) raises RealtimeTimeoutError (also a TimeoutError)."""
+        with pytest.raises(RealtimeTimeoutError, match=r"0\.05"):
+            next(session.events(timeout=0.05))
+        assert issubclass(RealtimeTimeoutError, TimeoutError)
+
+    def test_unknown_event_passes_through(self, session, fake):
+        """An event type this version does not know arrives as UnknownServerEvent."""
+        fake.push({"type": "response.future_thing", "event_id": "e1", "x": 1})
+        event = next(session.events(timeout=WAIT))
+        assert isinstance(event, ev.UnknownServerEvent)
+        assert ("response.future_thing", 1) == (event.type, event.raw["x"])
+
+    def test_bad_frame_is_reported_and_skipped(self, fake):
+        """A frame that is not a valid event goes to on_error; the reader goes on."""
+        errors: queue.SimpleQueue[BaseException] = queue.SimpleQueue()
+        with ConversationSession(transport=fake, on_error=errors.put) as s:
+            fake.push("{not json")
+            fake.push({"type": "response.done", "event_id": "e", "response": "oops"})
+            fake.push(done())
+            assert isinstance(next(s.events(timeout=WAIT)), ev.ResponseDoneEvent)
+        first, second = errors.get(timeout=WAIT), errors.get(timeout=WAIT)
+        assert isinstance(first, ProtocolError)
+        assert "not valid JSON" in str(first)
+        assert isinstance(second, ProtocolError)
+        assert "response.done" in str(second)
+
+    def test_server_error_event_is_data_and_reported(self, fake):
+        """An error event is iterated as data and also given to on_error as ServerError."""
+        errors: queue.SimpleQueue[BaseException] = queue.SimpleQueue()
+        with ConversationSession(transport=fake, on_error=errors.put) as s:
+            fake.push(
+                ev.ErrorEvent(
+                    event_id="e1",
+                    error=ev.ErrorDetails(type="invalid_request_error", message="bad", code="x1"),
+                )
+            )
+            message = next(s.receive_messages(timeout=WAIT))
+            assert MessageKind.ERROR == message.kind
+            reported = errors.get(timeout=WAIT)
+        assert isinstance(reported, ServerError)
+        assert "x1" == reported.code
+
+    def test_slow_consumer_loses_nothing_and_does_not_delay_callbacks(self, session, fake):
+        """Callbacks see every event at once even while the iterator lags; the
+        iterator later gets all of them, in order."""
+        count = 2000
+        seen = threading.Event()
+        calls: list[int] = []
+
+        def on_delta(event: ev.ResponseOutputTextDeltaEvent) -> None:
+            calls.append(int(event.delta))
+            if len(calls) == count:
+                seen.set()
+
+        session.on(ev.ResponseOutputTextDeltaEvent, on_delta)
+        for n in range(count):
+            fake.push(text_delta(n, str(n)))
+        assert seen.wait(WAIT)  # the consumer has read nothing yet
+        got = []
+        for event in session.events(timeout=WAIT):
+            got.append(int(event.delta))  # type: ignore[union-attr]
+            if len(got) == count:
+                break
+        assert list(range(count)) == got == calls
+
+    def test_buffer_events_false(self, fake):
+        """Without buffering, iteration is refused and callbacks still run."""
+        got = threading.Event()
+        with ConversationSession(
+            transport=fake, options=ConversationOptions(buffer_events=False)
+        ) as s:
+            s.on("response.done", lambda e: got.set())
+            fake.push(done())
+            assert got.wait(WAIT)
+            with pytest.raises(UsageError, match="buffer_events=False"):
+                s.events()
+            assert 0 == s._events.qsize()
+
+    def test_session_id_from_session_created(self, session, fake):
+        """session_id comes from session.created."""
+        fake.push(
+            ev.SessionCreatedEvent(
+                event_id="e0", session=ev.RealtimeSessionConfig(id="sess_1", model="m")
+            )
+        )
+        next(session.events(timeout=WAIT))
+        assert "sess_1" == session.session_id
+
+    def test_two_iterators_both_end(self, session, fake):
+        """Every iterator ends when the session closes, not only the first."""
+        ends = []
+
+        def consume() -> None:
+            for _ in session.events(timeout=WAIT):
+                pass
+            ends.append(True)
+
+        workers = [threading.Thread(target=consume) for _ in range(2)]
+        for w in workers:
+            w.start()
+        session.close()
+        for w in workers:
+            w.join(WAIT)
+        assert [True, True] == ends
+
+
+class TestCallbacks:
+    def test_order_decorator_string_key_and_on_any(self, session, fake):
+        """Typed callbacks run in registration order, then catch-all ones; the
+        decorator form returns the function."""
+        calls: list[str] = []
+        finished = threading.Event()
+
+        @session.on(ev.ResponseDoneEvent)
+        def first(event: ev.ResponseDoneEvent) -> None:
+            calls.append("first")
+
+        session.on("response.done", lambda e: calls.append("second"))
+        session.on_any(lambda e: (calls.append(f"any:{e.type}"), finished.set()))
+        assert callable(first)
+        fake.push(done())
+        assert finished.wait(WAIT)
+        assert ["first", "second", "any:response.done"] == calls
+
+    def test_failing_callback_is_reported_not_fatal(self, fake, caplog):
+        """A raising callback is logged and given to on_error; later callbacks and
+        events still arrive; a failing on_error is only logged."""
+        errors: list[BaseException] = []
+        after = threading.Event()
+
+        def bad_error_handler(exc: BaseException) -> None:
+            errors.append(exc)
+            raise RuntimeError("handler broke too")
+
+        with ConversationSession(transport=fake, on_error=bad_error_handler) as s:
+            s.on("response.done", lambda e: 1 / 0)
+            s.on("response.done", lambda e: after.set())
+            with caplog.at_level(logging.ERROR, logger="realtime_client"):
+                fake.push(done())
+                assert after.wait(WAIT)
+                assert isinstance(next(s.events(timeout=WAIT)), ev.ResponseDoneEvent)
+        assert [ZeroDivisionError] == [type(e) for e in errors]
+        assert any("handler broke too" in r.getMessage() or r.exc_info for r in caplog.records)
+
+    def test_bad_registration(self, session):
+        """Registering something that is not an event class or type fails clearly."""
+        with pytest.raises(TypeError, match="server event class"):
+            session.on(int, print)
+        with pytest.raises(TypeError, match="callable"):
+            session.on("error", "nope")  # type: ignore[arg-type]
+
+    def test_remove_callback(self, session, fake):
+        """A removed callback is not called again."""
+        calls: list[str] = []
+        marker = threading.Event()
+        fn = session.on("response.done", lambda e: calls.append("x"))
+        assert session.remove_callback(fn)
+        session.on("response.done", lambda e: marker.set())
+        fake.push(done())
+        assert marker.wait(WAIT)
+        assert [] == calls
+
+
+class TestClose:
+    def test_close_is_idempotent_and_fires_on_close_once(self, fake):
+        """close() twice runs the teardown once; on_close gets a clean CloseInfo."""
+        infos: list[CloseInfo] = []
+        s = ConversationSession(transport=fake, on_close=infos.append).open()
+        s.send_text("bye")
+        s.close()
+        s.close()
+        assert [CloseInfo(code=1000, reason="", error=None)] == infos
+        assert SessionState.CLOSED == s.state
+        assert (1000, "") == fake.client_close
+        assert fake.is_shut_down
+        assert 2 == len(fake.sent)  # queued frames were sent before closing
+
+    def test_close_from_a_callback(self, fake):
+        """close() inside a callback returns; the session ends and threads stop."""
+        closed = threading.Event()
+        s = ConversationSession(transport=fake, on_close=lambda info: closed.set()).open()
+        s.on("response.done", lambda e: s.close())
+        fake.push(done())
+        assert closed.wait(WAIT)
+        assert s.closed
+        assert [ev.ResponseDoneEvent] == [type(e) for e in s.events(timeout=WAIT)]
+
+    def test_close_while_a_send_blocks(self, fake):
+        """A caller blocked on a full send queue, behind a writer stuck in the
+        socket, wakes with SessionClosedError when the session closes."""
+        fake.pause_sends()
+        s = ConversationSession(
+            transport=fake, options=ConversationOptions(send_queue_size=2), close_timeout=0.2
+        ).open()
+        outcome: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
+
+        def flood() -> None:
+            try:
+                for n in range(100):
+                    s.retrieve_item(f"i{n}")
+            except BaseException as exc:
+                outcome.put(exc)
+            else:
+                outcome.put(None)
+
+        sender = threading.Thread(target=flood)
+        sender.start()
+        s.close()
+        sender.join(WAIT)
+        assert not sender.is_alive()
+        assert isinstance(outcome.get(timeout=WAIT), SessionClosedError)
+        assert fake.aborted
+
+    def test_close_cuts_a_silent_peer(self):
+        """A server that never answers the close frame is cut off after the timeout."""
+        fake = FakeTransport(echo_close=False)
+        s = ConversationSession(transport=fake, close_timeout=0.1).open()
+        s.close()
+        assert fake.aborted
+        assert SessionState.CLOSED == s.state
+
+    def test_close_before_open(self, fake):
+        """A session closed before opening closes cleanly and cannot be opened."""
+        s = ConversationSession(transport=fake)
+        s.close()
+        with pytest.raises(SessionClosedError, match="reopened"):
+            s.open()
+
+    def test_with_closes_on_exception(self, fake):
+        """Leaving the with block by an exception closes the session."""
+        with pytest.raises(KeyError), ConversationSession(transport=fake) as s:
+            raise KeyError("boom")
+        assert SessionState.CLOSED == s.state
+
+    def test_on_close_registered_after_close_runs_at_once(self, fake):
+        """on_close on a closed session calls the function immediately."""
+        s = ConversationSession(transport=fake).open()
+        s.close()
+        infos: list[CloseInfo] = []
+        s.on_close(infos.append)
+        assert 1 == len(infos)
+
+    def test_iterating_a_closed_empty_session(self, fake):
+        """events() on a closed session with nothing left raises SessionClosedError."""
+        s = ConversationSession(transport=fake).open()
+        s.close()
+        with pytest.raises(SessionClosedError):
+            s.events()
+
+
+class TestServerClose:
+    @pytest.mark.parametrize(
+        ("code", "reason", "error_type"),
+        [
+            (1001, "Your session hit the maximum duration of 60 minutes.", SessionExpiredError),
+            (1001, "going away", ConnectionClosedError),
+            (1011, "internal error", ConnectionClosedError),
+            (None, "", ConnectionClosedError),
+        ],
+    )
+    def test_unexpected_close_ends_iteration_with_the_error(self, fake, code, reason, error_type):
+        """Events before the close are delivered, then the terminal error is raised;
+        on_close and on_error see it too."""
+        infos: list[CloseInfo] = []
+        s = ConversationSession(transport=fake, on_close=infos.append).open()
+        fake.push(done())
+        fake.close_from_server(code, reason)
+        got = []
+        with pytest.raises(error_type) as raised:
+            got.extend(s.events(timeout=WAIT))
+        assert [ev.ResponseDoneEvent] == [type(e) for e in got]
+        assert s.wait_closed(WAIT)
+        assert (code, reason) == (raised.value.code, raised.value.reason)
+        assert [raised.value] == [info.error for info in infos]
+        if error_type is SessionExpiredError:
+            assert "maximum duration" in str(raised.value)
+        else:
+            assert type(raised.value) is ConnectionClosedError
+        with pytest.raises(error_type):  # a later iteration re-raises it
+            s.events()
+
+    def test_send_failure_closes_with_the_error(self, fake):
+        """A send that fails ends the session with ConnectionClosedError naming it."""
+        errors: list[BaseException] = []
+        s = ConversationSession(transport=fake, on_error=errors.append).open()
+        fake.fail_next_send(OSError("network is down"))
+        s.send_text("x")
+        assert s.wait_closed(WAIT)
+        assert isinstance(s.close_info.error, ConnectionClosedError)  # type: ignore[union-attr]
+        assert "network is down" in str(s.close_info.error)  # type: ignore[union-attr]
+        assert s.close_info.error in errors  # type: ignore[union-attr]
+
+    def test_pings_when_idle(self, fake):
+        """An idle writer pings at the ping interval."""
+        with ConversationSession(transport=fake, ping_interval=0.01):
+            deadline = threading.Event()
+            for _ in range(500):  # bounded: at most 5 s
+                if fake.pings >= 2:
+                    break
+                deadline.wait(0.01)
+        assert fake.pings >= 2
+
+
+class TestLogging:
+    def test_debug_logs_types_and_sizes_never_payloads(self, fake, caplog):
+        """DEBUG logs name event types and sizes, never audio or text content."""
+        with (
+            caplog.at_level(logging.DEBUG, logger="realtime_client"),
+            ConversationSession(transport=fake) as s,
+        ):
+            s.send_audio(b"SECRETAUDIO" * 3)
+            s.send_text("private words")
+            fake.wait_for_sent(3)
+            fake.push(text_delta(1, "private reply"))
+            next(s.events(timeout=WAIT))
+        text = "\n".join(r.getMessage() for r in caplog.records)
+        assert "input_audio_buffer.append" in text
+        assert "response.output_text.delta" in text
+        for secret in ("U0VDUkVU", "SECRETAUDIO", "private"):
+            assert secret not in text
+
+
+def test_fake_transport_frames_are_json(fake):
+    """FakeTransport.sent holds decoded dicts of exactly what was sent."""
+    with ConversationSession(transport=fake) as s:
+        s.retrieve_item("i1")
+        fake.wait_for_sent(1)
+    assert [json.loads(f) for f in fake.sent_frames] == fake.sent
