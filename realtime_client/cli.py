@@ -1,13 +1,37 @@
-"""The ``realtime-client`` command."""
+"""The ``realtime-client`` command: demo, talk, chat, transcribe, serve, devices.
+
+Every subcommand that talks to a model runs against OpenAI when
+``OPENAI_API_KEY`` is set (or ``--online``), and against the built-in offline
+server otherwise (or with ``--offline``). ``demo`` is offline unless asked.
+Errors print one line on stderr; the exit status is 0 on success, 1 on a
+failure, 2 on bad usage and 130 on Ctrl-C.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import contextlib
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__
+from . import events as ev
+from .errors import AudioError, RealtimeError, UsageError
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from .audio import Speaker, WavSink
+    from .client import ConversationClient
+    from .session import ConversationSession
+
+__all__ = ["build_parser", "main"]
+
+_OFFLINE_KEY = "offline-demo-key"
+_FORMATS = {"pcm": "audio/pcm", "pcmu": "audio/pcmu", "pcma": "audio/pcma"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,7 +41,54 @@ def build_parser() -> argparse.ArgumentParser:
         description="A synchronous client for the OpenAI Realtime API, with an offline server.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument("--model", default="gpt-realtime", help="model (default: %(default)s)")
+    model.add_argument("--voice", help="output voice, e.g. marin or cedar")
+    model.add_argument("--instructions", help="system instructions for the model")
+    where = model.add_mutually_exclusive_group()
+    where.add_argument("--offline", action="store_true", help="use the built-in offline server")
+    where.add_argument("--online", action="store_true", help="use OpenAI (needs OPENAI_API_KEY)")
+
+    devices = argparse.ArgumentParser(add_help=False)
+    devices.add_argument("--input-device", help="microphone: index or name (default: system)")
+    devices.add_argument("--output-device", help="speaker: index or name (default: system)")
+    devices.add_argument("--list-devices", action="store_true", help="list devices and exit")
+    devices.add_argument(
+        "--format", choices=sorted(_FORMATS), default="pcm", help="wire audio format"
+    )
+
+    demo = sub.add_parser(
+        "demo", parents=[model], help="speak a question to the model and play the answer"
+    )
+    demo.add_argument("--output", metavar="FILE", help="write the answer to this WAV file")
+    demo.add_argument("--question", metavar="WAV", help="ask this recording instead")
+    demo.add_argument("--timeout", type=float, default=60.0, help="seconds (default: 60)")
+
+    talk = sub.add_parser("talk", parents=[model, devices], help="live voice conversation")
+    talk.add_argument(
+        "--push-to-talk", action="store_true", help="press Enter to start and stop speaking"
+    )
+    talk.add_argument("--semantic-vad", action="store_true", help="semantic instead of server VAD")
+
+    chat = sub.add_parser("chat", parents=[model], help="text conversation in the terminal")
+    chat.add_argument("--audio", action="store_true", help="also speak the answers")
+    chat.add_argument("--output", metavar="FILE", help="with --audio: write audio to this WAV")
+
+    transcribe = sub.add_parser(
+        "transcribe", parents=[model, devices], help="live transcription of the mic or a file"
+    )
+    transcribe.add_argument("--file", metavar="WAV", help="transcribe this file")
+    transcribe.set_defaults(model="gpt-4o-mini-transcribe")
+
+    serve = sub.add_parser("serve", help="run the offline Realtime server")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=0, help="port (default: any free one)")
+    serve.add_argument("--api-key", help="the only API key accepted (default: any)")
+    serve.add_argument("--speed", type=float, default=1.0, help="faster than real time by")
+
+    sub.add_parser("devices", help="list audio devices")
     return parser
 
 
@@ -27,4 +98,310 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
+        return 0
+    command = _COMMANDS[args.command]
+    try:
+        if getattr(args, "list_devices", False):
+            return _cmd_devices(args)
+        return command(args)
+    except UsageError as exc:
+        print(f"realtime-client {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except (RealtimeError, OSError) as exc:
+        print(f"realtime-client {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("", file=sys.stderr)
+        return 130
+
+
+# --- connections ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _client(args: argparse.Namespace, *, offline_default: bool) -> Iterator[ConversationClient]:
+    """A client for OpenAI or for an offline server that lives as long as the block."""
+    from .client import ConversationClient
+
+    key = os.environ.get("OPENAI_API_KEY")
+    offline = args.offline or (not args.online and (offline_default or not key))
+    if not offline:
+        if not key:
+            raise UsageError("--online needs an API key: export OPENAI_API_KEY=sk-...")
+        yield ConversationClient()
+        return
+    from .testing import FakeRealtimeServer
+
+    _status("using the built-in offline server (no API key needed)")
+    with FakeRealtimeServer(speed=getattr(args, "server_speed", 1.0)) as server:
+        yield ConversationClient(base_url=server.base_url, api_key=_OFFLINE_KEY)
+
+
+def _options(args: argparse.Namespace, **overrides: Any) -> Any:
+    from ._config import ConversationOptions
+
+    settings: dict[str, Any] = {"instructions": args.instructions, "voice": args.voice}
+    settings.update(overrides)
+    return ConversationOptions(**{k: v for k, v in settings.items() if v is not None})
+
+
+def _audio_format(name: str) -> ev.AudioPCM | ev.AudioPCMU | ev.AudioPCMA:
+    if name == "audio/pcmu":
+        return ev.AudioPCMU()
+    if name == "audio/pcma":
+        return ev.AudioPCMA()
+    return ev.AudioPCM(rate=24000)
+
+
+def _device(value: str | None) -> int | str | None:
+    return int(value) if value is not None and value.isdigit() else value
+
+
+def _status(text: str) -> None:
+    print(f"[{text}]", file=sys.stderr, flush=True)
+
+
+def _print_transcripts(session: ConversationSession, out: TextIO) -> None:
+    """Show both sides of the conversation as they arrive."""
+
+    def user(event: ev.ConversationItemInputAudioTranscriptionCompletedEvent) -> None:
+        print(f"you: {event.transcript.strip()}", file=out, flush=True)
+
+    def started(event: ev.ResponseCreatedEvent) -> None:
+        print("assistant: ", end="", file=out, flush=True)
+
+    def delta(event: ev.ResponseOutputAudioTranscriptDeltaEvent) -> None:
+        print(event.delta, end="", file=out, flush=True)
+
+    def text(event: ev.ResponseOutputTextDeltaEvent) -> None:
+        print(event.delta, end="", file=out, flush=True)
+
+    def done(event: ev.ResponseDoneEvent) -> None:
+        status = event.response.status
+        suffix = f" [{status}]" if status not in (None, "completed") else ""
+        print(suffix, file=out, flush=True)
+
+    def error(event: ev.ErrorEvent) -> None:
+        _status(f"server error: {event.error.message}")
+
+    session.on(ev.ConversationItemInputAudioTranscriptionCompletedEvent, user)
+    session.on(ev.ResponseCreatedEvent, started)
+    session.on(ev.ResponseOutputAudioTranscriptDeltaEvent, delta)
+    session.on(ev.ResponseOutputTextDeltaEvent, text)
+    session.on(ev.ResponseDoneEvent, done)
+    session.on(ev.ErrorEvent, error)
+
+
+def _open_sink(
+    args: argparse.Namespace, wire: str, output: str | None
+) -> tuple[Speaker | WavSink, str | None]:
+    """The speaker, or a WAV file when asked or when there is no speaker."""
+    from .audio import Speaker, WavSink
+
+    if output is None:
+        try:
+            return Speaker(
+                wire_format=wire, device=_device(getattr(args, "output_device", None))
+            ), None
+        except AudioError as exc:
+            output = os.path.join(tempfile.gettempdir(), "realtime-client-answer.wav")
+            _status(f"no speaker ({exc}); writing the audio to a file instead")
+    return WavSink(output, wire_format=wire), output
+
+
+# --- commands --------------------------------------------------------------------------
+
+
+def _cmd_devices(args: argparse.Namespace) -> int:
+    from .audio import list_devices
+
+    devices = list_devices()
+    if not devices:
+        print("no audio devices (a WAV file works instead: see --output and --file)")
+    for d in devices:
+        marks = ("<" if d["default_input"] else " ") + (">" if d["default_output"] else " ")
+        print(
+            f"{marks} {d['index']:3d} {d['name']} ({d['hostapi']}, "
+            f"{d['max_input_channels']} in, {d['max_output_channels']} out, "
+            f"{d['default_samplerate']:.0f} Hz)"
+        )
     return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .audio import Speaker, VoiceBridge, WavSource
+
+    if args.question:
+        question: Any = contextlib.nullcontext(args.question)
+    else:
+        question = resources.as_file(
+            resources.files("realtime_client.audio") / "data/question.wav"
+        )
+    sink, written = _open_sink(args, "audio/pcm", args.output)
+    args.server_speed = 1.0 if written is None else 20.0  # a file need not wait for real time
+    answered = threading.Event()
+    try:
+        with question as path, _client(args, offline_default=True) as client:
+            source = WavSource(path, realtime=True, pad_ms=1000)
+            options = _options(
+                args,
+                output_modalities=["audio"],
+                turn_detection=ev.ServerVad(),
+                input_transcription=ev.InputTranscription(model="gpt-4o-mini-transcribe"),
+            )
+            with client.start_conversation(model=args.model, options=options) as session:
+                _print_transcripts(session, sys.stdout)
+                session.on(ev.ResponseDoneEvent, lambda _e: answered.set())
+                _status(f"speaking the question ({source.duration_s:.1f} s of audio)")
+                with VoiceBridge(session, source=source, sink=sink):
+                    if not answered.wait(args.timeout):
+                        raise RealtimeError(f"no answer within {args.timeout:.0f} s")
+                    if isinstance(sink, Speaker) and not sink.wait_idle(args.timeout):
+                        raise AudioError("playback did not finish")
+    finally:
+        sink.close()
+    if written is not None:
+        print(f"answer audio written to {os.path.abspath(written)}")
+    return 0
+
+
+def _cmd_talk(args: argparse.Namespace) -> int:
+    from .audio import Microphone, Speaker, VoiceBridge
+
+    wire = _FORMATS[args.format]
+    fmt = _audio_format(wire)
+    vad: Any = (
+        None if args.push_to_talk else (ev.SemanticVad() if args.semantic_vad else ev.ServerVad())
+    )
+    options = _options(
+        args,
+        output_modalities=["audio"],
+        turn_detection=vad,
+        input_audio_format=fmt,
+        output_audio_format=fmt,
+        input_transcription=ev.InputTranscription(model="gpt-4o-mini-transcribe"),
+    )
+    with (
+        Microphone(wire_format=wire, device=_device(args.input_device)) as mic,
+        Speaker(wire_format=wire, device=_device(args.output_device)) as speaker,
+        _client(args, offline_default=False) as client,
+        client.start_conversation(model=args.model, options=options) as session,
+    ):
+        _print_transcripts(session, sys.stdout)
+        with VoiceBridge(
+            session, source=mic, sink=speaker, push_to_talk=args.push_to_talk
+        ) as bridge:
+            if args.push_to_talk:
+                _status("press Enter to talk, Enter again to send; Ctrl-D or Ctrl-C quits")
+                for _line in sys.stdin:
+                    if bridge.talking:
+                        bridge.end_turn()
+                        _status("sent")
+                    else:
+                        bridge.begin_turn()
+                        _status("listening... (Enter to send)")
+            else:
+                _status("listening: just speak (use headphones); Ctrl-C quits")
+                session.wait_closed()
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    from .audio import VoiceBridge
+
+    modalities = ["audio"] if args.audio else ["text"]
+    sink, written = _open_sink(args, "audio/pcm", args.output) if args.audio else (None, None)
+    turn_done = threading.Event()
+    try:
+        with (
+            _client(args, offline_default=False) as client,
+            client.start_conversation(
+                model=args.model, options=_options(args, output_modalities=modalities)
+            ) as session,
+        ):
+            _print_transcripts(session, sys.stdout)
+            session.on(ev.ResponseDoneEvent, lambda _e: turn_done.set())
+            with VoiceBridge(session, sink=sink):
+                _status("type a message and press Enter; Ctrl-D quits")
+                for line in sys.stdin:
+                    if not line.strip():
+                        continue
+                    turn_done.clear()
+                    session.send_text(line.strip())
+                    if not turn_done.wait(120):
+                        raise RealtimeError("no answer within 120 s")
+    finally:
+        if sink is not None:
+            sink.close()
+    if written is not None:
+        print(f"answer audio written to {os.path.abspath(written)}")
+    return 0
+
+
+def _cmd_transcribe(args: argparse.Namespace) -> int:
+    from .audio import Microphone, VoiceBridge, WavSource
+
+    wire = _FORMATS[args.format]
+    source: Any = (
+        WavSource(args.file, wire_format=wire, realtime=False, pad_ms=1000)
+        if args.file
+        else Microphone(wire_format=wire, device=_device(args.input_device))
+    )
+    committed: set[str] = set()
+    completed: set[str] = set()
+    progress = threading.Condition()
+
+    def on_committed(event: ev.InputAudioBufferCommittedEvent) -> None:
+        with progress:
+            committed.add(event.item_id)
+
+    def on_completed(event: ev.ConversationItemInputAudioTranscriptionCompletedEvent) -> None:
+        print(event.transcript.strip(), flush=True)
+        with progress:
+            completed.add(event.item_id)
+            progress.notify_all()
+
+    options = _options(
+        args,
+        turn_detection=ev.ServerVad(),
+        input_audio_format=_audio_format(wire),
+        input_transcription=ev.InputTranscription(model=args.model),
+    )
+    try:
+        with (
+            _client(args, offline_default=False) as client,
+            client.start_transcription(options=options) as session,
+        ):
+            session.on(ev.InputAudioBufferCommittedEvent, on_committed)
+            session.on(ev.ConversationItemInputAudioTranscriptionCompletedEvent, on_completed)
+            with VoiceBridge(session, source=source) as bridge:
+                _status("transcribing; Ctrl-C stops" if not args.file else "transcribing the file")
+                bridge.wait_source_done(None)
+                if bridge.error is not None:
+                    raise bridge.error
+                with progress:  # the last turn's text arrives after the audio ends
+                    progress.wait_for(lambda: committed <= completed, timeout=30)
+    finally:
+        source.close()
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .testing._server._server import serve_forever
+
+    def ready(url: str) -> None:
+        print(f"offline Realtime server at {url}/realtime", flush=True)
+        _status(f"connect with ConversationClient(base_url={url!r}, api_key=...); Ctrl-C stops")
+
+    serve_forever(args.host, args.port, ready=ready, api_key=args.api_key, speed=args.speed)
+    return 0
+
+
+_COMMANDS = {
+    "demo": _cmd_demo,
+    "talk": _cmd_talk,
+    "chat": _cmd_chat,
+    "transcribe": _cmd_transcribe,
+    "serve": _cmd_serve,
+    "devices": _cmd_devices,
+}
