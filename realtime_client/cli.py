@@ -354,6 +354,7 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
     def on_committed(event: ev.InputAudioBufferCommittedEvent) -> None:
         with progress:
             committed.add(event.item_id)
+            progress.notify_all()
 
     def on_completed(event: ev.ConversationItemInputAudioTranscriptionCompletedEvent) -> None:
         print(event.transcript.strip(), flush=True)
@@ -380,7 +381,9 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
                 if bridge.error is not None:
                     raise bridge.error
                 with progress:  # the last turn's text arrives after the audio ends
-                    progress.wait_for(lambda: committed <= completed, timeout=30)
+                    progress.wait_for(lambda: bool(committed) and committed <= completed, 15)
+                    if not committed:
+                        _status("no speech detected")
     finally:
         source.close()
     return 0

@@ -1,0 +1,98 @@
+"""The realtime-client command, end to end against the offline server."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+
+from realtime_client import cli
+from realtime_client.audio import read_wav
+
+
+class TestParser:
+    def test_help_lists_every_subcommand(self, capsys):
+        """--help names demo, talk, chat, transcribe, serve and devices."""
+        with pytest.raises(SystemExit):
+            cli.main(["--help"])
+        out = capsys.readouterr().out
+        for name in ("demo", "talk", "chat", "transcribe", "serve", "devices"):
+            assert name in out
+
+    def test_offline_and_online_exclusive(self, capsys):
+        """--offline and --online together is a usage error (status 2)."""
+        with pytest.raises(SystemExit) as info:
+            cli.main(["chat", "--offline", "--online"])
+        assert info.value.code == 2
+
+    def test_no_command_prints_help(self, capsys):
+        """No subcommand: help and status 0."""
+        assert cli.main([]) == 0
+        assert "usage" in capsys.readouterr().out
+
+
+class TestDemo:
+    def test_offline_demo_writes_answer(self, tmp_path, capsys, monkeypatch):
+        """demo --output FILE: transcript on stdout, a non-empty 24 kHz WAV, status 0."""
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+        out = tmp_path / "answer.wav"
+        assert cli.main(["demo", "--output", str(out)]) == 0
+        stdout = capsys.readouterr().out
+        assert "you:" in stdout
+        assert "assistant:" in stdout
+        assert str(out) in stdout
+        pcm, rate = read_wav(out)
+        assert rate == 24000
+        assert len(pcm) > 24000  # more than half a second of answer
+
+    def test_online_without_key(self, capsys, monkeypatch, tmp_path):
+        """--online with no OPENAI_API_KEY names the variable; status 2."""
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+        assert cli.main(["demo", "--online", "--output", str(tmp_path / "a.wav")]) == 2
+        assert "OPENAI_API_KEY" in capsys.readouterr().err
+
+    def test_missing_question_file(self, capsys, tmp_path, monkeypatch):
+        """A question file that does not exist is a one-line error, status 1."""
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+        code = cli.main(
+            ["demo", "--question", str(tmp_path / "nope.wav"), "--output", str(tmp_path / "a.wav")]
+        )
+        assert code == 1
+        assert "nope.wav" in capsys.readouterr().err
+
+
+class TestChat:
+    def test_text_chat_offline(self, capsys, monkeypatch):
+        """chat --offline answers each line from stdin and exits at end of input."""
+        monkeypatch.setattr(sys, "stdin", io.StringIO("Hello there\n\n"))
+        assert cli.main(["chat", "--offline"]) == 0
+        out = capsys.readouterr().out
+        assert "assistant:" in out
+        assert "Hello there" in out
+
+
+class TestTranscribe:
+    def test_file_offline(self, capsys, monkeypatch, tmp_path):
+        """transcribe --file prints one line per detected turn."""
+        from importlib import resources
+
+        question = resources.files("realtime_client.audio") / "data/question.wav"
+        with resources.as_file(question) as path:
+            assert cli.main(["transcribe", "--offline", "--file", str(path)]) == 0
+        assert "speech" in capsys.readouterr().out
+
+
+class TestModule:
+    def test_python_dash_m(self):
+        """`python -m realtime_client --version` runs the same command."""
+        result = subprocess.run(
+            [sys.executable, "-m", "realtime_client", "--version"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+        assert result.returncode == 0
+        assert result.stdout.startswith("realtime-client ")
