@@ -49,6 +49,14 @@ class Peer:
                 return out
         raise AssertionError(f"no {event_type} in {MAX_EVENTS} events")
 
+    def wait_close(self) -> tuple[int, str]:
+        """Read until the server's close frame; return its code and reason."""
+        for _ in range(MAX_EVENTS):
+            opcode, data = self.ws.recv_data(control_frame=True)
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                return int.from_bytes(data[:2], "big"), data[2:].decode()
+        raise AssertionError("no close frame")
+
     def close(self) -> None:
         self.ws.close()
 

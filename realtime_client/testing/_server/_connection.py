@@ -105,6 +105,7 @@ class FakeConnection:
         self._stall_until: float | None = None
         self._closed = threading.Event()
         self._server_closed = False
+        self._sent_close: tuple[int, str] | None = None
         self._close_code: int | None = None
         self._close_reason = ""
         self.logic: SessionLogic | None = None
@@ -315,6 +316,7 @@ class FakeConnection:
 
     def _close_now(self, code: int, reason: str) -> None:
         self._server_closed = True
+        self._sent_close = (code, reason)
         try:
             self._ws.close(code, reason)
         except Exception:
@@ -426,7 +428,10 @@ class FakeConnection:
                 continue
             due = base + entry.t / self._settings.speed
             while (wait := due - time.monotonic()) > 0:
-                message = self._inbound.get(timeout=wait) if True else None
+                try:
+                    message = self._inbound.get(timeout=wait)
+                except queue.Empty:
+                    continue
                 self._take_early(message)
             if entry.frame is None:
                 self._close_now(entry.close_code or 1000, entry.close_reason)
@@ -487,6 +492,8 @@ class FakeConnection:
 
     def ended(self, code: int | None, reason: str, *, by_server: bool) -> None:
         """The connection is over: record the close, stop the worker."""
+        if self._sent_close is not None:  # the server closed first: report what it sent
+            code, reason = self._sent_close
         self._close_code = code if code is not None else 1006
         self._close_reason = reason
         sender: Literal["client", "server"] = (

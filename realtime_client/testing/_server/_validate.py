@@ -50,7 +50,7 @@ def decode_failure(exc: ProtocolError) -> ServerErrorInfo:
     if not exc.details:  # not JSON, not an object, no type
         return ServerErrorInfo(
             f"Invalid JSON or event: {message}. Expected a JSON object with a 'type'.",
-            code="invalid_json" if "JSON" in message or "UTF-8" in message else "invalid_event",
+            code="invalid_event" if "must be a JSON object" in message or "'type'" in message else "invalid_json",
             param=None,
         )
     first = exc.details[0]
