@@ -334,6 +334,16 @@ class Speaker:
         return self._buf.playing
 
     @property
+    def output_latency_s(self) -> float | None:
+        """The device's output latency as PortAudio reports it, if the stream tells.
+
+        After :meth:`interrupt`, sound stops at most this long later: the samples
+        already handed to the device still play, and they are counted as played.
+        """
+        latency = getattr(self._stream, "latency", None)
+        return float(latency) if isinstance(latency, (int, float)) else None
+
+    @property
     def underruns(self) -> int:
         """Blocks padded with silence in the middle of an item (audio arrived too late)."""
         return self._buf.underruns
