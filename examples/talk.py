@@ -8,6 +8,7 @@ Needs OPENAI_API_KEY; Ctrl-C quits.
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 from realtime_client import events as ev
 from realtime_client.audio import Microphone, Speaker, VoiceBridge, list_devices
@@ -34,10 +35,8 @@ def main() -> None:
             ev.ResponseOutputAudioTranscriptDeltaEvent,
             lambda e: print(e.delta, end="", flush=True),
         )
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             session.wait_closed()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":
