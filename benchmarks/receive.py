@@ -1,0 +1,245 @@
+"""Receive benchmark: CPU per event and delivery latency, against the raw floor and a peer.
+
+Run: ``python benchmarks/receive.py [--events 3000] [--paced 1000]``
+
+A local WebSocket sender (websockets' sync server, in a subprocess so that its
+CPU is not counted) streams ``response.output_audio.delta`` events carrying
+50 ms of 24 kHz PCM. Three receivers read the same frames in the same run:
+
+* floor: websocket-client ``recv()`` (with ``skip_utf8_validation``) +
+  ``json.loads`` + base64 decode of the audio; nothing else;
+* realtime_client: ``ConversationSession.events()`` (typed, validated events
+  through the reader thread and the queue) and a callback-only session;
+* openai: the official ``openai`` package's sync realtime connection
+  (``client.realtime.connect()``; installed only for benchmarking).
+
+"flood" sends as fast as possible and measures the receiving process's CPU
+time per event. "paced" sends at 20x real time (one 50 ms delta every 2.5 ms)
+and measures delivery latency, from the sender's ``send`` to the consumer
+holding the event (both clocks are CLOCK_MONOTONIC, shared by processes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+DELTA_MS = 50
+SPEEDUP = 20
+
+
+def _frame(n: int, stamp: bool) -> str:
+    audio = os.urandom(24_000 * 2 * DELTA_MS // 1000)
+    import base64
+
+    event_id = f"t{time.monotonic_ns()}" if stamp else f"e{n}"
+    return json.dumps(
+        {
+            "type": "response.output_audio.delta",
+            "event_id": event_id,
+            "response_id": "resp_1",
+            "item_id": "item_1",
+            "output_index": 0,
+            "content_index": 0,
+            "delta": base64.b64encode(audio).decode(),
+        }
+    )
+
+
+def serve() -> None:
+    """The sender (subprocess): prints its port, then serves each connection per
+    its ``model`` query parameter: ``flood-N`` or ``paced-N``; then for appends,
+    ``sink-N`` counts N client frames and answers ``bench.done``."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from websockets.sync.server import serve as ws_serve
+
+    frames = [_frame(n, False) for n in range(64)]
+
+    def handler(conn: Any) -> None:
+        model = parse_qs(urlsplit(conn.request.path).query).get("model", ["flood-1"])[0]
+        mode, count_text = model.split("-")
+        count = int(count_text)
+        if mode == "flood":
+            for n in range(count):
+                conn.send(frames[n % 64])
+        elif mode == "paced":
+            interval = DELTA_MS / 1000 / SPEEDUP
+            start = time.monotonic()
+            for n in range(count):
+                delay = start + n * interval - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                conn.send(_stamp(frames[n % 64]))
+        elif mode == "sink":
+            for _ in range(count):
+                conn.recv()
+            conn.send(json.dumps({"type": "bench.done", "event_id": "done"}))
+        with contextlib.suppress(Exception):
+            conn.recv()  # wait for the client to close
+
+    with ws_serve(handler, "127.0.0.1", 0, max_size=None, compression=None) as server:
+        print(server.socket.getsockname()[1], flush=True)
+        server.serve_forever()
+
+
+def _stamp(frame: str) -> str:
+    head, _, rest = frame.partition('"event_id": "')
+    _, _, tail = rest.partition('"')
+    return f'{head}"event_id": "t{time.monotonic_ns()}"{tail}'
+
+
+class Sender:
+    """The sender subprocess, as a context manager yielding the base URL."""
+
+    def __enter__(self) -> str:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        port = int(self.proc.stdout.readline())
+        return f"ws://127.0.0.1:{port}/v1"
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+# --- receivers: each returns (cpu seconds, list of latencies in ns or []) -----------------------
+
+
+def floor(url: str, count: int, paced: bool) -> tuple[float, list[int]]:
+    import pybase64
+    import websocket
+
+    mode = "paced" if paced else "flood"
+    ws = websocket.create_connection(
+        f"{url}/realtime?model={mode}-{count}", skip_utf8_validation=True
+    )
+    lat: list[int] = []
+    cpu = time.process_time()
+    for _ in range(count):
+        data = json.loads(ws.recv())
+        pybase64.b64decode(data["delta"])
+        if paced:
+            lat.append(time.monotonic_ns() - int(data["event_id"][1:]))
+    cpu = time.process_time() - cpu
+    ws.close()
+    return cpu, lat
+
+
+def ours(url: str, count: int, paced: bool) -> tuple[float, list[int]]:
+    from realtime_client.client import ConversationClient
+
+    mode = "paced" if paced else "flood"
+    client = ConversationClient(base_url=url, api_key="bench")
+    lat: list[int] = []
+    with client.start_conversation(model=f"{mode}-{count}") as session:
+        events = session.events(timeout=30)
+        cpu = time.process_time()
+        for _ in range(count):
+            event = next(events)
+            if paced:
+                lat.append(time.monotonic_ns() - int(event.event_id[1:]))  # type: ignore[union-attr]
+        cpu = time.process_time() - cpu
+    return cpu, lat
+
+
+def ours_callbacks(url: str, count: int, paced: bool) -> tuple[float, list[int]]:
+    from realtime_client._config import ConversationOptions
+    from realtime_client.client import ConversationClient
+    from realtime_client.events import ResponseOutputAudioDeltaEvent
+
+    mode = "paced" if paced else "flood"
+    client = ConversationClient(base_url=url, api_key="bench")
+    lat: list[int] = []
+    done = threading.Event()
+    seen = [0]
+
+    def on_delta(event: ResponseOutputAudioDeltaEvent) -> None:
+        if paced:
+            lat.append(time.monotonic_ns() - int(event.event_id[1:]))
+        seen[0] += 1
+        if seen[0] == count:
+            done.set()
+
+    with client.start_conversation(
+        model=f"{mode}-{count}", options=ConversationOptions(buffer_events=False)
+    ) as session:
+        cpu = time.process_time()
+        session.on(ResponseOutputAudioDeltaEvent, on_delta)
+        done.wait(60)
+        cpu = time.process_time() - cpu
+    return cpu, lat
+
+
+def peer_openai(url: str, count: int, paced: bool) -> tuple[float, list[int]]:
+    import openai
+
+    mode = "paced" if paced else "flood"
+    client = openai.OpenAI(api_key="bench", websocket_base_url=url)
+    lat: list[int] = []
+    with client.realtime.connect(model=f"{mode}-{count}") as conn:
+        cpu = time.process_time()
+        for _ in range(count):
+            event = conn.recv()
+            if paced:
+                lat.append(time.monotonic_ns() - int(event.event_id[1:]))
+        cpu = time.process_time() - cpu
+    return cpu, lat
+
+
+def _p(values: list[int], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=5000, help="events per flood run")
+    parser.add_argument("--paced", type=int, default=1000, help="events per paced run")
+    parser.add_argument("--repeat", type=int, default=3, help="flood runs (best kept)")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve()
+        return
+    receivers: list[tuple[str, Callable[[str, int, bool], tuple[float, list[int]]]]] = [
+        ("floor (websocket-client+json+b64)", floor),
+        ("realtime_client events()", ours),
+        ("realtime_client callbacks only", ours_callbacks),
+    ]
+    try:
+        import openai  # noqa: F401
+
+        receivers.append(("openai sync connection", peer_openai))
+    except ImportError:
+        print("(openai not installed: peer skipped)")
+    rows = []
+    with Sender() as url:
+        for name, fn in receivers:
+            fn(url, 200, False)  # warm up
+            cpu = min(fn(url, args.events, False)[0] for _ in range(args.repeat))
+            _, lat = fn(url, args.paced, True)
+            rows.append(
+                (name, cpu / args.events * 1e6, statistics.median(lat) / 1e6, _p(lat, 0.99))
+            )
+    floor_cpu = rows[0][1]
+    print(f"\n{DELTA_MS} ms PCM deltas; flood {args.events} events (best of {args.repeat});")
+    print(f"paced {args.paced} events at {SPEEDUP}x real time\n")
+    print(f"{'receiver':36} {'CPU us/event':>13} {'x floor':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, cpu_us, p50, p99 in rows:
+        print(f"{name:36} {cpu_us:13.1f} {cpu_us / floor_cpu:8.2f} {p50:8.3f} {p99:8.3f}")
+
+
+if __name__ == "__main__":
+    main()
