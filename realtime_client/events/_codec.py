@@ -52,6 +52,12 @@ def _parse_constant(name: str) -> NoReturn:
     raise _BadNumber(f"{name} is not a JSON number")
 
 
+# Built once: json.loads() with hooks would build a new decoder for every frame.
+_DECODER: Final = json.JSONDecoder(parse_float=_parse_float, parse_constant=_parse_constant)
+_structure_server: Final = converter.get_structure_hook(_SERVER_UNION)
+_structure_client: Final = converter.get_structure_hook(_CLIENT_UNION)
+
+
 def _raw(frame: object) -> str:
     if isinstance(frame, str):
         return frame[:_RAW_KEPT]
@@ -75,7 +81,7 @@ def _load_object(frame: str | bytes, direction: Direction) -> dict[str, Any]:
     else:
         raise ProtocolError(f"{direction} frame must be str or bytes, got {type(frame).__name__}")
     try:
-        data = json.loads(text, parse_float=_parse_float, parse_constant=_parse_constant)
+        data = _DECODER.decode(text)
     except RecursionError:
         raise ProtocolError(f"{direction} frame is nested too deeply", raw=_raw(frame)) from None
     except _BadNumber as exc:
@@ -126,7 +132,7 @@ def decode_server_event(frame: str | bytes) -> ServerEvent | UnknownServerEvent:
     """
     data = _load_object(frame, "server")
     try:
-        return converter.structure(data, _SERVER_UNION)  # type: ignore[no-any-return]
+        return _structure_server(data, _SERVER_UNION)  # type: ignore[no-any-return]
     except Exception as exc:
         raise _invalid("server", data["type"], exc, frame) from exc
 
@@ -145,7 +151,7 @@ def decode_client_event(frame: str | bytes) -> ClientEvent | UnknownClientEvent:
     """
     data = _load_object(frame, "client")
     try:
-        return converter.structure(data, _CLIENT_UNION)  # type: ignore[no-any-return]
+        return _structure_client(data, _CLIENT_UNION)  # type: ignore[no-any-return]
     except Exception as exc:
         raise _invalid("client", data["type"], exc, frame) from exc
 

@@ -1,0 +1,61 @@
+"""Sphinx configuration for realtime_client's documentation."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import get_args
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+
+import realtime_client  # noqa: E402
+from realtime_client import events as ev  # noqa: E402
+from realtime_client.events._base import wire_type  # noqa: E402
+
+project = "realtime_client"
+author = "The realtime_client developers"
+copyright = "2026, The realtime_client developers"  # noqa: A001
+release = realtime_client.__version__
+
+extensions = [
+    "myst_parser",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.doctest",
+]
+source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
+exclude_patterns = ["_build", "_generated"]
+myst_enable_extensions = ["colon_fence"]
+myst_heading_anchors = 3
+
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+autodoc_mock_imports = ["sounddevice", "soxr"]
+autodoc_default_options = {"members": True, "show-inheritance": False}
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+# "ref.python": `object` in type hints also names the many `.object` attributes.
+suppress_warnings = ["myst.xref_missing", "ref.python"]
+
+html_theme = "furo"
+html_title = f"realtime_client {release}"
+
+
+def _event_table() -> str:
+    """The wire type to class table, generated from the unions so it cannot drift."""
+    lines = []
+    for title, union in (("Client events", ev.ClientEvent), ("Server events", ev.ServerEvent)):
+        classes = sorted(get_args(union), key=wire_type)
+        lines += [f"### {title} ({len(classes)})", "", "| wire type | class |", "|---|---|"]
+        lines += [f"| `{wire_type(c)}` | {{class}}`~realtime_client.events.{c.__name__}` |" for c in classes]
+        lines.append("")
+    return "\n".join(lines)
+
+
+generated = HERE / "_generated"
+generated.mkdir(exist_ok=True)
+table = generated / "event_table.md"
+text = _event_table()
+if not table.exists() or table.read_text() != text:
+    table.write_text(text)
