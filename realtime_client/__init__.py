@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import events
+from .messages import ConversationMessage
 from .errors import (
     APIError,
     AudioError,
@@ -27,6 +28,7 @@ __all__ = [
     "AuthenticationError",
     "ConnectError",
     "ConnectionClosedError",
+    "ConversationMessage",
     "ProtocolError",
     "RealtimeError",
     "RealtimeTimeoutError",
