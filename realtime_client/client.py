@@ -23,7 +23,7 @@ from ._rest import ClientSecret, RestClient
 from ._transport import Transport, WebSocketTransport
 from .session import DEFAULT_CLOSE_TIMEOUT, DEFAULT_PING_INTERVAL, ConversationSession
 
-__all__ = ["ClientSecret", "ConversationClient", "TransportFactory"]
+__all__ = ["ClientSecret", "ConversationClient", "ConversationOptions", "TransportFactory"]
 
 _log = logging.getLogger("realtime_client")
 
