@@ -58,7 +58,12 @@ class Peer:
         raise AssertionError("no close frame")
 
     def close(self) -> None:
-        self.ws.close()
+        try:
+            self.ws.close(timeout=1)
+        except (websocket.WebSocketException, OSError):
+            pass
+        finally:
+            self.ws.shutdown()  # closes the socket even when the close handshake failed
 
 
 def types(events: list[dict[str, Any]]) -> list[str]:
