@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from . import events
+from ._config import ConversationOptions
+from .client import ClientSecret, ConversationClient
 from .messages import ConversationMessage
+from .session import CloseInfo, ConversationSession, SessionState
 from .errors import (
     APIError,
     AudioError,
@@ -26,15 +29,21 @@ __all__ = [
     "APIError",
     "AudioError",
     "AuthenticationError",
+    "ClientSecret",
+    "CloseInfo",
     "ConnectError",
     "ConnectionClosedError",
+    "ConversationClient",
     "ConversationMessage",
+    "ConversationOptions",
+    "ConversationSession",
     "ProtocolError",
     "RealtimeError",
     "RealtimeTimeoutError",
     "ServerError",
     "SessionClosedError",
     "SessionExpiredError",
+    "SessionState",
     "TransportError",
     "UsageError",
     "events",
