@@ -116,7 +116,7 @@ def mic_to_socket(n: int = 300) -> list[float]:
                             break
                     arrived.append(time.perf_counter())
             mic.close()
-    return [b - a for a, b in zip(sent_at, arrived)]
+    return [b - a for a, b in zip(sent_at, arrived, strict=False)]
 
 
 def duplex_cpu(seconds: float) -> tuple[float, str]:

@@ -49,7 +49,23 @@ def realistic_stream(n_events: int) -> list[str]:
             }
         ),
     ]
-    words = "the weather in paris is sunny with a light breeze and it will stay warm".split()
+    words = [
+        "the",
+        "weather",
+        "in",
+        "paris",
+        "is",
+        "sunny",
+        "with",
+        "a",
+        "light",
+        "breeze",
+        "and",
+        "it",
+        "will",
+        "stay",
+        "warm",
+    ]
     i = 0
     while len(frames) < n_events:
         pcm = os.urandom(4800)  # 100 ms of 24 kHz 16-bit mono

@@ -5,8 +5,6 @@ from __future__ import annotations
 from . import events
 from ._config import ConversationOptions
 from .client import ClientSecret, ConversationClient
-from .messages import ConversationMessage
-from .session import CloseInfo, ConversationSession, SessionState
 from .errors import (
     APIError,
     AudioError,
@@ -22,6 +20,8 @@ from .errors import (
     TransportError,
     UsageError,
 )
+from .messages import ConversationMessage
+from .session import CloseInfo, ConversationSession, SessionState
 
 __version__ = "0.1.0.dev0"
 
