@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import base64
 
-import pytest
-
-from realtime_client.testing import FakeRealtimeServer
 from realtime_client.testing._server import (
     AudioReply,
     ErrorReply,
@@ -22,10 +19,16 @@ def _user_text(peer: Peer, text: str) -> None:
     peer.send(
         {
             "type": "conversation.item.create",
-            "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]},
+            "item": {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": text}],
+            },
         }
     )
-    assert ["conversation.item.added", "conversation.item.done"] == types(peer.until("conversation.item.done"))
+    assert ["conversation.item.added", "conversation.item.done"] == types(
+        peer.until("conversation.item.done")
+    )
 
 
 TEXT_SEQUENCE = [
@@ -48,7 +51,7 @@ class TestText:
         _user_text(peer, "Hello there")
         peer.send({"type": "response.create", "response": {"output_modalities": ["text"]}})
         events = peer.until("rate_limits.updated")
-        assert TEXT_SEQUENCE + ["rate_limits.updated"] == types(events)
+        assert [*TEXT_SEQUENCE, "rate_limits.updated"] == types(events)
         deltas = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
         assert 'You said: "Hello there"' == deltas
         done = events[-2]["response"]
@@ -100,10 +103,16 @@ class TestText:
         """A small token limit cuts the reply: status incomplete, reason max_output_tokens."""
         _user_text(peer, "a long message " * 10)
         peer.send(
-            {"type": "response.create", "response": {"output_modalities": ["text"], "max_output_tokens": 2}}
+            {
+                "type": "response.create",
+                "response": {"output_modalities": ["text"], "max_output_tokens": 2},
+            }
         )
         done = peer.until("response.done")[-1]["response"]
-        assert ("incomplete", "max_output_tokens") == (done["status"], done["status_details"]["reason"])
+        assert ("incomplete", "max_output_tokens") == (
+            done["status"],
+            done["status_details"]["reason"],
+        )
 
 
 class TestAudio:
@@ -125,24 +134,44 @@ class TestAudio:
             "conversation.item.done",
             "response.done",
         ] == seq
-        chunks = [base64.b64decode(e["delta"]) for e in events if e["type"] == "response.output_audio.delta"]
+        chunks = [
+            base64.b64decode(e["delta"])
+            for e in events
+            if e["type"] == "response.output_audio.delta"
+        ]
         assert 40 * 48 == len(chunks[0])
         assert all(len(c) % 2 == 0 for c in chunks)
-        transcript = "".join(e["delta"] for e in events if e["type"] == "response.output_audio_transcript.delta")
+        transcript = "".join(
+            e["delta"] for e in events if e["type"] == "response.output_audio_transcript.delta"
+        )
         assert 'You said: "Say something"' == transcript
         audio = b"".join(chunks)
         assert len(audio) > 24000  # over half a second of speech
-        assert max(abs(int.from_bytes(audio[i : i + 2], "little", signed=True)) for i in range(0, 4000, 2)) > 0
+        assert (
+            max(
+                abs(int.from_bytes(audio[i : i + 2], "little", signed=True))
+                for i in range(0, 4000, 2)
+            )
+            > 0
+        )
 
     def test_pcmu_output(self, peer: Peer) -> None:
         """With audio/pcmu output, deltas are 8 kHz G.711: one byte per sample."""
         peer.send(
-            {"type": "session.update", "session": {"type": "realtime", "audio": {"output": {"format": {"type": "audio/pcmu"}}}}}
+            {
+                "type": "session.update",
+                "session": {
+                    "type": "realtime",
+                    "audio": {"output": {"format": {"type": "audio/pcmu"}}},
+                },
+            }
         )
         peer.until("session.updated")
         peer.send({"type": "response.create"})
         events = peer.until("response.done")
-        first = base64.b64decode(next(e["delta"] for e in events if e["type"] == "response.output_audio.delta"))
+        first = base64.b64decode(
+            next(e["delta"] for e in events if e["type"] == "response.output_audio.delta")
+        )
         assert 40 * 8 == len(first)
 
     def test_truncate_beyond_audio(self, peer: Peer) -> None:
@@ -150,11 +179,29 @@ class TestAudio:
         peer.send({"type": "response.create"})
         events = peer.until("response.done")
         item_id = events[-1]["response"]["output"][0]["id"]
-        peer.send({"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0, "audio_end_ms": 999999})
+        peer.send(
+            {
+                "type": "conversation.item.truncate",
+                "item_id": item_id,
+                "content_index": 0,
+                "audio_end_ms": 999999,
+            }
+        )
         error = peer.until("error")[-1]
         assert "already shorter than 999999ms" in error["error"]["message"]
-        peer.send({"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0, "audio_end_ms": 100})
-        assert ("conversation.item.truncated", 100) == (lambda e: (e["type"], e["audio_end_ms"]))(peer.recv())
+        peer.send(
+            {
+                "type": "conversation.item.truncate",
+                "item_id": item_id,
+                "content_index": 0,
+                "audio_end_ms": 100,
+            }
+        )
+        truncated = peer.recv()
+        assert ("conversation.item.truncated", 100) == (
+            truncated["type"],
+            truncated["audio_end_ms"],
+        )
 
 
 WEATHER = {
@@ -190,7 +237,14 @@ class TestFunctionCalls:
         done = next(e for e in events if e["type"] == "response.function_call_arguments.done")
         assert {"city": "New York", "days": 3} == __import__("json").loads(done["arguments"])
         peer.send(
-            {"type": "conversation.item.create", "item": {"type": "function_call_output", "call_id": done["call_id"], "output": "sunny"}}
+            {
+                "type": "conversation.item.create",
+                "item": {
+                    "type": "function_call_output",
+                    "call_id": done["call_id"],
+                    "output": "sunny",
+                },
+            }
         )
         peer.until("conversation.item.done")
         peer.send({"type": "response.create", "response": {"output_modalities": ["text"]}})
@@ -220,7 +274,10 @@ class TestResponder:
 
         def responder(request: ResponseRequest):
             seen.append(request)
-            return [AudioReply(transcript="hi", audio=b"\x01\x00" * 2400), FunctionCallReply(name="f", arguments={"a": 1})]
+            return [
+                AudioReply(transcript="hi", audio=b"\x01\x00" * 2400),
+                FunctionCallReply(name="f", arguments={"a": 1}),
+            ]
 
         server = make_server(responder=responder)
         peer = make_peer(server.url)

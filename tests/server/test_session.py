@@ -122,7 +122,9 @@ class TestSessionUpdate:
                     "type": "realtime",
                     "instructions": "Be brief.",
                     "output_modalities": ["text"],
-                    "audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": 0.7}}},
+                    "audio": {
+                        "input": {"turn_detection": {"type": "server_vad", "threshold": 0.7}}
+                    },
                 },
             }
         )
@@ -187,8 +189,10 @@ class TestBadFrames:
             ("[1, 2]", "invalid_event"),
             ('{"event_id": "x"}', "invalid_event"),
             ('{"type": "response.explode", "event_id": "e5"}', "invalid_value"),
-            ('{"type": "conversation.item.create", "item": {"type": "message", "role": "user"}}',
-             "missing_required_parameter"),
+            (
+                '{"type": "conversation.item.create", "item": {"type": "message", "role": "user"}}',
+                "missing_required_parameter",
+            ),
         ],
     )
     def test_error_and_the_session_continues(self, peer: Peer, frame: str, code: str) -> None:
@@ -231,7 +235,8 @@ def test_serve_forever_reports_url_and_stops() -> None:
     thread.start()
     try:
         assert ready.wait(5)
-        assert urls[0].startswith("ws://127.0.0.1:") and urls[0].endswith("/v1")
+        assert urls[0].startswith("ws://127.0.0.1:")
+        assert urls[0].endswith("/v1")
         peer = Peer(urls[0] + "/realtime")
         assert "session.created" == peer.recv()["type"]
         peer.close()

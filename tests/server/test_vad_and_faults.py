@@ -27,9 +27,12 @@ class TestVad:
         assert abs(stopped["audio_end_ms"] - (1500 + 500)) <= TOLERANCE_MS
         assert started["item_id"] == stopped["item_id"]
         order = types(events)
-        assert order.index("input_audio_buffer.speech_stopped") < order.index(
-            "input_audio_buffer.committed"
-        ) < order.index("conversation.item.added") < order.index("response.created")
+        assert (
+            order.index("input_audio_buffer.speech_stopped")
+            < order.index("input_audio_buffer.committed")
+            < order.index("conversation.item.added")
+            < order.index("response.created")
+        )
         transcript = "".join(
             e["delta"] for e in events if e["type"] == "response.output_audio_transcript.delta"
         )
@@ -44,7 +47,9 @@ class TestVad:
                 "type": "session.update",
                 "session": {
                     "type": "realtime",
-                    "audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": 0.95}}},
+                    "audio": {
+                        "input": {"turn_detection": {"type": "server_vad", "threshold": 0.95}}
+                    },
                 },
             }
         )
@@ -68,9 +73,11 @@ class TestVad:
         assert "input_audio_buffer_commit_empty" == error["error"]["code"]
         peer.append(speech_fixture(lead_ms=0, speech_ms=500, tail_ms=0))
         peer.send({"type": "input_audio_buffer.commit"})
-        assert ["input_audio_buffer.committed", "conversation.item.added", "conversation.item.done"] == types(
-            peer.until("conversation.item.done")
-        )
+        assert [
+            "input_audio_buffer.committed",
+            "conversation.item.added",
+            "conversation.item.done",
+        ] == types(peer.until("conversation.item.done"))
 
     def test_interrupt_response(self, make_server, make_peer) -> None:
         """Speech during a response cancels it (turn_detected) before speech_started."""
@@ -105,11 +112,15 @@ class TestVad:
         peer.append(speech_fixture(lead_ms=200, speech_ms=600, tail_ms=700))
         events = peer.until("response.done")
         completed = next(
-            e for e in events if e["type"] == "conversation.item.input_audio_transcription.completed"
+            e
+            for e in events
+            if e["type"] == "conversation.item.input_audio_transcription.completed"
         )
         assert "turn on the lights" == completed["transcript"]
         assert "tokens" == completed["usage"]["type"]
-        text = "".join(e["delta"] for e in events if e["type"] == "response.output_audio_transcript.delta")
+        text = "".join(
+            e["delta"] for e in events if e["type"] == "response.output_audio_transcript.delta"
+        )
         assert 'You said: "turn on the lights"' == text
 
     def test_idle_timeout(self, make_server, make_peer) -> None:
@@ -123,7 +134,11 @@ class TestVad:
                 "session": {
                     "type": "realtime",
                     "output_modalities": ["text"],
-                    "audio": {"input": {"turn_detection": {"type": "server_vad", "idle_timeout_ms": 5000}}},
+                    "audio": {
+                        "input": {
+                            "turn_detection": {"type": "server_vad", "idle_timeout_ms": 5000}
+                        }
+                    },
                 },
             }
         )
@@ -182,13 +197,20 @@ def test_concurrent_sessions(server: FakeRealtimeServer, make_peer) -> None:
         peer.send(
             {
                 "type": "conversation.item.create",
-                "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": f"n{i}"}]},
+                "item": {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": f"n{i}"}],
+                },
             }
         )
         peer.send({"type": "response.create", "response": {"output_modalities": ["text"]}})
         results[i] = peer.until("response.output_text.done")[-1]["text"]
 
-    threads = [threading.Thread(target=talk, args=(i, p), name=f"test-peer-{i}") for i, p in enumerate(peers)]
+    threads = [
+        threading.Thread(target=talk, args=(i, p), name=f"test-peer-{i}")
+        for i, p in enumerate(peers)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -225,7 +247,10 @@ def test_record_and_replay(tmp_path, make_server, make_peer) -> None:
 
     replay = make_server(replay=recording)
     again = make_peer(replay.url)
-    assert ["session.created", "conversation.created"] == [again.recv()["type"], again.recv()["type"]]
+    assert ["session.created", "conversation.created"] == [
+        again.recv()["type"],
+        again.recv()["type"],
+    ]
     again.send({"type": "response.create", "response": {"output_modalities": ["text"]}})
     replayed = again.until("rate_limits.updated")
     assert original == replayed
@@ -235,6 +260,6 @@ def test_record_and_replay(tmp_path, make_server, make_peer) -> None:
 def test_bad_recording_is_rejected(tmp_path) -> None:
     """A file that is not a recording fails at construction, naming the problem."""
     path = tmp_path / "x.jsonl"
-    path.write_text(json.dumps({"format": "realtime-client-traffic"}) + "\n{\"t\": -1}\n")
+    path.write_text(json.dumps({"format": "realtime-client-traffic"}) + '\n{"t": -1}\n')
     with pytest.raises(ValueError, match="line 2"):
         FakeRealtimeServer(replay=path)

@@ -9,8 +9,8 @@ codecs, imported when first needed.
 
 from __future__ import annotations
 
-from ...events import AudioFormat, AudioPCMA, AudioPCMU
 from ...errors import RealtimeError
+from ...events import AudioFormat, AudioPCMA, AudioPCMU
 from ._config import format_rate
 
 __all__ = ["bytes_per_ms", "decode_input", "encode_output", "can_resample", "resample_pcm16"]

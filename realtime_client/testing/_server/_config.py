@@ -9,7 +9,7 @@ so ``session.created`` and ``session.updated`` report every field.
 from __future__ import annotations
 
 import time
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -85,10 +85,10 @@ def _overlay(base: _T, update: _T) -> _T:
     """``base`` with every field that ``update`` sets (neither None nor UNSET)."""
     changes = {
         f.name: getattr(update, f.name)
-        for f in attrs.fields(type(update))
+        for f in attrs.fields(type(update))  # type: ignore[arg-type]
         if f.init and getattr(update, f.name) is not None and getattr(update, f.name) is not UNSET
     }
-    return attrs.evolve(base, **changes)
+    return attrs.evolve(base, **changes)  # type: ignore[misc]
 
 
 def _pcm() -> AudioPCM:
@@ -164,7 +164,7 @@ def _merge_turn_detection(
 def _merge_input(current: AudioInputConfig, update: AudioInputConfig | None) -> AudioInputConfig:
     if update is None:
         return current
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if update.format is not None:
         changes["format"] = _pcm() if isinstance(update.format, AudioPCM) else update.format
     if update.noise_reduction is not UNSET:
@@ -245,7 +245,8 @@ def merge_session(current: SessionConfig, update: SessionConfig) -> SessionConfi
     _check_values(update)
     if isinstance(current, TranscriptionSessionConfig):
         assert isinstance(update, TranscriptionSessionConfig)
-        assert current.audio is not None and current.audio.input is not None
+        assert current.audio is not None
+        assert current.audio.input is not None
         new_input = _merge_input(current.audio.input, update.audio.input if update.audio else None)
         include = update.include if update.include is not None else current.include
         return attrs.evolve(
@@ -253,8 +254,9 @@ def merge_session(current: SessionConfig, update: SessionConfig) -> SessionConfi
         )
     assert isinstance(update, RealtimeSessionConfig)
     assert current.audio is not None
-    assert current.audio.input is not None and current.audio.output is not None
-    changes: dict[str, object] = {}
+    assert current.audio.input is not None
+    assert current.audio.output is not None
+    changes: dict[str, Any] = {}
     for f in attrs.fields(RealtimeSessionConfig):
         if f.name in ("type", "audio", "id", "object", "expires_at") or not f.init:
             continue

@@ -11,6 +11,7 @@ locks around protocol state, and a deterministic order of events.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import logging
 import math
@@ -185,7 +186,10 @@ class FakeConnection:
         Raises:
             TimeoutError: They did not arrive in time.
         """
-        return self._wait(self._received, event_type, count, timeout, "received")  # type: ignore[return-value]
+        found: ClientEvent | UnknownClientEvent = self._wait(
+            self._received, event_type, count, timeout, "received"
+        )
+        return found
 
     def wait_for_sent(
         self, event_type: str, *, count: int = 1, timeout: float = _DEFAULT_WAIT
@@ -195,7 +199,10 @@ class FakeConnection:
         Raises:
             TimeoutError: They were not sent in time.
         """
-        return self._wait(self._sent, event_type, count, timeout, "sent")  # type: ignore[return-value]
+        found: ServerEvent | UnknownServerEvent = self._wait(
+            self._sent, event_type, count, timeout, "sent"
+        )
+        return found
 
     def _wait(
         self, source: list[Any], event_type: str, count: int, timeout: float, what: str
@@ -236,10 +243,8 @@ class FakeConnection:
 
         def drop() -> None:
             self._server_closed = True
-            try:
+            with contextlib.suppress(OSError):
                 self._ws.socket.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             raise _Stop
 
         self._schedule(drop, after)
@@ -378,10 +383,8 @@ class FakeConnection:
             pass
         except Exception:
             log.exception("the offline server failed on connection %d", self._index)
-            try:
+            with contextlib.suppress(_Stop):
                 self._close_now(1011, "Internal server error")
-            except _Stop:
-                pass
 
     def _serve(self) -> None:
         assert self.logic is not None
@@ -435,6 +438,7 @@ class FakeConnection:
                 self._take_early(message)
             if entry.frame is None:
                 self._close_now(entry.close_code or 1000, entry.close_reason)
+                return
             try:
                 event: ServerEvent | UnknownServerEvent | None = decode_server_event(entry.frame)
             except ProtocolError:

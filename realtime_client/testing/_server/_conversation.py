@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -25,19 +25,19 @@ def strip_audio(item: ConversationItem) -> ConversationItem:
     if isinstance(item, UserMessageItem) and any(
         isinstance(p, InputAudioContent) and p.audio for p in item.content
     ):
-        content = [
+        user: list[Any] = [
             attrs.evolve(p, audio=None) if isinstance(p, InputAudioContent) else p
             for p in item.content
         ]
-        return attrs.evolve(item, content=content)
+        return attrs.evolve(item, content=user)
     if isinstance(item, AssistantMessageItem) and any(
         isinstance(p, OutputAudioContent) and p.audio for p in item.content
     ):
-        content = [
+        assistant: list[Any] = [
             attrs.evolve(p, audio=None) if isinstance(p, OutputAudioContent) else p
             for p in item.content
         ]
-        return attrs.evolve(item, content=content)
+        return attrs.evolve(item, content=assistant)
     return item
 
 

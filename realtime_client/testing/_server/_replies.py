@@ -37,7 +37,7 @@ from ...events import (
 )
 
 if TYPE_CHECKING:
-    from ._connection import ServerConnection
+    from ._connection import FakeConnection
 
 __all__ = [
     "AudioReply",
@@ -136,7 +136,7 @@ class ResponseRequest:
     """The ``response.create`` parameters, or None for an automatic (VAD) response."""
     items: tuple[ConversationItem, ...]
     """The context: the conversation so far, or the response's own ``input``."""
-    connection: ServerConnection = attrs.field(repr=False, eq=False)
+    connection: FakeConnection = attrs.field(repr=False, eq=False)
     """The connection's handle, for fault injection from a responder."""
     transcripts: dict[str, str] = attrs.field(factory=dict, repr=False, eq=False)
     """Transcripts of user audio items, by item id (from the server's ``transcribe``)."""
@@ -272,8 +272,8 @@ def schema_arguments(schema: dict[str, Any] | None, message: str) -> dict[str, A
     properties: dict[str, Any] = schema.get("properties") or {}
     required = schema.get("required")
     arguments: dict[str, Any] = {}
-    for name, prop in properties.items():
-        prop = prop if isinstance(prop, dict) else {}
+    for name, given in properties.items():
+        prop = given if isinstance(given, dict) else {}
         match = re.search(rf'\b{re.escape(name)}\s*=\s*(?:"([^"]*)"|(\S+))', message)
         if match is not None:
             raw = match.group(1) if match.group(1) is not None else match.group(2).rstrip(",.;")

@@ -240,7 +240,7 @@ class FakeRealtimeServer:
         index = next(self._connection_numbers)
         rename_thread(websocket, f"realtime-server-conn-{self._number}-{index}")
         assert websocket.request is not None
-        path, query = parse_path(websocket.request.path)
+        _, query = parse_path(websocket.request.path)
         connection = FakeConnection(
             index=index,
             websocket=websocket,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Final, Literal
+from collections.abc import Callable, Generator, Sequence
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import attrs
 
@@ -20,6 +20,7 @@ from ...events import (
     CLIENT_EVENT_TYPES,
     UNSET,
     AssistantMessageItem,
+    AudioInputConfig,
     ClientEvent,
     ConversationCreatedEvent,
     ConversationItem,
@@ -123,16 +124,17 @@ class SessionLogic:
         if responder is not None and not callable(responder):
             self._canned = list(responder)
         self._stream: ResponseStream | None = None
-        self._events: Iterator[Emit] | None = None
+        self._events: Generator[Emit, None, None] | None = None
         self._next: Emit | None = None
         self._started_at = 0.0
         self.idle_deadline: float | None = None
 
     # --- helpers -------------------------------------------------------------------------
 
-    def _input(self):  # type: ignore[no-untyped-def]
+    def _input(self) -> AudioInputConfig:
         audio = self.config.audio
-        assert audio is not None and audio.input is not None
+        assert audio is not None
+        assert audio.input is not None
         return audio.input
 
     def _turn_detection(self) -> ServerVad | SemanticVad | None:
@@ -247,9 +249,9 @@ class SessionLogic:
 
     def _auto_respond(self) -> None:
         td = self._turn_detection()
-        if self.is_realtime and td is not None and td.create_response is not False:
-            if self._stream is None:
-                self.start_response(None)
+        auto = td is not None and td.create_response is not False
+        if self.is_realtime and auto and self._stream is None:
+            self.start_response(None)
 
     def _on_input_audio_buffer_commit(self, event: InputAudioBufferCommitEvent) -> None:
         held = self._buffer.duration_ms()
@@ -414,12 +416,14 @@ class SessionLogic:
                 code="invalid_value",
                 param="item.content",
             )
+        changes: dict[str, Any] = {}
         if getattr(item, "id", None) is None:
-            item = attrs.evolve(item, id=new_id("item"))  # type: ignore[misc]
+            changes["id"] = new_id("item")
         if hasattr(item, "object"):
-            item = attrs.evolve(item, object="realtime.item")  # type: ignore[misc]
+            changes["object"] = "realtime.item"
         if hasattr(item, "status"):
-            item = attrs.evolve(item, status="completed")  # type: ignore[misc]
+            changes["status"] = "completed"
+        item = attrs.evolve(cast(Any, item), **changes)
         previous = self.conversation.add(item, event.previous_item_id)
         echo = strip_audio(item)
         self._send(
@@ -455,19 +459,20 @@ class SessionLogic:
         if self._stream is not None:
             raise ServerErrorInfo(
                 "Conversation already has an active response in progress: "
-                f"{self._stream.id}. Wait until the response is finished before creating a new one.",
+                f"{self._stream.id}. Wait until the response is finished before creating a "
+                "new one.",
                 code="conversation_already_has_active_response",
                 param=None,
             )
         options = event.response
-        if options is not None and options.conversation not in (None, "auto", "none"):
-            if options.conversation != self.conversation.id:
-                raise ServerErrorInfo(
-                    f"Invalid 'response.conversation': conversation '{options.conversation}' "
-                    "not found. Expected 'auto', 'none' or the session's conversation id.",
-                    code="invalid_value",
-                    param="response.conversation",
-                )
+        known = (None, "auto", "none", self.conversation.id)
+        if options is not None and options.conversation not in known:
+            raise ServerErrorInfo(
+                f"Invalid 'response.conversation': conversation '{options.conversation}' "
+                "not found. Expected 'auto', 'none' or the session's conversation id.",
+                code="invalid_value",
+                param="response.conversation",
+            )
         self.start_response(options)
 
     def _context(self, options: ResponseOptions | None) -> tuple[ConversationItem, ...]:
@@ -504,7 +509,7 @@ class SessionLogic:
             self._connection._note_error(exc)
             return [ErrorReply(message=f"The responder raised {type(exc).__name__}: {exc}")]
         if isinstance(chosen, (str, bytes)) or not isinstance(chosen, Sequence):
-            return [chosen]  # type: ignore[list-item]
+            return [chosen]
         return list(chosen)
 
     def start_response(self, options: ResponseOptions | None) -> None:

@@ -2,9 +2,10 @@
 
 Both give 16-bit mono PCM at the rate asked for. espeak-ng speaks real words
 (its 22.05 kHz output is resampled with :mod:`realtime_client.audio`'s
-resampler, so espeak needs soxr too); the synthetic voice is a deterministic buzz of voiced syllables
-with a pitch contour and pauses between words, so that an energy VAD, a level
-meter or a listener hears something shaped like speech.
+resampler, so espeak needs soxr too); the synthetic voice is a deterministic
+buzz of voiced syllables with a pitch contour and pauses between words, so
+that an energy VAD, a level meter or a listener hears something shaped like
+speech.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ def synthetic_speech(text: str, rate: int, *, speed: float = 1.0, seed: int = 0)
             syllable_index += 1
         pieces.append(np.zeros(int(rate * _WORD_GAP_S / speed)))
     signal = np.concatenate(pieces)
-    return (np.clip(signal, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+    pcm: bytes = (np.clip(signal, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+    return pcm
 
 
 @functools.lru_cache(maxsize=1)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator
-from typing import Any, Final, Literal
+from collections.abc import Callable, Generator, Iterator
+from typing import Any, Final, Literal, cast
 
 import attrs
 
@@ -275,33 +275,32 @@ class ResponseStream:
         assert self._conversation is not None
         items = self._conversation.items
         for index, candidate in enumerate(items):
-            if candidate.id == getattr(item, "id", None):  # type: ignore[union-attr]
-                return items[index - 1].id if index > 0 else None  # type: ignore[union-attr]
+            if candidate.id == getattr(item, "id", None):
+                return items[index - 1].id if index > 0 else None
         return None
 
-    def events(self) -> Iterator[Emit]:
+    def events(self) -> Generator[Emit, None, None]:
         """The response's events with their due times; stops early if cancelled."""
         t = 0.0
         yield (
             t,
             ResponseCreatedEvent(event_id=self._ev_id(), response=self._response("in_progress")),
         )
-        for reply in self._replies:
+        for given in self._replies:
             if self._limited:
                 break
-            if isinstance(reply, str):
-                reply = TextReply(text=reply)
+            reply = TextReply(text=given) if isinstance(given, str) else given
             if isinstance(reply, ErrorReply):
                 error = ResponseStatusError(
                     type=reply.error_type, code=reply.code, message=reply.message
                 )
                 self.status = "failed"
                 self._finished = True
-                details = ResponseStatusDetails(type="failed", error=error)
+                failed = ResponseStatusDetails(type="failed", error=error)
                 yield (
                     t,
                     ResponseDoneEvent(
-                        event_id=self._ev_id(), response=self._response("failed", details)
+                        event_id=self._ev_id(), response=self._response("failed", failed)
                     ),
                 )
                 return
@@ -312,7 +311,7 @@ class ResponseStream:
             else:
                 t = yield from self._text_message(reply.text, t)
         status: ResponseStatus = "incomplete" if self._limited else "completed"
-        details = (
+        details: ResponseStatusDetails | None = (
             ResponseStatusDetails(type="incomplete", reason="max_output_tokens")
             if self._limited
             else None
@@ -324,7 +323,7 @@ class ResponseStream:
             ResponseDoneEvent(event_id=self._ev_id(), response=self._response(status, details)),
         )
 
-    def _text_message(self, text: str, t: float) -> Iterator[Emit]:
+    def _text_message(self, text: str, t: float) -> Generator[Emit, None, float]:
         text = self._budget(text)
         item_id = new_id("item")
         item = AssistantMessageItem(
@@ -413,7 +412,9 @@ class ResponseStream:
             text, rate, speed=self._voice_speed, voice=self._voice, engine=self._engine
         )
 
-    def _audio_message(self, reply: TextReply | AudioReply, t: float) -> Iterator[Emit]:
+    def _audio_message(
+        self, reply: TextReply | AudioReply, t: float
+    ) -> Generator[Emit, None, float]:
         transcript, audio, duration_ms = self._speech(reply)
         item_id = new_id("item")
         item = AssistantMessageItem(
@@ -490,7 +491,7 @@ class ResponseStream:
         yield from self._close(done, t)
         return t
 
-    def _function_call(self, reply: FunctionCallReply, t: float) -> Iterator[Emit]:
+    def _function_call(self, reply: FunctionCallReply, t: float) -> Generator[Emit, None, float]:
         item_id = new_id("item")
         call_id = reply.call_id or new_id("call")
         item = FunctionCallItem(
@@ -549,7 +550,7 @@ class ResponseStream:
         self.status = "cancelled"
         out: list[ServerEvent] = []
         if self._current is not None:
-            item = attrs.evolve(self._current.item, status="incomplete")
+            item = attrs.evolve(cast(Any, self._current.item), status="incomplete")
             out.extend(event for _, event in self._close(item, 0.0))
         details = ResponseStatusDetails(type="cancelled", reason=reason)
         out.append(

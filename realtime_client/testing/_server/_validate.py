@@ -28,7 +28,7 @@ def unknown_parameters(raw: Any, decoded: Any, path: str = "") -> list[str]:
             else:
                 found.extend(unknown_parameters(value, getattr(decoded, key), where))
     elif isinstance(decoded, list) and isinstance(raw, list):
-        for index, (raw_item, item) in enumerate(zip(raw, decoded)):
+        for index, (raw_item, item) in enumerate(zip(raw, decoded, strict=False)):
             found.extend(unknown_parameters(raw_item, item, f"{path}[{index}]"))
     return found
 
@@ -40,7 +40,8 @@ def frame_event_id(frame: str | bytes) -> str | None:
     except (ValueError, RecursionError):
         return None
     if isinstance(data, dict) and isinstance(data.get("event_id"), str):
-        return data["event_id"]
+        event_id: str = data["event_id"]
+        return event_id
     return None
 
 
@@ -50,7 +51,9 @@ def decode_failure(exc: ProtocolError) -> ServerErrorInfo:
     if not exc.details:  # not JSON, not an object, no type
         return ServerErrorInfo(
             f"Invalid JSON or event: {message}. Expected a JSON object with a 'type'.",
-            code="invalid_event" if "must be a JSON object" in message or "'type'" in message else "invalid_json",
+            code="invalid_event"
+            if "must be a JSON object" in message or "'type'" in message
+            else "invalid_json",
             param=None,
         )
     first = exc.details[0]
