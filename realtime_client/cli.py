@@ -133,12 +133,15 @@ def _client(args: argparse.Namespace, *, offline_default: bool) -> Iterator[Conv
     from .testing import FakeRealtimeServer
 
     _status("using the built-in offline server (no API key needed)")
-    with FakeRealtimeServer(speed=getattr(args, "server_speed", 1.0)) as server:
+    with FakeRealtimeServer(
+        speed=getattr(args, "server_speed", 1.0),
+        transcribe=getattr(args, "server_transcript", None),
+    ) as server:
         yield ConversationClient(base_url=server.base_url, api_key=_OFFLINE_KEY)
 
 
 def _options(args: argparse.Namespace, **overrides: Any) -> Any:
-    from ._config import ConversationOptions
+    from . import ConversationOptions
 
     settings: dict[str, Any] = {"instructions": args.instructions, "voice": args.voice}
     settings.update(overrides)
@@ -228,6 +231,10 @@ def _cmd_devices(args: argparse.Namespace) -> int:
     return 0
 
 
+BUNDLED_QUESTION = "What is the weather in Paris today?"
+"""What the bundled ``audio/data/question.wav`` says (made with espeak-ng)."""
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .audio import Speaker, VoiceBridge, WavSource
 
@@ -237,6 +244,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         question = resources.as_file(
             resources.files("realtime_client.audio") / "data/question.wav"
         )
+        # The offline server cannot recognise speech: tell it what the bundled question says.
+        args.server_transcript = BUNDLED_QUESTION
     sink, written = _open_sink(args, "audio/pcm", args.output)
     args.server_speed = 1.0 if written is None else 20.0  # a file need not wait for real time
     answered = threading.Event()
@@ -390,7 +399,7 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from .testing._server._server import serve_forever
+    from .testing import serve_forever
 
     def ready(url: str) -> None:
         print(f"offline Realtime server at {url}/realtime", flush=True)

@@ -40,8 +40,8 @@ class TestDemo:
         out = tmp_path / "answer.wav"
         assert cli.main(["demo", "--output", str(out)]) == 0
         stdout = capsys.readouterr().out
-        assert "you:" in stdout
-        assert "assistant:" in stdout
+        assert f"you: {cli.BUNDLED_QUESTION}" in stdout.splitlines()
+        assert f'assistant: You said: "{cli.BUNDLED_QUESTION}"' in stdout.splitlines()
         assert str(out) in stdout
         pcm, rate = read_wav(out)
         assert rate == 24000
