@@ -19,6 +19,7 @@ import attrs
 from . import events as ev
 from ._transport import is_loopback_host
 from .errors import UsageError
+from .usage import Prices
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -268,8 +269,13 @@ class ConversationOptions:
             is active: ``"wait"`` for it to end, ``"cancel"`` it first, or
             ``"error"`` (send anyway and let the server refuse).
         tool_timeout: Seconds a tool may run before the model is told it timed out.
+        prices: The price table for ``session.usage.estimated_cost()``: one
+            :class:`~realtime_client.usage.Prices`, or a mapping of model name to
+            tables (default: :data:`~realtime_client.usage.DEFAULT_PRICES`).
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2 ``prices``; ``tools``, ``accumulate_last_turn``,
+       ``response_conflict`` and ``tool_timeout`` take effect.
     """
 
     instructions: str | None = None
@@ -287,8 +293,21 @@ class ConversationOptions:
     accumulate_last_turn: bool = True
     buffer_events: bool = True
     send_queue_size: int = attrs.field(default=1024)
-    response_conflict: ResponseConflict = "wait"
-    tool_timeout: float = 30.0
+    response_conflict: ResponseConflict = attrs.field(default="wait")
+    tool_timeout: float = attrs.field(default=30.0)
+    prices: Prices | Mapping[str, Prices] | None = attrs.field(default=None, repr=False)
+
+    @tool_timeout.validator
+    def _check_tool_timeout(self, _: object, value: float) -> None:
+        if not value > 0:
+            raise ValueError(f"tool_timeout must be positive, got {value!r}")
+
+    @response_conflict.validator
+    def _check_conflict(self, _: object, value: str) -> None:
+        if value not in ("wait", "cancel", "error"):
+            raise ValueError(
+                f"response_conflict must be 'wait', 'cancel' or 'error', got {value!r}"
+            )
 
     @send_queue_size.validator
     def _check_queue(self, _: object, value: int) -> None:

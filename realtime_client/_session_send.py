@@ -9,7 +9,6 @@ message with the other's response request.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import pybase64
@@ -37,6 +36,10 @@ class SessionSending:
 
         def _enqueue(self, frames: list[str], timeout: float | None = None) -> None: ...
 
+        def _request_response(
+            self, options: ev.ResponseOptions | None, before: list[str]
+        ) -> None: ...
+
     def send(self, event: ev.ClientEvent, *, timeout: float | None = None) -> None:
         """Send any typed client event.
 
@@ -52,9 +55,6 @@ class SessionSending:
             RealtimeTimeoutError: The send queue stayed full for ``timeout`` seconds.
         """
         self._enqueue([ev.encode_client_event(event)], timeout)
-
-    def _send_all(self, events: Sequence[ev.ClientEvent]) -> None:
-        self._enqueue([ev.encode_client_event(e) for e in events])
 
     def update_session(self, session: ev.SessionConfig | ConversationOptions) -> None:
         """Change the session's configuration (``session.update``).
@@ -75,21 +75,25 @@ class SessionSending:
 
         Args:
             text: What the user says.
-            respond: Also send ``response.create`` (queued right after the message).
+            respond: Also ask for a response: queued behind the active one, if
+                any, as :meth:`create_response` does.
             response: Options for that response.
+
+        .. versionchanged:: 0.2 The response waits for the active one to end.
         """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         item = ev.UserMessageItem(content=[ev.InputTextContent(text=text)])
-        if respond:
-            self._send_with_response(ev.ConversationItemCreateEvent(item=item), response)
-        else:
-            self.send(ev.ConversationItemCreateEvent(item=item))
+        self._send_then_respond(ev.ConversationItemCreateEvent(item=item), respond, response)
 
-    def _send_with_response(
-        self, event: ev.ClientEvent, response: ev.ResponseOptions | None
+    def _send_then_respond(
+        self, event: ev.ClientEvent, respond: bool, response: ev.ResponseOptions | None
     ) -> None:
-        self._send_all([event, ev.ResponseCreateEvent(response=response)])
+        frame = ev.encode_client_event(event)
+        if respond:
+            self._request_response(response, [frame])
+        else:
+            self._enqueue([frame])
 
     def send_audio(self, audio: bytes | bytearray | memoryview) -> None:
         """Append audio to the input buffer, split into chunks the server accepts.
@@ -122,15 +126,6 @@ class SessionSending:
         """Discard the audio in the input buffer."""
         self.send(ev.InputAudioBufferClearEvent())
 
-    def create_response(self, options: ev.ResponseOptions | None = None) -> None:
-        """Ask the model for a response (``response.create``).
-
-        Args:
-            options: Per-response settings: instructions, modalities, tools,
-                ``conversation="none"`` for out-of-band responses, metadata, input.
-        """
-        self.send(ev.ResponseCreateEvent(response=options))
-
     def cancel_response(self, response_id: str | None = None) -> None:
         """Cancel the active response, or the one named ``response_id``.
 
@@ -145,7 +140,9 @@ class SessionSending:
         Args:
             call_id: The ``call_id`` of the model's function call.
             output: The result: a string is sent as is, anything else as JSON.
-            respond: Also send ``response.create``, right after the output.
+            respond: Also ask for the next response (queued behind the active
+                one, if any). Sessions with registered tools answer their calls
+                themselves; this is for calls you handle yourself.
 
         Raises:
             TypeError: ``output`` is neither a string nor JSON-serializable.
@@ -158,11 +155,7 @@ class SessionSending:
             except (TypeError, ValueError) as exc:
                 raise TypeError(f"tool output is not JSON-serializable: {exc}") from None
         item = ev.FunctionCallOutputItem(call_id=call_id, output=output)
-        event = ev.ConversationItemCreateEvent(item=item)
-        if respond:
-            self._send_with_response(event, None)
-        else:
-            self.send(event)
+        self._send_then_respond(ev.ConversationItemCreateEvent(item=item), respond, None)
 
     def create_item(
         self, item: ev.ConversationItem, *, previous_item_id: str | None = None

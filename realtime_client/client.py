@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import ssl
 import typing
-from collections.abc import Callable, Mapping
-from typing import Final
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
 
 import attrs
 
@@ -21,6 +21,7 @@ from ._config import ConversationOptions, Endpoint, HeaderSource, azure_endpoint
 from ._converter import converter
 from ._rest import ClientSecret, RestClient
 from ._transport import Transport, WebSocketTransport
+from .conversation import ConversationState
 from .session import DEFAULT_CLOSE_TIMEOUT, DEFAULT_PING_INTERVAL, ConversationSession
 
 __all__ = ["ClientSecret", "ConversationClient", "ConversationOptions", "TransportFactory"]
@@ -202,6 +203,8 @@ class ConversationClient:
         on_error: Callable[[BaseException], object] | None,
         on_close: Callable[[CloseInfo], object] | None,
         call_id: str | None = None,
+        model: str | None = None,
+        seed: list[str] | None = None,
     ) -> ConversationSession:
         transport = self._connect(params)
         session = ConversationSession(
@@ -212,11 +215,21 @@ class ConversationClient:
             ping_interval=self._ping_interval,
             close_timeout=self._close_timeout,
             call_id=call_id,
+            model=model,
         )
         try:
+            if isinstance(config, ev.RealtimeSessionConfig):
+                layer = session._layer
+                layer.base_tools = list(config.tools or ())
+                tools = layer.tools_config()
+                config = attrs.evolve(config, tools=tools or None)
+                if config == ev.RealtimeSessionConfig():
+                    config = None
             session.open()
             if config is not None:
                 session.send(ev.SessionUpdateEvent(session=config))
+            if seed:
+                session._enqueue(seed)
         except BaseException:
             session.close()
             raise
@@ -230,12 +243,14 @@ class ConversationClient:
         options: ConversationOptions | None = None,
         on_error: Callable[[BaseException], object] | None = None,
         on_close: Callable[[CloseInfo], object] | None = None,
+        items: Iterable[ev.ConversationItem | Mapping[str, Any]] | None = None,
     ) -> ConversationSession:
         """Open a realtime conversation and configure it.
 
         The session settings of ``options`` and ``session`` (whose set fields
-        win) are sent as the first ``session.update``; nothing is sent when
-        neither sets anything.
+        win) are sent as the first ``session.update``, with the tools of
+        ``options.tools`` after any in ``session.tools``; nothing is sent when
+        nothing is set.
 
         Args:
             model: The model (default: ``session.model``, else ``gpt-realtime``;
@@ -244,6 +259,10 @@ class ConversationClient:
             options: Common settings and local behaviour.
             on_error: Called with every error the session reports.
             on_close: Called once when the session has closed.
+            items: A conversation to continue: what
+                :meth:`~realtime_client.ConversationSession.export_items` returned
+                (or item objects). The items are recreated, in order, right
+                after the configuration; they are checked before connecting.
 
         Returns:
             The open session; use it as a context manager.
@@ -252,21 +271,29 @@ class ConversationClient:
             AuthenticationError: The credentials were refused.
             ConnectError: The connection or handshake failed otherwise.
             RealtimeTimeoutError: The handshake took too long.
+            ValueError: An entry of ``items`` is not a valid item (the message
+                gives its position); nothing was connected.
+
+        .. versionchanged:: 0.2 ``items``; the tools of ``options``.
         """
         opts = options or ConversationOptions()
+        seed = None
+        if items is not None:
+            seed = [ev.encode_client_event(e) for e in ConversationState.seed_events(items)]
         chosen = model or (session.model if session is not None else None)
         if self._endpoint.azure:
             params: dict[str, str | None] = {}
         else:
             params = {"model": chosen or DEFAULT_MODEL}
         base = _without_model(session)
-        config = opts.session_config(base=base)
         return self._open(
             params,
-            config=config if config != ev.RealtimeSessionConfig() else None,
+            config=opts.session_config(base=base),
             options=opts,
             on_error=on_error,
             on_close=on_close,
+            model=None if self._endpoint.azure else (chosen or DEFAULT_MODEL),
+            seed=seed,
         )
 
     def start_transcription(
@@ -324,10 +351,9 @@ class ConversationClient:
         if not isinstance(call_id, str) or not call_id:
             raise ValueError("call_id must be a non-empty string")
         opts = options or ConversationOptions()
-        config = opts.session_config(base=session)
         return self._open(
             {"call_id": call_id},
-            config=config if config != ev.RealtimeSessionConfig() else None,
+            config=opts.session_config(base=session),
             options=opts,
             on_error=on_error,
             on_close=on_close,

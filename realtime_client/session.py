@@ -21,6 +21,8 @@ from typing import Any, Final, TypeVar, overload
 from . import events as ev
 from ._callbacks import CallbackRegistry, CloseInfo, EventKey
 from ._config import ConversationOptions
+from ._responses import ResponseHandle
+from ._session_conversation import ConversationLayer, SessionConversation
 from ._session_send import SessionSending
 from ._transport import Transport
 from ._workers import Outbox, next_thread_number, run_reader, run_writer
@@ -37,7 +39,7 @@ from .errors import (
 )
 from .messages import ConversationMessage
 
-__all__ = ["CloseInfo", "ConversationSession", "SessionState"]
+__all__ = ["CloseInfo", "ConversationSession", "ResponseHandle", "SessionState"]
 
 _log = logging.getLogger("realtime_client")
 
@@ -91,7 +93,7 @@ def _terminal_error(exc: ConnectionClosedError) -> RealtimeError | None:
 
 
 @typing.final
-class ConversationSession(SessionSending):
+class ConversationSession(SessionConversation, SessionSending):
     """An open Realtime conversation: send events, receive events and messages.
 
     Usually made by :meth:`ConversationClient.start_conversation
@@ -112,8 +114,11 @@ class ConversationSession(SessionSending):
         ping_interval: Seconds of idle sending after which a ping is sent.
         close_timeout: Default bound, in seconds, of :meth:`close`.
         call_id: The SIP/WebRTC call this session controls, if any.
+        model: The session's model, to price its usage (``session.usage``).
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2 The conversation layer: ``last_turn``, ``items``,
+       ``usage``, ``tools``, ``ask()``; ``create_response()`` returns a handle.
     """
 
     def __init__(
@@ -126,6 +131,7 @@ class ConversationSession(SessionSending):
         ping_interval: float = DEFAULT_PING_INTERVAL,
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
         call_id: str | None = None,
+        model: str | None = None,
     ) -> None:
         if ping_interval <= 0:
             raise ValueError("ping_interval must be positive")
@@ -168,7 +174,11 @@ class ConversationSession(SessionSending):
             name=f"realtime-writer-{number}",
             daemon=True,
         )
-        self._observers: list[Callable[[Any], None]] = []
+        self._layer = ConversationLayer(
+            options=self._options, send=self._enqueue, reader=self._reader, model=model
+        )
+        self._layer.tools._subscribe(self._tools_changed)
+        self._observers: list[Callable[[Any], None]] = [self._layer.observe]
 
     def __repr__(self) -> str:
         return f"<ConversationSession {self._state.value} id={self._session_id!r}>"
@@ -227,6 +237,10 @@ class ConversationSession(SessionSending):
         return self._call_id
 
     @property
+    def _reader_thread(self) -> threading.Thread:
+        return self._reader
+
+    @property
     def options(self) -> ConversationOptions:
         """The options the session was made with."""
         return self._options
@@ -268,6 +282,8 @@ class ConversationSession(SessionSending):
         else:
             self._outbox.stop(drop=True)
         self._transport.shutdown()
+        # Unfinished requests fail; tool threads stop (their sends already fail).
+        self._layer.close(max(deadline - time.monotonic(), _ABORT_GRACE))
         peer = self._peer_close
         error: RealtimeError | None = self._terminal
         self._close_info = CloseInfo(
@@ -362,6 +378,16 @@ class ConversationSession(SessionSending):
         self._transport.abort()
 
     # --- sending -------------------------------------------------------------------------------
+
+    def _tools_changed(self) -> None:
+        """A tool was registered or removed: send the new list if the session is open."""
+        if self._state is not SessionState.OPEN:
+            return  # before opening, the client sends them with the first configuration
+        tools = self._layer.tools_config()
+        try:
+            self.send(ev.SessionUpdateEvent(session=ev.RealtimeSessionConfig(tools=tools)))
+        except SessionClosedError:
+            _log.debug("tools changed while the session was closing; not sent")
 
     def _enqueue(self, frames: list[str], timeout: float | None = None) -> None:
         if self._state in (SessionState.CLOSING, SessionState.CLOSED):

@@ -95,7 +95,8 @@ class ToolRegistry:
     session reads :meth:`definitions` when it configures the server, and the
     :class:`ToolRunner` looks tools up from its worker threads. All methods are
     thread-safe. A tool registered during a session reaches the model only
-    when the session sends its tools again (``session.update``).
+    when the session sends its tools again (``session.update``); a session
+    whose registry this is does so after every change.
 
     Example::
 
@@ -117,6 +118,18 @@ class ToolRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tools: dict[str, Tool] = {}
+        self._listeners: list[Callable[[], None]] = []
+
+    def _subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every change (the session re-sends its tools)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()
 
     @overload
     def register(self, function: F, /) -> F: ...
@@ -204,6 +217,7 @@ class ToolRegistry:
             if name not in self._tools:
                 raise KeyError(f"no tool named {name!r}")
             del self._tools[name]
+        self._changed()
 
     def get(self, name: str) -> Tool | None:
         """The tool with this name, or ``None``."""
@@ -238,6 +252,7 @@ class ToolRegistry:
             if tool.name in self._tools:
                 raise ValueError(f"a tool named {tool.name!r} is already registered")
             self._tools[tool.name] = tool
+        self._changed()
 
 
 def _make_tool(

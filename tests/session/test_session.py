@@ -118,9 +118,12 @@ class TestSending:
         assert ["response.cancel"] == [f["type"] for f in fake.wait_for_sent(1)]
 
     def test_every_send_helper(self, session, fake):
-        """Each helper sends its event with the given fields."""
+        """Each helper sends its event with the given fields; a second response
+        request waits until the first response has ended."""
         session.update_session(ConversationOptions(instructions="Be brief"))
-        session.create_response(ev.ResponseOptions(conversation="none", metadata={"k": "v"}))
+        handle = session.create_response(
+            ev.ResponseOptions(conversation="none", metadata={"k": "v"})
+        )
         session.cancel_response("r9")
         session.submit_tool_response("c1", {"ok": True})
         session.create_item(
@@ -129,28 +132,34 @@ class TestSending:
         session.retrieve_item("i1")
         session.delete_item("i2")
         session.truncate_item("i3", 0, 1500)
-        frames = fake.wait_for_sent(9)
+        frames = fake.wait_for_sent(8)
         assert [
             "session.update",
             "response.create",
             "response.cancel",
             "conversation.item.create",
-            "response.create",
             "conversation.item.create",
             "conversation.item.retrieve",
             "conversation.item.delete",
             "conversation.item.truncate",
         ] == [f["type"] for f in frames]
         assert "Be brief" == frames[0]["session"]["instructions"]
-        assert {"conversation": "none", "metadata": {"k": "v"}} == frames[1]["response"]
+        tag = {"k": "v", "realtime_client.request": handle.tag}
+        assert {"conversation": "none", "metadata": tag} == frames[1]["response"]
+        assert handle.tag == frames[1]["event_id"]
         assert "r9" == frames[2]["response_id"]
         assert {"type": "function_call_output", "call_id": "c1", "output": '{"ok": true}'} == (
             frames[3]["item"]
         )
-        assert "i0" == frames[5]["previous_item_id"]
+        assert "i0" == frames[4]["previous_item_id"]
         assert {"item_id": "i3", "content_index": 0, "audio_end_ms": 1500} == {
-            k: frames[8][k] for k in ("item_id", "content_index", "audio_end_ms")
+            k: frames[7][k] for k in ("item_id", "content_index", "audio_end_ms")
         }
+        response = ev.Response(id="r1", status="completed", metadata=tag)
+        fake.push(ev.ResponseCreatedEvent(event_id="e1", response=response))
+        fake.push(ev.ResponseDoneEvent(event_id="e2", response=response))
+        assert "response.create" == fake.wait_for_sent(9)[8]["type"]
+        assert "r1" == handle.result(WAIT).response_id
 
     def test_clear_output_audio_needs_a_call(self, session, fake):
         """output_audio_buffer.clear is refused outside a call, sent inside one."""
@@ -173,7 +182,9 @@ class TestSending:
         """Many threads sending at once: every frame arrives whole, each
         thread's frames in its order, and send_text pairs stay adjacent."""
         threads_n, per_thread = 8, 150
-        s = ConversationSession(transport=fake, options=ConversationOptions(send_queue_size=16))
+        # "error": response requests go out at once, not one response at a time.
+        options = ConversationOptions(send_queue_size=16, response_conflict="error")
+        s = ConversationSession(transport=fake, options=options)
         with s:
             start = threading.Barrier(threads_n)
 

@@ -1,0 +1,410 @@
+"""Responses without races: one ``response.create`` at a time, and a handle per request.
+
+The server refuses a ``response.create`` while a response is active
+(``conversation_already_has_active_response``). :class:`ResponseGate` keeps
+the session's own requests in a queue and sends the next one only when no
+response is active: it counts every response the server starts, including
+those voice activity detection starts, from ``response.created`` and
+``response.done``. Each request is tagged (its ``event_id`` and a metadata
+entry), so the response the server starts for it, and an error refusing it,
+are matched to it exactly. The caller gets a :class:`ResponseHandle` whose
+:meth:`~ResponseHandle.result` is the finished :class:`~realtime_client.messages.Turn`.
+
+Private: :mod:`realtime_client.session` re-exports :class:`ResponseHandle`.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Final, Literal, final
+
+import attrs
+
+from . import events as ev
+from ._turns import Turn
+from .errors import (
+    RealtimeError,
+    RealtimeTimeoutError,
+    ServerError,
+    SessionClosedError,
+    UsageError,
+)
+
+__all__ = ["REQUEST_TAG", "ResponseGate", "ResponseHandle"]
+
+_log = logging.getLogger("realtime_client")
+
+REQUEST_TAG: Final = "realtime_client.request"
+"""The metadata key the session tags its own ``response.create`` requests with."""
+
+_MAX_METADATA: Final = 16  # pairs the API accepts
+_MAX_RETRIES: Final = 3  # refusals for an active response before the request fails
+_ACTIVE_CODE: Final = "conversation_already_has_active_response"
+_numbers = itertools.count(1)
+
+Conflict = Literal["wait", "cancel", "error"]
+
+
+@final
+class ResponseHandle:
+    """A response the session asked for: wait for it, read its turn, or cancel it.
+
+    Returned by :meth:`~realtime_client.ConversationSession.create_response`.
+    The request may wait in the session's queue while another response is
+    active; :attr:`response_id` is set once the server has started it.
+
+    Contract: any thread may read, wait on or cancel a handle, except that
+    :meth:`result` and :meth:`wait` refuse to block the session's reader thread
+    (a callback), which is the thread that finishes the handle.
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(
+        self,
+        *,
+        tag: str,
+        out_of_band: bool,
+        reader: threading.Thread | None,
+        cancel: Callable[[ResponseHandle], None],
+    ) -> None:
+        self._tag = tag
+        self._out_of_band = out_of_band
+        self._reader = reader
+        self._cancel = cancel
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._response_id: str | None = None
+        self._turn: Turn | None = None
+        self._error: RealtimeError | None = None
+        self._callbacks: list[Callable[[ResponseHandle], object]] = []
+
+    def __repr__(self) -> str:
+        state = "done" if self._done.is_set() else "pending"
+        return f"<ResponseHandle {self._tag} {state} response_id={self._response_id!r}>"
+
+    @property
+    def tag(self) -> str:
+        """The request's tag: its ``event_id`` and its ``metadata["realtime_client.request"]``."""
+        return self._tag
+
+    @property
+    def out_of_band(self) -> bool:
+        """Whether the response was asked for out of band (``conversation="none"``)."""
+        return self._out_of_band
+
+    @property
+    def response_id(self) -> str | None:
+        """The server's id for the response, once it has started (``None`` before)."""
+        return self._response_id
+
+    def done(self) -> bool:
+        """Whether the response has finished, or the request failed."""
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until :meth:`done`, at most ``timeout`` seconds; whether it is done.
+
+        Raises:
+            UsageError: Called from a callback while not done (it would block
+                the reader thread that finishes the handle).
+        """
+        self._check_thread()
+        return self._done.wait(timeout)
+
+    def result(self, timeout: float | None = None) -> Turn:
+        """The finished turn, waiting for it at most ``timeout`` seconds.
+
+        A response that ended ``cancelled``, ``incomplete`` or ``failed`` is a
+        turn with that status, not an error. A request cancelled before the
+        server started it is a ``cancelled`` turn with no ``response_id``.
+
+        Raises:
+            RealtimeTimeoutError: Not finished within ``timeout`` seconds (the
+                response goes on; :meth:`cancel` it if it is no longer wanted).
+            ServerError: The server refused the request (for example, invalid options).
+            SessionClosedError: The session closed before the response finished.
+            UsageError: Called from a callback while not done.
+        """
+        self.wait(timeout)
+        if not self._done.is_set():
+            raise RealtimeTimeoutError(f"the response did not finish within {timeout} s")
+        if self._error is not None:
+            raise self._error
+        assert self._turn is not None  # set with _done unless _error is
+        return self._turn
+
+    def cancel(self) -> None:
+        """Cancel the response: drop the request if it is still queued, else
+        send ``response.cancel`` once the server has started it. Does nothing
+        once done."""
+        if not self._done.is_set():
+            self._cancel(self)
+
+    def add_done_callback(self, fn: Callable[[ResponseHandle], object]) -> None:
+        """Call ``fn(handle)`` once done (at once if it is): on the reader thread,
+        so it must not block. An exception in it is logged."""
+        with self._lock:
+            if not self._done.is_set():
+                self._callbacks.append(fn)
+                return
+        _call(fn, self)
+
+    def _check_thread(self) -> None:
+        if threading.current_thread() is self._reader and not self._done.is_set():
+            raise UsageError(
+                "waiting for a response in a callback would block the reader thread that "
+                "delivers it: use add_done_callback() or wait on another thread"
+            )
+
+    def _started(self, response_id: str) -> None:
+        self._response_id = response_id
+
+    def _resolve(self, *, turn: Turn | None = None, error: RealtimeError | None = None) -> None:
+        with self._lock:
+            if self._done.is_set():
+                return
+            self._turn, self._error = turn, error
+            self._done.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for fn in callbacks:
+            _call(fn, self)
+
+
+def _call(fn: Callable[[ResponseHandle], object], handle: ResponseHandle) -> None:
+    try:
+        fn(handle)
+    except Exception:
+        _log.exception("a response handle callback raised")
+
+
+class _Request:
+    """One ``response.create`` of the session, from queueing to its response's end."""
+
+    __slots__ = ("cancelled", "frame", "handle", "retries", "tag", "want_turn")
+
+    def __init__(self, tag: str, frame: str, handle: ResponseHandle, want_turn: bool) -> None:
+        self.tag = tag
+        self.frame = frame
+        self.handle = handle
+        self.want_turn = want_turn
+        self.retries = 0
+        self.cancelled = False
+
+
+@final
+class ResponseGate:
+    """Sends the session's ``response.create`` requests one at a time.
+
+    Contract: callers on any thread use :meth:`request`; the reader thread
+    calls :meth:`on_created`, :meth:`on_done` and :meth:`on_error` in the order
+    events arrive. Nothing here blocks on a response: a request that must wait
+    is queued and sent from the reader thread when the active response ends.
+    ``send`` queues encoded frames for the writer.
+
+    Args:
+        send: Queues frames for sending (the session's send queue).
+        conflict: ``"wait"`` (queue behind the active response), ``"cancel"``
+            (cancel the active responses, then send), or ``"error"`` (send at
+            once; the server refuses it if a response is active).
+        reader: The reader thread, on which handles refuse to block.
+    """
+
+    def __init__(
+        self,
+        *,
+        send: Callable[[list[str]], None],
+        conflict: Conflict,
+        reader: threading.Thread | None,
+    ) -> None:
+        self._send = send
+        self._conflict = conflict
+        self._reader = reader
+        self._lock = threading.Lock()
+        self._pending: collections.deque[_Request] = collections.deque()
+        self._in_flight: dict[str, _Request] = {}  # sent; no response.created yet
+        self._active: dict[str, _Request | None] = {}  # response id -> our request or None
+        self._cancelling: set[str] = set()
+        self._closed = False
+
+    @property
+    def active(self) -> tuple[str, ...]:
+        """The ids of the responses the server has started and not finished."""
+        with self._lock:
+            return tuple(self._active)
+
+    def request(
+        self,
+        options: ev.ResponseOptions | None,
+        *,
+        want_turn: bool,
+        before: Sequence[str] = (),
+    ) -> ResponseHandle:
+        """Queue a ``response.create``; it is sent as soon as no response is active.
+
+        ``before`` (encoded frames, such as the user's message) is sent now, in
+        one piece with the request when that can go at once, so no other
+        thread's frames come between them.
+
+        Raises:
+            ProtocolError: The options do not encode (the message names the field).
+            ValueError: ``options.metadata`` already holds 16 pairs, leaving no
+                room for the session's tag.
+            SessionClosedError: The session is closed.
+        """
+        tag = f"rc-{next(_numbers)}"
+        base = options or ev.ResponseOptions()
+        metadata = dict(base.metadata) if isinstance(base.metadata, dict) else {}
+        if len(metadata) >= _MAX_METADATA and REQUEST_TAG not in metadata:
+            raise ValueError(
+                f"response metadata holds {len(metadata)} pairs, the most the API accepts: "
+                f"the session needs one for its {REQUEST_TAG!r} tag"
+            )
+        metadata[REQUEST_TAG] = tag
+        event = ev.ResponseCreateEvent(
+            event_id=tag, response=attrs.evolve(base, metadata=metadata)
+        )
+        frame = ev.encode_client_event(event)
+        handle = ResponseHandle(
+            tag=tag,
+            out_of_band=base.conversation == "none",
+            reader=self._reader,
+            cancel=self._cancel,
+        )
+        request = _Request(tag, frame, handle, want_turn)
+        with self._lock:
+            if self._closed:
+                raise SessionClosedError("the session is closed: nothing more can be sent")
+            frames = list(before)
+            if self._conflict == "error":
+                self._in_flight[tag] = request
+                frames.append(frame)
+            else:
+                self._pending.append(request)
+                if self._conflict == "cancel":
+                    frames.extend(self._cancel_active())
+                frames.extend(self._next())
+        if frames:
+            self._send(frames)
+        return handle
+
+    def is_out_of_band(self, response_id: str | None) -> bool | None:
+        """Whether our request for this active response was out of band (``None``: not ours)."""
+        with self._lock:
+            request = self._active.get(response_id) if response_id else None
+        return None if request is None else request.handle.out_of_band
+
+    def on_created(self, response: ev.Response) -> _Request | None:
+        """A response started; returns our request for it, if it is ours."""
+        tag = (response.metadata or {}).get(REQUEST_TAG)
+        frames: list[str] = []
+        with self._lock:
+            request = self._in_flight.pop(tag, None) if tag else None
+            if response.id is not None:
+                self._active[response.id] = request
+                if request is not None and request.cancelled:
+                    frames.extend(self._cancel_ids([response.id]))
+        if request is not None and response.id is not None:
+            request.handle._started(response.id)
+        self._send_quietly(frames)
+        return request
+
+    def on_done(self, response: ev.Response) -> _Request | None:
+        """A response ended; sends the next queued request. Returns our request, if ours."""
+        with self._lock:
+            request = self._active.pop(response.id, None) if response.id else None
+            self._cancelling.discard(response.id or "")
+            frames = self._next()
+        self._send_quietly(frames)
+        return request
+
+    def on_error(self, event: ev.ErrorEvent) -> None:
+        """An ``error`` event: if it refuses one of our requests, retry or fail it."""
+        error = event.error
+        if not error.event_id:
+            return
+        failed: _Request | None = None
+        with self._lock:
+            request = self._in_flight.pop(error.event_id, None)
+            if request is None:
+                return
+            if (
+                error.code == _ACTIVE_CODE
+                and self._conflict != "error"
+                and request.retries < _MAX_RETRIES
+                and not request.cancelled
+            ):
+                request.retries += 1  # a response started meanwhile (VAD): wait for it
+                self._pending.appendleft(request)
+            else:
+                failed = request
+            frames = self._next()
+        if failed is not None:
+            failed.handle._resolve(error=ServerError.from_event(event))
+        self._send_quietly(frames)
+
+    def close(self, error: RealtimeError) -> None:
+        """Fail every unfinished request with ``error``; refuse new ones."""
+        with self._lock:
+            self._closed = True
+            requests = [*self._pending, *self._in_flight.values()]
+            requests += [r for r in self._active.values() if r is not None]
+            self._pending.clear()
+            self._in_flight.clear()
+            self._active.clear()
+        for request in requests:
+            request.handle._resolve(error=error)
+
+    # --- internals (_next, _cancel_active, _cancel_ids: with the lock held) -----------------
+
+    def _next(self) -> list[str]:
+        if self._closed or self._active or self._in_flight or not self._pending:
+            return []
+        request = self._pending.popleft()
+        self._in_flight[request.tag] = request
+        return [request.frame]
+
+    def _cancel_active(self) -> list[str]:
+        return self._cancel_ids([rid for rid in self._active if rid not in self._cancelling])
+
+    def _cancel_ids(self, ids: list[str]) -> list[str]:
+        self._cancelling.update(ids)
+        return [ev.encode_client_event(ev.ResponseCancelEvent(response_id=rid)) for rid in ids]
+
+    def _cancel(self, handle: ResponseHandle) -> None:
+        frames: list[str] = []
+        dropped = False
+        with self._lock:
+            for request in self._pending:
+                if request.handle is handle:
+                    self._pending.remove(request)
+                    dropped = True
+                    break
+            else:
+                for request in self._in_flight.values():
+                    if request.handle is handle:
+                        request.cancelled = True  # cancelled when the server starts it
+                for rid, active in self._active.items():
+                    if active is not None and active.handle is handle:
+                        if rid not in self._cancelling:
+                            frames = self._cancel_ids([rid])
+                        break
+        if dropped:
+            details = ev.ResponseStatusDetails(type="cancelled", reason="client_cancelled")
+            turn = Turn(response_id=None, status="cancelled", status_details=details)
+            handle._resolve(turn=turn)
+        if frames:
+            self._send(frames)
+
+    def _send_quietly(self, frames: list[str]) -> None:
+        """Send from the reader thread: a closing session is not an error here."""
+        if not frames:
+            return
+        try:
+            self._send(frames)
+        except RealtimeError as exc:
+            _log.debug("not sent, the session is closing: %s", exc)

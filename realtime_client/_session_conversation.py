@@ -1,0 +1,419 @@
+"""The conversation layer wired into a session: turns, items, usage, tools and responses.
+
+:class:`ConversationLayer` is fed every server event on the session's reader
+thread, before the event's callbacks run and before it is queued for
+iteration, so ``session.last_turn``, ``session.items`` and ``session.usage``
+are already up to date when a callback or an iterator sees the event.
+:class:`SessionConversation` holds the public methods that read and drive it;
+it is mixed into :class:`~realtime_client.ConversationSession`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, TypeVar, final, overload
+
+from . import events as ev
+from ._config import ConversationOptions
+from ._responses import ResponseGate, ResponseHandle
+from ._turns import FunctionCall, Turn, TurnAccumulator, TurnStatus
+from .conversation import ConversationState
+from .errors import RealtimeError, SessionClosedError, UsageError
+from .tools import ToolBatch, ToolRegistry, ToolRunner
+from .usage import UsageTracker
+
+__all__ = ["ConversationLayer", "SessionConversation"]
+
+_log = logging.getLogger("realtime_client")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_ITEM_EVENTS: Final = (
+    ev.ConversationItemAddedEvent,
+    ev.ConversationItemCreatedEvent,
+    ev.ConversationItemDoneEvent,
+)
+
+
+def _bytes_per_ms(fmt: ev.AudioFormat | None) -> int:
+    """Bytes per millisecond of the output audio: 48 for 24 kHz PCM16, 8 for G.711."""
+    return 8 if isinstance(fmt, (ev.AudioPCMU, ev.AudioPCMA)) else 48
+
+
+def _bare_turn(response: ev.Response, out_of_band: bool) -> Turn:
+    """A turn with no content, for a response that was not accumulated."""
+    status: TurnStatus = "completed"
+    if response.status in ("cancelled", "failed", "incomplete"):
+        status = response.status
+    return Turn(
+        response_id=response.id,
+        status=status,
+        status_details=response.status_details,
+        usage=response.usage,
+        metadata=response.metadata,
+        conversation_id=response.conversation_id,
+        conversation="none" if out_of_band else "auto",
+        response=response,
+    )
+
+
+@final
+class ConversationLayer:
+    """Everything the session derives from the events it receives.
+
+    Contract: the reader thread calls :meth:`observe` with every event, in
+    order; it never blocks there (tools run on their own threads, queued
+    response requests are sent without waiting). Any thread reads the state,
+    registers tools and asks for responses.
+
+    Args:
+        options: The session's options.
+        send: Queues encoded frames for the writer.
+        reader: The session's reader thread.
+        model: The model, for prices.
+    """
+
+    def __init__(
+        self,
+        *,
+        options: ConversationOptions,
+        send: Callable[[list[str]], None],
+        reader: threading.Thread,
+        model: str | None,
+    ) -> None:
+        self._send = send
+        self._accumulate = options.accumulate_last_turn
+        per_ms = _bytes_per_ms(options.output_audio_format)
+        self.state = ConversationState(audio_bytes_per_ms=per_ms)
+        self.usage = UsageTracker(model=model, prices=options.prices)
+        self.tools = ToolRegistry()
+        for function in options.tools:
+            self.tools.register(function)
+        self._runner = ToolRunner(self.tools, timeout=options.tool_timeout)
+        self.gate = ResponseGate(send=send, conflict=options.response_conflict, reader=reader)
+        self._turns = TurnAccumulator(is_out_of_band=self._is_out_of_band)
+        self._tracked: set[str] = set()  # accumulation off: responses a caller waits for
+        self._calls: dict[str, list[FunctionCall]] = {}  # accumulation off: calls by response
+        self.last_turn: Turn | None = None
+        self.base_tools: list[ev.Tool] = []  # tools of the explicit config, not the registry's
+
+    def tools_config(self) -> list[ev.Tool]:
+        """The tools to put in the session config: the explicit ones, then the registry's."""
+        return [*self.base_tools, *self.tools.definitions()]
+
+    # --- the reader thread -----------------------------------------------------------------
+
+    def observe(self, event: object) -> None:
+        """Reader thread: apply one event to the state, the usage, the turn and the requests."""
+        self.state.feed(event)
+        kind = type(event)
+        request = None
+        if kind is ev.ResponseCreatedEvent:
+            assert isinstance(event, ev.ResponseCreatedEvent)
+            request = self.gate.on_created(event.response)
+            if request is not None and request.want_turn and event.response.id:
+                self._tracked.add(event.response.id)
+        turn = self._feed_turn(event, kind)
+        if kind is ev.ResponseDoneEvent:
+            assert isinstance(event, ev.ResponseDoneEvent)
+            self.usage.feed(event)
+            self._finished(event.response, turn)
+        elif kind is ev.ResponseFunctionCallArgumentsDoneEvent and not self._accumulate:
+            assert isinstance(event, ev.ResponseFunctionCallArgumentsDoneEvent)
+            call = FunctionCall(
+                name=event.name,
+                call_id=event.call_id,
+                arguments=event.arguments,
+                item_id=event.item_id,
+                response_id=event.response_id,
+            )
+            self._calls.setdefault(event.response_id, []).append(call)
+        elif kind is ev.ErrorEvent:
+            assert isinstance(event, ev.ErrorEvent)
+            self.gate.on_error(event)
+
+    def _feed_turn(self, event: object, kind: type) -> Turn | None:
+        if self._accumulate:
+            return self._turns.feed(event)
+        if not self._tracked:
+            return None  # accumulation off and nobody waiting: nothing is kept
+        if kind in (ev.ResponseCreatedEvent, ev.ResponseDoneEvent):
+            response_id = event.response.id  # type: ignore[attr-defined]
+        elif kind in _ITEM_EVENTS:
+            return self._turns.feed(event)
+        else:
+            response_id = getattr(event, "response_id", None)
+        return self._turns.feed(event) if response_id in self._tracked else None
+
+    def _is_out_of_band(self, response: ev.Response, joined_conversation: bool) -> bool:
+        ours = self.gate.is_out_of_band(response.id)
+        if ours is not None:
+            return ours
+        if response.conversation_id is not None or joined_conversation:
+            return False
+        return bool(response.output)
+
+    def _finished(self, response: ev.Response, turn: Turn | None) -> None:
+        response_id = response.id or ""
+        self._tracked.discard(response_id)
+        calls: Sequence[FunctionCall] = self._calls.pop(response_id, ())
+        if turn is not None:
+            calls = turn.function_calls
+        if turn is not None:
+            out_of_band = turn.out_of_band
+        else:
+            out_of_band = self._is_out_of_band(response, False)
+        if self._accumulate and turn is not None and not out_of_band:
+            self.last_turn = turn  # before the event reaches callbacks and iterators
+        request = self.gate.on_done(response)
+        if request is not None:
+            request.handle._resolve(turn=turn or _bare_turn(response, out_of_band))
+        if calls and not out_of_band and response.status == "completed" and len(self.tools):
+            self._runner.submit(calls).add_done_callback(self._answer_tools)
+
+    # --- tools ------------------------------------------------------------------------------
+
+    def _answer_tools(self, batch: ToolBatch) -> None:
+        """A tool thread (or the reader): send every output, then one follow-up response."""
+        outputs = [
+            ev.encode_client_event(ev.ConversationItemCreateEvent(item=result.output_item()))
+            for result in batch.results
+        ]
+        try:
+            if batch.follow_up:
+                self.gate.request(None, want_turn=False, before=outputs)
+            else:
+                self._send(outputs)
+        except RealtimeError as exc:
+            _log.debug("tool outputs not sent, the session is closing: %s", exc)
+
+    # --- closing ----------------------------------------------------------------------------
+
+    def close(self, timeout: float) -> None:
+        """Fail unfinished requests and stop the tool threads, within about ``timeout`` s."""
+        self.gate.close(SessionClosedError("the session closed before the response finished"))
+        self._runner.close(timeout)
+
+
+class SessionConversation:
+    """The conversation methods, mixed into :class:`~realtime_client.ConversationSession`."""
+
+    _layer: ConversationLayer
+
+    if TYPE_CHECKING:  # defined by ConversationSession
+
+        def _enqueue(self, frames: list[str], timeout: float | None = None) -> None: ...
+
+        @property
+        def _reader_thread(self) -> threading.Thread: ...
+
+    @property
+    def last_turn(self) -> Turn | None:
+        """The last response that finished in the conversation, whole (``None`` before).
+
+        Updated on the reader thread before the ``response.done`` that finishes
+        it reaches callbacks and iterators. Out-of-band responses go to their
+        :class:`~realtime_client.session.ResponseHandle` instead. Always ``None``
+        with ``ConversationOptions(accumulate_last_turn=False)``.
+
+        .. versionadded:: 0.2
+        """
+        return self._layer.last_turn
+
+    @property
+    def items(self) -> list[ev.ConversationItem]:
+        """A snapshot of the conversation's items, in the server's order.
+
+        User audio items carry their input transcript once it arrived, even
+        when it came after the assistant's reply.
+
+        .. versionadded:: 0.2
+        """
+        return list(self._layer.state.items)
+
+    @property
+    def conversation(self) -> ConversationState:
+        """The live conversation state (thread-safe reads), for ``get()`` and the like.
+
+        .. versionadded:: 0.2
+        """
+        return self._layer.state
+
+    def export_items(self) -> list[dict[str, Any]]:
+        """The conversation as JSON-ready dictionaries, for :meth:`seed` or
+        ``start_conversation(items=...)`` in a new session.
+
+        .. versionadded:: 0.2
+        """
+        return self._layer.state.export()
+
+    def seed(self, items: Iterable[ev.ConversationItem | Mapping[str, Any]]) -> int:
+        """Recreate an exported conversation in this session (before its first response).
+
+        Every entry is checked before anything is sent. Audio the server did
+        not return becomes its transcript, as text.
+
+        Args:
+            items: What :meth:`export_items` returned (for example read back
+                with ``json.load``), or item objects.
+
+        Returns:
+            How many items were sent.
+
+        Raises:
+            ValueError: An entry is not a valid item; the message gives its position.
+            SessionClosedError: The session is closed.
+
+        .. versionadded:: 0.2
+        """
+        events = ConversationState.seed_events(items)
+        frames = [ev.encode_client_event(event) for event in events]
+        if frames:
+            self._enqueue(frames)
+        return len(frames)
+
+    @property
+    def usage(self) -> UsageTracker:
+        """Token usage per turn and per session, by modality, and the estimated cost.
+
+        .. versionadded:: 0.2
+        """
+        return self._layer.usage
+
+    @property
+    def tools(self) -> ToolRegistry:
+        """The function tools the model may call; the session runs their calls.
+
+        Registering or removing one while the session is open sends the new
+        tool list to the server (``session.update``).
+
+        .. versionadded:: 0.2
+        """
+        return self._layer.tools
+
+    @overload
+    def tool(self, function: F, /) -> F: ...
+
+    @overload
+    def tool(
+        self,
+        function: None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        follow_up: bool = True,
+        timeout: float | None = None,
+    ) -> Callable[[F], F]: ...
+
+    def tool(
+        self,
+        function: F | None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        follow_up: bool = True,
+        timeout: float | None = None,
+    ) -> F | Callable[[F], F]:
+        """Register a function tool: ``@session.tool`` or ``@session.tool(...)``.
+
+        The same as :meth:`ToolRegistry.register <realtime_client.tools.ToolRegistry.register>`
+        on :attr:`tools`; see it for the arguments.
+
+        .. versionadded:: 0.2
+        """
+        if function is not None:
+            return self._layer.tools.register(function)
+        return self._layer.tools.register(
+            name=name,
+            description=description,
+            parameters=parameters,
+            follow_up=follow_up,
+            timeout=timeout,
+        )
+
+    def create_response(self, options: ev.ResponseOptions | None = None) -> ResponseHandle:
+        """Ask the model for a response, without racing the one already active.
+
+        The request is queued and sent as soon as no response is active (or,
+        with ``ConversationOptions(response_conflict="cancel")``, after
+        cancelling the active one), so the server never refuses it with
+        ``conversation_already_has_active_response``. It never blocks, so a
+        callback may call it. The session tags the request: its ``event_id``
+        and a ``metadata`` entry ``"realtime_client.request"``.
+
+        Args:
+            options: Per-response settings: instructions, modalities, tools,
+                ``conversation="none"`` for an out-of-band response (delivered to
+                the handle only, never to :attr:`last_turn`), metadata, input.
+
+        Returns:
+            A handle: ``handle.result(timeout)`` is the finished turn.
+
+        Raises:
+            ProtocolError: The options do not encode (the message names the field).
+            ValueError: ``options.metadata`` already holds 16 pairs.
+            SessionClosedError: The session is closed.
+
+        .. versionchanged:: 0.2 Queued behind the active response; returns a handle.
+        """
+        return self._layer.gate.request(options, want_turn=True)
+
+    def _request_response(self, options: ev.ResponseOptions | None, before: list[str]) -> None:
+        self._layer.gate.request(options, want_turn=False, before=before)
+
+    def ask(
+        self,
+        prompt: str | bytes | bytearray | memoryview,
+        *,
+        timeout: float | None = None,
+        response: ev.ResponseOptions | None = None,
+    ) -> Turn:
+        """Say something and wait for the model's whole answer.
+
+        Text becomes a user text message; bytes become a user audio message
+        (in the session's input format, by default 24 kHz 16-bit mono PCM),
+        sent as one item, so server turn detection does not act on it. The
+        response is queued behind any active one, as :meth:`create_response`.
+
+        Args:
+            prompt: What the user says: text, or audio bytes.
+            timeout: Seconds to wait for the answer (``None``: until it comes or
+                the session closes).
+            response: Options for the response.
+
+        Returns:
+            The finished turn (also in :attr:`last_turn` for an in-conversation
+            response with accumulation on).
+
+        Raises:
+            RealtimeTimeoutError: No answer within ``timeout``; the response goes on.
+            ServerError: The server refused the request.
+            SessionClosedError: The session closed first.
+            TypeError: ``prompt`` is neither text nor bytes.
+            ValueError: ``prompt`` is empty.
+            UsageError: Called from a callback (it would block the reader thread).
+
+        .. versionadded:: 0.2
+        """
+        if threading.current_thread() is self._reader_thread:
+            raise UsageError(
+                "ask() waits for the reader thread, so it cannot run in a callback: "
+                "use create_response() and add_done_callback()"
+            )
+        if isinstance(prompt, str):
+            content: list[ev.UserContent] = [ev.InputTextContent(text=prompt)]
+        elif isinstance(prompt, (bytes, bytearray, memoryview)):
+            content = [ev.InputAudioContent(audio=bytes(prompt))]
+        else:
+            raise TypeError(f"prompt must be str or bytes, got {type(prompt).__name__}")
+        if not prompt:
+            raise ValueError("prompt must not be empty")
+        item = ev.ConversationItemCreateEvent(item=ev.UserMessageItem(content=content))
+        frame = ev.encode_client_event(item)
+        return self._layer.gate.request(response, want_turn=True, before=[frame]).result(timeout)
