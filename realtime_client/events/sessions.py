@@ -392,7 +392,7 @@ class RealtimeSessionConfig:
     object: str | None = None
     """Set by the server (``realtime.session``)."""
     expires_at: int | None = None
-    """Set by the server: Unix time when the session expires."""
+    """When the session expires, as Unix time (set by the server)."""
 
 
 @frozen(kw_only=True)
