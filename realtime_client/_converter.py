@@ -24,6 +24,7 @@ Rules, in the order they are registered:
 from __future__ import annotations
 
 import binascii
+import math
 import types
 import typing
 from collections.abc import Callable
@@ -93,7 +94,13 @@ def _structure_int(value: Any, _: Any) -> int:
 
 def _structure_float(value: Any, _: Any) -> float:
     if value.__class__ is float or value.__class__ is int:
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise FieldError("number out of range") from None
+        if math.isfinite(number):
+            return number
+        raise FieldError(f"expected a finite number, got {number}")
     raise FieldError(f"expected a number, got {json_kind(value)}")
 
 
@@ -120,6 +127,8 @@ def _structure_bytes(value: Any, _: Any) -> bytes:
 
 
 def _unstructure_bytes(value: bytes) -> str:
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise FieldError(f"audio must be bytes, got {type(value).__name__}")
     return pybase64.b64encode_as_string(value)
 
 
@@ -291,10 +300,19 @@ def _string_or(conv: cattrs.Converter, union: Any, strings: Any, obj: Any, what:
     """Register a hook for ``strings | obj``: a (possibly literal) string, or an object."""
     string_hook = conv.get_structure_hook(strings)
 
+    fixed_type = (
+        attrs.fields_dict(obj)["type"].default
+        if attrs.has(obj) and "type" in attrs.fields_dict(obj)
+        else None
+    )
+
     def structure_string_or_object(value: Any, _: Any) -> Any:
         if value.__class__ is str:
             return string_hook(value, strings)
         if value.__class__ is dict:
+            tag = value.get("type", fixed_type)
+            if fixed_type is not None and tag != fixed_type:
+                raise FieldError(f"expected type {fixed_type!r}, got {_short(tag)}")
             return conv.structure(value, obj)
         raise FieldError(f"expected {what}, got {json_kind(value)}")
 
@@ -302,8 +320,10 @@ def _string_or(conv: cattrs.Converter, union: Any, strings: Any, obj: Any, what:
 
 
 def _structure_max_tokens(value: Any, _: Any) -> int | str:
-    if value.__class__ is int or value == "inf":
-        return value  # type: ignore[no-any-return]
+    if value.__class__ is int:
+        return _structure_int(value, int)
+    if value == "inf":
+        return "inf"
     raise FieldError(f"expected an integer or 'inf', got {_short(value)}")
 
 

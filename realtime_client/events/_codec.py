@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final, Literal, NoReturn, get_args
 
@@ -28,8 +29,6 @@ CLIENT_EVENT_TYPES: Final = MappingProxyType({wire_type(c): c for c in get_args(
 SERVER_EVENT_TYPES: Final = MappingProxyType({wire_type(c): c for c in get_args(ServerEvent)})
 """Every GA server event class, by wire type."""
 
-_CLIENT_CLASSES: Final = (*CLIENT_EVENT_TYPES.values(), UnknownClientEvent)
-_SERVER_CLASSES: Final = (*SERVER_EVENT_TYPES.values(), UnknownServerEvent)
 _SERVER_UNION: Any = ServerEvent
 _CLIENT_UNION: Any = ClientEvent
 _RAW_KEPT: Final = 200  # characters of a bad frame kept on the exception, for debugging
@@ -58,7 +57,9 @@ _structure_server: Final = converter.get_structure_hook(_SERVER_UNION)
 _structure_client: Final = converter.get_structure_hook(_CLIENT_UNION)
 
 
-def _raw(frame: object) -> str:
+def _raw(frame: object, direction: Direction = "server") -> str | None:
+    if direction == "client":
+        return None  # a client frame can carry credentials (an MCP tool's authorization)
     if isinstance(frame, str):
         return frame[:_RAW_KEPT]
     if isinstance(frame, (bytes, bytearray, memoryview)):
@@ -74,7 +75,7 @@ def _load_object(frame: str | bytes, direction: Direction) -> dict[str, Any]:
         except UnicodeDecodeError as exc:
             raise ProtocolError(
                 f"{direction} frame is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                raw=_raw(frame),
+                raw=_raw(frame, direction),
             ) from None
     elif isinstance(frame, str):
         text = frame
@@ -83,25 +84,28 @@ def _load_object(frame: str | bytes, direction: Direction) -> dict[str, Any]:
     try:
         data = _DECODER.decode(text)
     except RecursionError:
-        raise ProtocolError(f"{direction} frame is nested too deeply", raw=_raw(frame)) from None
+        raise ProtocolError(
+            f"{direction} frame is nested too deeply", raw=_raw(frame, direction)
+        ) from None
     except _BadNumber as exc:
         raise ProtocolError(
-            f"{direction} frame has a bad number: {exc}", raw=_raw(frame)
+            f"{direction} frame has a bad number: {exc}", raw=_raw(frame, direction)
         ) from None
     except ValueError as exc:  # JSONDecodeError, and integers of more than 4300 digits
         raise ProtocolError(
-            f"{direction} frame is not valid JSON: {exc}", raw=_raw(frame)
+            f"{direction} frame is not valid JSON: {exc}", raw=_raw(frame, direction)
         ) from None
     if data.__class__ is not dict:
         raise ProtocolError(
-            f"{direction} frame must be a JSON object, got {json_kind(data)}", raw=_raw(frame)
+            f"{direction} frame must be a JSON object, got {json_kind(data)}",
+            raw=_raw(frame, direction),
         )
     kind = data.get("type")
     if kind.__class__ is not str:
         problem = (
             "has no 'type'" if "type" not in data else f"has a 'type' that is {json_kind(kind)}"
         )
-        raise ProtocolError(f"{direction} event {problem}", raw=_raw(frame))
+        raise ProtocolError(f"{direction} event {problem}", raw=_raw(frame, direction))
     return data
 
 
@@ -109,7 +113,7 @@ def _invalid(direction: Direction, kind: str, exc: Exception, frame: object) -> 
     details = format_error(exc)
     return ProtocolError(
         f"invalid {direction} event {kind!r}: " + "; ".join(details),
-        raw=_raw(frame),
+        raw=_raw(frame, direction),
         details=details,
     )
 
@@ -156,16 +160,24 @@ def decode_client_event(frame: str | bytes) -> ClientEvent | UnknownClientEvent:
         raise _invalid("client", data["type"], exc, frame) from exc
 
 
-def _encode(event: Any, classes: tuple[type, ...], direction: Direction) -> str:
-    if not isinstance(event, classes):
+def _encode(event: Any, known: Mapping[str, type], direction: Direction) -> str:
+    unknown_class = UnknownClientEvent if direction == "client" else UnknownServerEvent
+    if isinstance(event, unknown_class):
+        if event.type in known:
+            raise ProtocolError(
+                f"{unknown_class.__name__} cannot carry the known type {event.type!r}: "
+                f"build a {known[event.type].__name__}"
+            )
+        return _dumps({**event.raw, "type": event.type}, direction, event.type)
+    if type(event) not in known.values():
         raise ProtocolError(f"expected a {direction} event, got {type(event).__name__}")
     kind: str = getattr(event, "type")  # noqa: B009 - every event class has one
     try:
-        data = converter.unstructure(event)
-        if not isinstance(event, (UnknownClientEvent, UnknownServerEvent)):
-            # Check the values' types as decoding would, so that a bad event fails
-            # here, where it was built, rather than at the server.
-            converter.structure(data, type(event))
+        # Unstructure, then structure back and encode that: the types are checked as
+        # decoding checks them, so a bad event fails here, where it was built, and
+        # what is written is exactly what the model holds.
+        checked = converter.structure(converter.unstructure(event), type(event))
+        data = converter.unstructure(checked)
     except RecursionError:
         raise ProtocolError(f"{direction} event {kind!r} is nested too deeply") from None
     except Exception as exc:  # every failure becomes a ProtocolError
@@ -173,6 +185,10 @@ def _encode(event: Any, classes: tuple[type, ...], direction: Direction) -> str:
         raise ProtocolError(
             f"cannot encode {direction} event {kind!r}: " + "; ".join(details), details=details
         ) from exc
+    return _dumps(data, direction, kind)
+
+
+def _dumps(data: dict[str, Any], direction: Direction, kind: str) -> str:
     try:
         return json.dumps(data, separators=(",", ":"), allow_nan=False)
     except RecursionError:
@@ -191,7 +207,7 @@ def encode_client_event(event: ClientEvent | UnknownClientEvent) -> str:
         ProtocolError: ``event`` is not a client event, or a field holds a value
             of the wrong type (the message names the event type and the field).
     """
-    return _encode(event, _CLIENT_CLASSES, "client")
+    return _encode(event, CLIENT_EVENT_TYPES, "client")
 
 
 def encode_server_event(event: ServerEvent | UnknownServerEvent) -> str:
@@ -200,4 +216,4 @@ def encode_server_event(event: ServerEvent | UnknownServerEvent) -> str:
     Raises:
         ProtocolError: As :func:`encode_client_event`.
     """
-    return _encode(event, _SERVER_CLASSES, "server")
+    return _encode(event, SERVER_EVENT_TYPES, "server")

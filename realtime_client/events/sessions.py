@@ -32,6 +32,7 @@ __all__ = [
     "Modality",
     "NoiseReduction",
     "Prompt",
+    "PromptCacheBreakpoint",
     "PromptInputFile",
     "PromptInputImage",
     "PromptInputText",
@@ -290,11 +291,20 @@ class TracingConfig:
 
 
 @frozen(kw_only=True)
+class PromptCacheBreakpoint:
+    """Marks where a prompt's cacheable prefix ends."""
+
+    mode: Literal["explicit"]
+    ttl: Literal["30m", "12h"] | None = None
+
+
+@frozen(kw_only=True)
 class PromptInputText:
     """A text value for a prompt template variable."""
 
     type: Literal["input_text"] = field(default="input_text", init=False)
     text: str
+    prompt_cache_breakpoint: PromptCacheBreakpoint | None = None
 
 
 @frozen(kw_only=True)
@@ -302,9 +312,10 @@ class PromptInputImage:
     """An image value for a prompt template variable."""
 
     type: Literal["input_image"] = field(default="input_image", init=False)
-    detail: Literal["low", "high", "auto", "original"] | None = None
+    detail: Literal["low", "high", "auto", "original"]
     file_id: str | Unset | None = UNSET
     image_url: str | Unset | None = UNSET
+    prompt_cache_breakpoint: PromptCacheBreakpoint | None = None
 
 
 @frozen(kw_only=True)
@@ -317,6 +328,7 @@ class PromptInputFile:
     file_data: str | None = None
     filename: str | None = None
     detail: Literal["auto", "low", "high"] | None = None
+    prompt_cache_breakpoint: PromptCacheBreakpoint | None = None
 
 
 PromptVariable = Union[str, PromptInputText, PromptInputImage, PromptInputFile]

@@ -720,7 +720,19 @@ CLIENT_FRAMES: dict[str, list[dict[str, Any]]] = {
                     }
                 },
                 "tracing": "auto",
-                "prompt": {"id": "pmpt_123", "version": "2", "variables": {"city": "Paris"}},
+                "prompt": {
+                    "id": "pmpt_123",
+                    "version": "2",
+                    "variables": {
+                        "city": "Paris",
+                        "style": {
+                            "type": "input_text",
+                            "text": "brief",
+                            "prompt_cache_breakpoint": {"mode": "explicit", "ttl": "30m"},
+                        },
+                        "map": {"type": "input_image", "detail": "low", "file_id": "file_1"},
+                    },
+                },
                 "tool_choice": {"type": "mcp", "server_label": "docs", "name": "search"},
             },
         },

@@ -238,6 +238,18 @@ class TestBadClientFrames:
                 '{"type": "response.create", "response": {"input": [{"type": "item_reference"}]}}',
                 "invalid client event 'response.create': required field missing @ $.response.input[0].id",
             ),
+            (
+                '{"type": "session.update", "session": {"type": "realtime", "truncation": {"type": "token_budget", "retention_ratio": 0.5}}}',
+                "invalid client event 'session.update': expected type 'retention_ratio', got 'token_budget' @ $.session.truncation",
+            ),
+            (
+                '{"type": "response.create", "response": {"max_output_tokens": 1000000000000000000000000}}',
+                "invalid client event 'response.create': integer out of the 64-bit range @ $.response.max_output_tokens",
+            ),
+            (
+                '{"type": "session.update", "session": {"type": "realtime", "audio": {"output": {"speed": 1e308, "voice": 5}}}}',
+                "invalid client event 'session.update': expected a voice name or {'id': ...}, got an integer @ $.session.audio.output.voice",
+            ),
         ],
     )
     def test_precise_error(self, frame: str, message: str) -> None:
@@ -246,6 +258,16 @@ class TestBadClientFrames:
             ev.decode_client_event(frame)
 
         assert message == str(info.value)
+
+    def test_client_frames_are_not_kept(self) -> None:
+        """A bad client frame is not kept on the error: it may carry an MCP tool's credentials."""
+        frame = '{"type": "session.update", "session": {"type": "realtime", "tools": [{"type": "mcp", "server_label": "x", "authorization": "sk-secret", "headers": 5}]}}'
+
+        with pytest.raises(ProtocolError) as info:
+            ev.decode_client_event(frame)
+
+        assert info.value.raw is None
+        assert "sk-secret" not in str(info.value)
 
 
 class TestEncodeErrors:
@@ -297,8 +319,35 @@ class TestEncodeErrors:
 
         assert (
             "cannot encode client event 'session.update': "
-            "Out of range float values are not JSON compliant"
+            "expected a finite number, got nan @ $.session.audio.output.speed"
         ) == str(info.value)
+
+    def test_str_for_audio(self) -> None:
+        """Audio given as text instead of bytes is refused with a clear message."""
+        with pytest.raises(ProtocolError) as info:
+            ev.encode_client_event(ev.InputAudioBufferAppendEvent(audio="AAAA"))  # type: ignore[arg-type]
+
+        assert (
+            "cannot encode client event 'input_audio_buffer.append': audio must be bytes, got str @ $"
+        ) == str(info.value)
+
+    def test_unknown_event_cannot_carry_a_known_type(self) -> None:
+        """UnknownClientEvent is for new types; a known type must use its class."""
+        with pytest.raises(ProtocolError) as info:
+            ev.encode_client_event(
+                ev.UnknownClientEvent(type="response.create", raw={"response": 5})
+            )
+
+        assert (
+            "UnknownClientEvent cannot carry the known type 'response.create': "
+            "build a ResponseCreateEvent"
+        ) == str(info.value)
+
+    def test_unknown_event_is_written_with_its_type(self) -> None:
+        """An unknown event's frame always carries its type, even if raw lacks it."""
+        assert '{"k":1,"type":"session.close"}' == ev.encode_client_event(
+            ev.UnknownClientEvent(type="session.close", raw={"k": 1})
+        )
 
     def test_deep_free_form_value(self) -> None:
         """Absurdly deep data in a free-form field raises ProtocolError, not RecursionError."""
