@@ -4,8 +4,11 @@ turns, items, usage, tools, out-of-band responses, ask(), seeding."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -372,3 +375,25 @@ class TestUsage:
         cost = session.usage.estimated_cost()
         assert cost is not None
         assert cost > 0
+
+
+class TestExamples:
+    @pytest.mark.parametrize(
+        ("script", "expected"),
+        [
+            ("hello.py", 'You said: "Say hello in three languages."'),
+            ("tools.py", 'The get_weather tool returned: {"city": "Oslo"'),
+        ],
+    )
+    def test_example_runs_offline(self, script, expected):
+        """The examples run end to end against the offline server."""
+        root = Path(__file__).resolve().parents[2]
+        done = subprocess.run(
+            [sys.executable, str(root / "examples" / script), "--offline"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert 0 == done.returncode, done.stderr
+        assert expected in done.stdout
