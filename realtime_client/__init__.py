@@ -21,7 +21,7 @@ from .errors import (
     UsageError,
 )
 from .messages import ConversationMessage
-from .session import CloseInfo, ConversationSession, SessionState
+from .session import CloseInfo, ConversationSession, ResponseHandle, SessionState
 
 __version__ = "0.1.0.dev0"
 
@@ -40,6 +40,7 @@ __all__ = [
     "ProtocolError",
     "RealtimeError",
     "RealtimeTimeoutError",
+    "ResponseHandle",
     "ServerError",
     "SessionClosedError",
     "SessionExpiredError",
