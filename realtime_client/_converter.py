@@ -24,11 +24,12 @@ Rules, in the order they are registered:
 from __future__ import annotations
 
 import binascii
+import contextvars
 import math
 import types
 import typing
 from collections.abc import Callable
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Final, Literal, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -41,7 +42,15 @@ from .events import items as _items
 from .events import responses as _responses
 from .events import server as _server
 from .events import sessions as _sessions
-from .events._base import UnknownClientEvent, UnknownServerEvent, Unset, wire_type
+from .events._base import (
+    UnknownClientEvent,
+    UnknownContentPart,
+    UnknownItem,
+    UnknownServerEvent,
+    UnknownTool,
+    Unset,
+    wire_type,
+)
 
 __all__ = ["FieldError", "converter", "format_error"]
 
@@ -249,6 +258,17 @@ def _optional_hook_factory(t: Any, conv: cattrs.Converter) -> StructureHook:
 # --- 7. tagged unions -------------------------------------------------------------------------
 
 
+_UNKNOWN_NESTED: Final = (UnknownItem, UnknownContentPart, UnknownTool)
+
+strict_nested: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "realtime_client_strict_nested", default=False
+)
+"""While true, a nested object of an unknown type is an error instead of an Unknown* value.
+
+``decode_client_event`` sets it: a server must reject what it cannot honour, while a
+client must keep going when the server sends something new."""
+
+
 def _tagged_union(
     conv: cattrs.Converter,
     union: Any,
@@ -256,10 +276,18 @@ def _tagged_union(
     *,
     default: Callable[[str, dict[str, Any]], Any] | None = None,
 ) -> None:
-    """Register a hook that picks a member of ``union`` by its ``type`` (and ``role``)."""
+    """Register a hook that picks a member of ``union`` by its ``type`` (and ``role``).
+
+    A member that is one of the Unknown* classes is not a tag: it takes, leniently, an
+    object of any type the union does not know (unless :data:`strict_nested` is set).
+    """
     by_tag: dict[Any, Any] = {}
     by_role: dict[Any, Any] = {}
+    lenient: Any = None
     for member in get_args(union):
+        if member in _UNKNOWN_NESTED:
+            lenient = member
+            continue
         tag = wire_type(member)
         if tag == "message":
             by_role[attrs.fields_dict(member)["role"].default] = member
@@ -284,6 +312,8 @@ def _tagged_union(
                 raise FieldError(f"{what} has no 'type'")
             if default is not None and tag.__class__ is str:
                 return default(tag, value)
+            if lenient is not None and tag.__class__ is str and not strict_nested.get():
+                return lenient(type=tag, raw=value)
             raise FieldError(f"unknown {what} type {_short(tag)}; expected one of {tags}")
         hook = hooks.get(member)
         if hook is None:
@@ -331,8 +361,8 @@ def _copy_json_object(value: dict[str, Any]) -> dict[str, Any]:
     return dict(value)
 
 
-def _unstructure_unknown(event: UnknownServerEvent | UnknownClientEvent) -> dict[str, Any]:
-    return dict(event.raw)
+def _unstructure_unknown(value: Any) -> dict[str, Any]:
+    return {**value.raw, "type": value.type}
 
 
 def _make_converter() -> cattrs.Converter:
@@ -378,8 +408,16 @@ def _make_converter() -> cattrs.Converter:
         "client event",
         default=lambda tag, raw: UnknownClientEvent(type=tag, raw=raw),
     )
-    conv.register_unstructure_hook(UnknownServerEvent, _unstructure_unknown)
-    conv.register_unstructure_hook(UnknownClientEvent, _unstructure_unknown)
+    for unknown in (UnknownServerEvent, UnknownClientEvent, *_UNKNOWN_NESTED):
+        conv.register_unstructure_hook(unknown, _unstructure_unknown)
+
+    def structure_unknown_nested(value: Any, cls: Any) -> Any:
+        if value.__class__ is not dict or value.get("type").__class__ is not str:
+            raise FieldError(f"expected an object with a string 'type', got {json_kind(value)}")
+        return cls(type=value["type"], raw=value)
+
+    for unknown in _UNKNOWN_NESTED:
+        conv.register_structure_hook(unknown, structure_unknown_nested)
 
     # 8: a string or an object.
     s = _sessions

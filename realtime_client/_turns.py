@@ -391,7 +391,7 @@ def _finish(
                 continue
             if isinstance(content, ev.OutputTextContent):
                 pieces.append((output_index, index, content.text or "", [], ""))
-            else:
+            elif isinstance(content, ev.OutputAudioContent):
                 pieces.append(
                     (output_index, index, "", [content.audio or b""], content.transcript or "")
                 )

@@ -15,7 +15,10 @@ from __future__ import annotations
 from ._base import (
     UNSET,
     UnknownClientEvent,
+    UnknownContentPart,
+    UnknownItem,
     UnknownServerEvent,
+    UnknownTool,
     Unset,
 )
 from ._codec import (
@@ -331,7 +334,10 @@ __all__ = [
     "TurnDetection",
     "UNSET",
     "UnknownClientEvent",
+    "UnknownContentPart",
+    "UnknownItem",
     "UnknownServerEvent",
+    "UnknownTool",
     "Unset",
     "Usage",
     "UserContent",

@@ -8,7 +8,16 @@ from typing import Any, Final, Literal
 import attrs
 from attrs import field, frozen
 
-__all__ = ["UNSET", "UnknownClientEvent", "UnknownServerEvent", "Unset", "wire_type"]
+__all__ = [
+    "UNSET",
+    "UnknownClientEvent",
+    "UnknownContentPart",
+    "UnknownItem",
+    "UnknownServerEvent",
+    "UnknownTool",
+    "Unset",
+    "wire_type",
+]
 
 
 class Unset(enum.Enum):
@@ -73,3 +82,46 @@ class UnknownClientEvent:
     """The wire type, as received."""
     raw: dict[str, Any] = field(eq=True, repr=False)
     """The decoded JSON object, untouched."""
+
+
+@frozen(kw_only=True)
+class UnknownItem:
+    """A conversation item of a type this version does not know.
+
+    Decoding a server event keeps it, with the whole object in ``raw``, instead of
+    failing the event: a ``response.done`` whose output has a new kind of item still
+    ends its turn. Encoding writes ``raw`` back with its ``type``.
+
+    .. versionadded:: 0.1
+    """
+
+    type: str
+    raw: dict[str, Any] = field(repr=False)
+
+    @property
+    def id(self) -> str | None:
+        """The item's id, when it has a string one."""
+        value = self.raw.get("id")
+        return value if isinstance(value, str) else None
+
+
+@frozen(kw_only=True)
+class UnknownContentPart:
+    """A message content part of a type this version does not know (see :class:`UnknownItem`).
+
+    .. versionadded:: 0.1
+    """
+
+    type: str
+    raw: dict[str, Any] = field(repr=False)
+
+
+@frozen(kw_only=True)
+class UnknownTool:
+    """A tool of a type this version does not know, as a server reports it in a session.
+
+    .. versionadded:: 0.1
+    """
+
+    type: str
+    raw: dict[str, Any] = field(repr=False)

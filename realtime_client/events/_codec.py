@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final, Literal, NoReturn, get_args
 
-from .._converter import converter, format_error, json_kind
+from .._converter import converter, format_error, json_kind, strict_nested
 from ..errors import ProtocolError
 from ._base import UnknownClientEvent, UnknownServerEvent, wire_type
 from .client import ClientEvent
@@ -154,10 +154,13 @@ def decode_client_event(frame: str | bytes) -> ClientEvent | UnknownClientEvent:
         ProtocolError: As :func:`decode_server_event`.
     """
     data = _load_object(frame, "client")
+    strict = strict_nested.set(True)  # a server rejects nested types it cannot honour
     try:
         return _structure_client(data, _CLIENT_UNION)  # type: ignore[no-any-return]
     except Exception as exc:
         raise _invalid("client", data["type"], exc, frame) from exc
+    finally:
+        strict_nested.reset(strict)
 
 
 def _encode(event: Any, known: Mapping[str, type], direction: Direction) -> str:

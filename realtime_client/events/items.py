@@ -13,7 +13,7 @@ from typing import Any, Literal, Union
 
 from attrs import field, frozen
 
-from ._base import UNSET, Unset
+from ._base import UNSET, UnknownContentPart, UnknownItem, Unset
 
 __all__ = [
     "AssistantContent",
@@ -95,11 +95,11 @@ class OutputAudioContent:
     transcript: str | None = None
 
 
-UserContent = Union[InputTextContent, InputAudioContent, InputImageContent]
-"""A content part of a user message."""
+UserContent = Union[InputTextContent, InputAudioContent, InputImageContent, UnknownContentPart]
+"""A content part of a user message (:class:`UnknownContentPart` for a new type)."""
 
-AssistantContent = Union[OutputTextContent, OutputAudioContent]
-"""A content part of an assistant message."""
+AssistantContent = Union[OutputTextContent, OutputAudioContent, UnknownContentPart]
+"""A content part of an assistant message (:class:`UnknownContentPart` for a new type)."""
 
 
 # --- messages --------------------------------------------------------------------------
@@ -269,8 +269,11 @@ ConversationItem = Union[
     McpListToolsItem,
     McpCallItem,
     McpApprovalRequestItem,
+    UnknownItem,
 ]
-"""Any conversation item, polymorphic on ``type`` (and on ``role`` for messages)."""
+"""Any conversation item, polymorphic on ``type`` (and on ``role`` for messages).
+
+Server events carry :class:`UnknownItem` for an item type this version does not know."""
 
 
 @frozen(kw_only=True)

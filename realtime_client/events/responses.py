@@ -116,9 +116,9 @@ class ResponseStatusDetails:
     """More on a response's status: why it was cancelled, cut short or failed."""
 
     type: Literal["completed", "cancelled", "incomplete", "failed"] | None = None
-    reason: (
-        Literal["turn_detected", "client_cancelled", "max_output_tokens", "content_filter"] | None
-    ) = None
+    reason: str | None = None
+    """Why: ``turn_detected``, ``client_cancelled``, ``max_output_tokens`` or
+    ``content_filter`` today; a plain string so that a new reason does not fail the event."""
     error: ResponseStatusError | None = None
 
 

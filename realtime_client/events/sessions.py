@@ -13,7 +13,7 @@ from typing import Any, Literal, Union
 
 from attrs import field, frozen
 
-from ._base import UNSET, Unset
+from ._base import UNSET, UnknownTool, Unset
 
 __all__ = [
     "AudioConfig",
@@ -254,8 +254,8 @@ class McpTool:
     tunnel_id: str | None = None
 
 
-Tool = Union[FunctionTool, McpTool]
-"""A tool, polymorphic on ``type``."""
+Tool = Union[FunctionTool, McpTool, UnknownTool]
+"""A tool, polymorphic on ``type`` (:class:`UnknownTool` for a type this version does not know)."""
 
 
 @frozen(kw_only=True)

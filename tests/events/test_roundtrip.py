@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from realtime_client import ProtocolError
 from realtime_client import events as ev
 
 from .frames import CLIENT_FRAMES, SERVER_FRAMES
@@ -123,3 +124,84 @@ class TestUnknownTypes:
         event = ev.decode_server_event(json.dumps(frame))
 
         assert ev.InputAudioBufferClearedEvent(event_id=frame["event_id"]) == event
+
+
+class TestUnknownNestedTypes:
+    def test_new_item_type_keeps_the_event(self) -> None:
+        """A new kind of output item does not fail response.done: it is an UnknownItem."""
+        item = {"type": "reasoning", "id": "rs_1", "summary": [{"text": "thinking"}]}
+        frame = {
+            "type": "response.done",
+            "event_id": "e",
+            "response": {"id": "resp_1", "status": "completed", "output": [item]},
+        }
+
+        event = ev.decode_server_event(json.dumps(frame))
+
+        assert isinstance(event, ev.ResponseDoneEvent)
+        assert event.response.output == [ev.UnknownItem(type="reasoning", raw=item)]
+        assert "rs_1" == event.response.output[0].id
+        assert frame == json.loads(ev.encode_server_event(event))
+
+    def test_new_content_part_and_tool_types(self) -> None:
+        """New content part and tool types decode to placeholders that keep everything."""
+        part = {"type": "input_file", "file_id": "file_1"}
+        tool = {"type": "web_search", "search_context_size": "low"}
+        frame = {
+            "type": "session.updated",
+            "event_id": "e",
+            "session": {"type": "realtime", "tools": [tool]},
+        }
+        added = {
+            "type": "conversation.item.added",
+            "event_id": "e2",
+            "item": {"type": "message", "role": "user", "content": [part]},
+        }
+
+        session_event = ev.decode_server_event(json.dumps(frame))
+        item_event = ev.decode_server_event(json.dumps(added))
+
+        assert isinstance(session_event, ev.SessionUpdatedEvent)
+        assert isinstance(session_event.session, ev.RealtimeSessionConfig)
+        assert [ev.UnknownTool(type="web_search", raw=tool)] == session_event.session.tools
+        assert isinstance(item_event, ev.ConversationItemAddedEvent)
+        assert isinstance(item_event.item, ev.UserMessageItem)
+        assert [ev.UnknownContentPart(type="input_file", raw=part)] == item_event.item.content
+        assert frame == json.loads(ev.encode_server_event(session_event))
+        assert added == json.loads(ev.encode_server_event(item_event))
+
+    def test_new_status_reason_keeps_the_event(self) -> None:
+        """A status reason this version does not list still decodes."""
+        event = ev.decode_server_event(
+            '{"type":"response.done","event_id":"e","response":{"status":"incomplete",'
+            '"status_details":{"type":"incomplete","reason":"token_budget"}}}'
+        )
+
+        assert isinstance(event, ev.ResponseDoneEvent)
+        assert event.response.status_details is not None
+        assert "token_budget" == event.response.status_details.reason
+
+    def test_client_decoding_stays_strict(self) -> None:
+        """A server decoding client frames rejects nested types it does not know."""
+        frame = '{"type":"conversation.item.create","item":{"type":"reasoning","id":"x"}}'
+
+        with pytest.raises(ProtocolError) as info:
+            ev.decode_client_event(frame)
+
+        assert (
+            "invalid client event 'conversation.item.create': unknown conversation item type "
+            "'reasoning'; expected one of 'function_call', 'function_call_output', "
+            "'mcp_approval_request', 'mcp_approval_response', 'mcp_call', 'mcp_list_tools', "
+            "'message' @ $.item"
+        ) == str(info.value)
+
+    def test_unknown_item_can_be_sent(self) -> None:
+        """An UnknownItem built by the caller is an escape hatch for new item types."""
+        event = ev.ConversationItemCreateEvent(
+            item=ev.UnknownItem(type="reasoning", raw={"id": "x"})
+        )
+
+        assert {
+            "type": "conversation.item.create",
+            "item": {"id": "x", "type": "reasoning"},
+        } == json.loads(ev.encode_client_event(event))
