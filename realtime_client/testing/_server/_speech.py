@@ -33,6 +33,8 @@ _SYLLABLE_GAP_S: Final = 0.03
 _WORD_GAP_S: Final = 0.09
 _PHRASE_GAP_S: Final = 0.25
 _ESPEAK_TIMEOUT_S: Final = 10.0
+_PITCH_CYCLE: Final = 7
+"""Syllables before the pitch drift repeats (7 steps of 0.9 rad is about one turn)."""
 _VOWELS = re.compile(r"[aeiouy]+", re.IGNORECASE)
 _TOKEN = re.compile(r"[\w']+|[.,;:!?]")
 
@@ -65,22 +67,34 @@ def synthetic_speech(text: str, rate: int, *, speed: float = 1.0, seed: int = 0)
             pieces.append(np.zeros(int(rate * _PHRASE_GAP_S / speed)))
             continue
         for _ in range(_syllables(token)):
-            n = int(rate * _SYLLABLE_S / speed)
-            t = np.arange(n) / rate
-            # A falling pitch within the syllable, drifting along the phrase.
-            f0 = f0_base * (1.0 + 0.08 * math.sin(syllable_index * 0.9)) * (1.0 - 0.15 * t / t[-1])
-            phase = 2.0 * np.pi * np.cumsum(f0) / rate
-            wave_ = np.zeros(n)
-            for harmonic, weight in ((1, 1.0), (2, 0.6), (3, 0.45), (4, 0.25), (5, 0.15)):
-                wave_ += weight * np.sin(harmonic * phase)
-            envelope = np.sin(np.pi * np.arange(n) / n) ** 0.6
-            pieces.append(0.22 * wave_ * envelope)
+            pieces.append(_syllable(rate, speed, f0_base, syllable_index % _PITCH_CYCLE))
             pieces.append(np.zeros(int(rate * _SYLLABLE_GAP_S / speed)))
             syllable_index += 1
         pieces.append(np.zeros(int(rate * _WORD_GAP_S / speed)))
     signal = np.concatenate(pieces)
     pcm: bytes = (np.clip(signal, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
     return pcm
+
+
+@functools.lru_cache(maxsize=256)
+def _syllable(rate: int, speed: float, f0_base: float, step: int) -> np.ndarray:
+    """One voiced syllable; cached, since a voice has only :data:`_PITCH_CYCLE` of them.
+
+    Synthesizing each syllable afresh made a long reply take seconds of CPU on
+    the session's worker, where it cannot be interrupted (stop() waited for it).
+    """
+    n = int(rate * _SYLLABLE_S / speed)
+    t = np.arange(n) / rate
+    # A falling pitch within the syllable, drifting along the phrase.
+    f0 = f0_base * (1.0 + 0.08 * math.sin(step * 0.9)) * (1.0 - 0.15 * t / t[-1])
+    phase = 2.0 * np.pi * np.cumsum(f0) / rate
+    wave_ = np.zeros(n)
+    for harmonic, weight in ((1, 1.0), (2, 0.6), (3, 0.45), (4, 0.25), (5, 0.15)):
+        wave_ += weight * np.sin(harmonic * phase)
+    envelope = np.sin(np.pi * np.arange(n) / n) ** 0.6
+    syllable: np.ndarray = 0.22 * wave_ * envelope
+    syllable.setflags(write=False)
+    return syllable
 
 
 @functools.lru_cache(maxsize=1)
