@@ -110,6 +110,7 @@ class FakeConnection:
         self._close_code: int | None = None
         self._close_reason = ""
         self.logic: SessionLogic | None = None
+        self._threads: list[threading.Thread] = []  # set by the server; joined on stop()
 
     # --- what tests read ----------------------------------------------------------------
 
@@ -496,6 +497,12 @@ class FakeConnection:
 
     def ended(self, code: int | None, reason: str, *, by_server: bool) -> None:
         """The connection is over: record the close, stop the worker."""
+        if self._sent_close is None and by_server:
+            # stop() closed it through websockets (code 1001): report that close,
+            # not the client's answer to it, unless the client had closed first.
+            protocol = self._ws.protocol
+            if protocol.close_sent is not None and not protocol.close_rcvd_then_sent:
+                self._sent_close = (protocol.close_sent.code, protocol.close_sent.reason)
         if self._sent_close is not None:  # the server closed first: report what it sent
             code, reason = self._sent_close
         self._close_code = code if code is not None else 1006

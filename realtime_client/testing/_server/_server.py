@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
+import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -118,6 +121,7 @@ class FakeRealtimeServer:
         self._connections: list[FakeConnection] = []
         self._connection_numbers = itertools.count()
         self._stopping = threading.Event()
+        self._sockets: list[ServerConnection] = []  # every connection, to abort on stop()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -157,9 +161,15 @@ class FakeRealtimeServer:
     def stop(self, timeout: float = 5.0) -> None:
         """Close every connection (code 1001), stop listening, and end every thread.
 
-        Idempotent. Bounded: connections get :data:`_CLOSE_TIMEOUT` seconds for
-        their closing handshake; the accept thread is joined for ``timeout``.
+        Idempotent and bounded: it returns within ``timeout`` seconds. Connections
+        first get a graceful close (half of ``timeout``, at most
+        :data:`_CLOSE_TIMEOUT` seconds, for the closing handshake). A connection
+        still open then, typically because its client never reads and the
+        server is blocked sending to it, has its socket shut down, which ends
+        the blocked send. Every server thread is then joined against the same
+        deadline.
         """
+        deadline = time.monotonic() + timeout
         with self._lock:
             if self._stopped:
                 return
@@ -168,9 +178,28 @@ class FakeRealtimeServer:
         self._stopping.set()
         if server is None:
             return
-        server.shutdown()
-        if thread is not None:
-            thread.join(timeout)
+        # websockets' shutdown() closes connections without a time limit: a send
+        # blocked on a client that never reads holds the lock its close() needs.
+        # So it runs on a thread of its own, and is unblocked by aborting below.
+        closer = threading.Thread(
+            target=server.shutdown, name=f"realtime-server-stop-{self._number}", daemon=True
+        )
+        closer.start()
+        closer.join(min(_CLOSE_TIMEOUT, timeout / 2))
+        if closer.is_alive():
+            with self._lock:
+                sockets = list(self._sockets)
+            for websocket in sockets:
+                _abort(websocket)
+        threads: list[threading.Thread | None] = [closer, thread]
+        for connection in self.connections:
+            threads.extend(connection._threads)
+        for each in threads:
+            if each is not None and each is not threading.current_thread():
+                each.join(max(0.0, deadline - time.monotonic()))
+        left = [t.name for t in threads if t is not None and t.is_alive()]
+        if left:
+            log.warning("the offline server's threads did not end in %s s: %s", timeout, left)
 
     def __enter__(self) -> FakeRealtimeServer:
         return self.start()
@@ -227,6 +256,8 @@ class FakeRealtimeServer:
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         rename_thread(connection, f"realtime-server-conn-{self._number}-handshake")
+        with self._lock:
+            self._sockets.append(connection)
         return check_request(
             request,
             api_key=self._settings.api_key,
@@ -278,6 +309,10 @@ class FakeRealtimeServer:
             daemon=True,
         )
         worker.start()
+        recv_thread = getattr(websocket, "recv_events_thread", None)
+        connection._threads = [threading.current_thread(), worker]
+        if isinstance(recv_thread, threading.Thread):
+            connection._threads.append(recv_thread)
         try:
             while True:
                 connection.feed(websocket.recv())
@@ -301,6 +336,12 @@ class FakeRealtimeServer:
             connection.save(target)
         except OSError:
             log.exception("could not save the recording of connection %d", connection.index)
+
+
+def _abort(websocket: ServerConnection) -> None:
+    """Shut the connection's socket down: a send or receive blocked on it returns at once."""
+    with contextlib.suppress(OSError):
+        websocket.socket.shutdown(socket.SHUT_RDWR)
 
 
 def serve_forever(
