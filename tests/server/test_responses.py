@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 from realtime_client.testing._server import (
     AudioReply,
@@ -12,7 +13,7 @@ from realtime_client.testing._server import (
     TextReply,
 )
 
-from .conftest import Peer, types
+from .conftest import MAX_EVENTS, Peer, types
 
 
 def _user_text(peer: Peer, text: str) -> None:
@@ -301,3 +302,28 @@ class TestResponder:
         peer.send({"type": "response.create"})
         assert "failed" == peer.until("response.done")[-1]["response"]["status"]
         assert isinstance(server.wait_for_connection().errors[0], ValueError)
+
+
+class TestPacing:
+    def test_second_audio_item_is_paced_after_the_first(self, make_server, make_peer) -> None:
+        """Audio streams at the server's speed across items: the second item waits its turn."""
+        speed = 5.0
+        second = AudioReply(transcript="two", audio=b"\x01\x00" * 24000)  # 1 s each
+        server = make_server(
+            speed=speed,
+            responder=lambda _: [AudioReply(transcript="one", audio=second.audio), second],
+        )
+        peer = make_peer(server.url)
+        peer.until("conversation.created")
+        peer.send({"type": "response.create"})
+        arrivals: list[tuple[float, dict]] = []
+        for _ in range(MAX_EVENTS):
+            arrivals.append((time.monotonic(), peer.recv()))
+            if arrivals[-1][1]["type"] == "response.done":
+                break
+        created = next(t for t, e in arrivals if e["type"] == "response.created")
+        deltas = [(t, e) for t, e in arrivals if e["type"] == "response.output_audio.delta"]
+        # Each delta is due when the audio before it has played (at the server's speed).
+        before_last_ms = sum(len(base64.b64decode(e["delta"])) / 48 for _, e in deltas[:-1])
+        assert 1800 <= before_last_ms  # both items' audio, less the last chunk
+        assert deltas[-1][0] - created >= before_last_ms / 1000 / speed - 0.03

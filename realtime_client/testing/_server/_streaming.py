@@ -416,6 +416,7 @@ class ResponseStream:
         self, reply: TextReply | AudioReply, t: float
     ) -> Generator[Emit, None, float]:
         transcript, audio, duration_ms = self._speech(reply)
+        started = t  # this item's audio starts where the response's previous output ended
         item_id = new_id("item")
         item = AssistantMessageItem(
             id=item_id, object="realtime.item", status="in_progress", content=[]
@@ -466,7 +467,7 @@ class ResponseStream:
                         event_id=self._ev_id(), **ids.kw(), content_index=0, delta=data
                     ),
                 )
-                t = end_ms / 1000.0
+                t = started + end_ms / 1000.0
             position_ms = end_ms
             chunk += 1
         yield t, ResponseOutputAudioDoneEvent(event_id=self._ev_id(), **ids.kw(), content_index=0)
