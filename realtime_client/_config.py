@@ -37,6 +37,9 @@ AZURE_KEY_ENV: Final = "AZURE_OPENAI_API_KEY"
 AZURE_ENDPOINT_ENV: Final = "AZURE_OPENAI_ENDPOINT"
 AZURE_VERSION_ENV: Final = "OPENAI_API_VERSION"
 _FORBIDDEN_HEADERS: Final = frozenset({"openai-beta"})
+_CREDENTIAL_HEADERS: Final = frozenset(
+    {"authorization", "api-key", "proxy-authorization", "cookie", "x-api-key"}
+)
 
 HeaderSource = Mapping[str, str] | Callable[[], Mapping[str, str]]
 """Extra handshake headers, or a callable returning them (called at each connect)."""
@@ -78,13 +81,27 @@ class Endpoint:
     headers: HeaderSource = attrs.field(factory=dict, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        if self.api_key or self.token_provider:
+            self._refuse_plain_text("credentials")
+        if not callable(self.headers):  # a callable's headers are checked at each connect
+            self._check_credential_headers(self.headers)
+
+    def _refuse_plain_text(self, what: str) -> None:
+        """Raise unless credentials may travel to this endpoint (wss://, or ws:// to loopback)."""
+        if self.ws_base.startswith("wss://"):
+            return
         host = urlsplit(self.ws_base).hostname
-        secure = self.ws_base.startswith("wss://")
-        if not secure and (self.api_key or self.token_provider) and not is_loopback_host(host):
+        if not is_loopback_host(host):
             raise UsageError(
-                f"refusing to send credentials over unencrypted ws:// to {host}: "
+                f"refusing to send {what} over unencrypted ws:// to {host}: "
                 "use wss:// (plain ws:// is allowed only to a loopback address)"
             )
+
+    def _check_credential_headers(self, headers: Mapping[str, str]) -> None:
+        """The loopback rule for credential headers: names the header, never its value."""
+        for name in headers:
+            if isinstance(name, str) and name.lower() in _CREDENTIAL_HEADERS:
+                self._refuse_plain_text(f"credentials (the {name} header)")
 
     def url(self, path: str, params: Mapping[str, str | None]) -> str:
         """The WebSocket URL for ``path`` with the fixed and given query parameters."""
@@ -100,9 +117,16 @@ class Endpoint:
         return f"{base}?{urlencode({'api-version': version})}" if version else base
 
     def auth_headers(self) -> dict[str, str]:
-        """Authentication and extra headers, evaluated now (callables are called)."""
+        """Authentication and extra headers, evaluated now (callables are called).
+
+        Raises:
+            UsageError: A header is malformed, is the retired beta header, or
+                carries credentials (``Authorization``, ``api-key``, ...) to a
+                plain ``ws://`` address that is not loopback.
+        """
         headers: dict[str, str] = {}
         extra = self.headers() if callable(self.headers) else self.headers
+        self._check_credential_headers(extra)
         for name, value in extra.items():
             if name.lower() in _FORBIDDEN_HEADERS:
                 raise UsageError(f"the {name} header belongs to the retired beta protocol")
@@ -269,13 +293,17 @@ class ConversationOptions:
             is active: ``"wait"`` for it to end, ``"cancel"`` it first, or
             ``"error"`` (send anyway and let the server refuse).
         tool_timeout: Seconds a tool may run before the model is told it timed out.
+        response_start_timeout: Seconds the server may take to start (or
+            refuse) a ``response.create`` the session sent. After it, the
+            request fails with :class:`~realtime_client.RealtimeTimeoutError`
+            and the queued requests go on, so a lost frame never holds them.
         prices: The price table for ``session.usage.estimated_cost()``: one
             :class:`~realtime_client.usage.Prices`, or a mapping of model name to
             tables (default: :data:`~realtime_client.usage.DEFAULT_PRICES`).
 
     .. versionadded:: 0.1
-    .. versionchanged:: 0.2 ``prices``; ``tools``, ``accumulate_last_turn``,
-       ``response_conflict`` and ``tool_timeout`` take effect.
+    .. versionchanged:: 0.2 ``prices``, ``response_start_timeout``; ``tools``,
+       ``accumulate_last_turn``, ``response_conflict`` and ``tool_timeout`` take effect.
     """
 
     instructions: str | None = None
@@ -295,12 +323,18 @@ class ConversationOptions:
     send_queue_size: int = attrs.field(default=1024)
     response_conflict: ResponseConflict = attrs.field(default="wait")
     tool_timeout: float = attrs.field(default=30.0)
+    response_start_timeout: float = attrs.field(default=30.0)
     prices: Prices | Mapping[str, Prices] | None = attrs.field(default=None, repr=False)
 
     @tool_timeout.validator
     def _check_tool_timeout(self, _: object, value: float) -> None:
         if not value > 0:
             raise ValueError(f"tool_timeout must be positive, got {value!r}")
+
+    @response_start_timeout.validator
+    def _check_start_timeout(self, _: object, value: float) -> None:
+        if not value > 0:
+            raise ValueError(f"response_start_timeout must be positive, got {value!r}")
 
     @response_conflict.validator
     def _check_conflict(self, _: object, value: str) -> None:

@@ -266,3 +266,31 @@ class TestRest:
         with pytest.raises(APIError) as raised:
             client.hangup_call("rtc_1")
         assert raised.value.status_code is None
+
+
+class TestCredentialHeaders:
+    def test_credential_headers_over_plain_ws_are_refused(self):
+        """Authorization or api-key given as a header obeys the loopback rule too;
+        the error names the header, never its value."""
+        for name in ("Authorization", "api-key", "API-KEY"):
+            with pytest.raises(UsageError, match=f"the {name} header") as info:
+                openai(base_url="ws://10.0.0.5/v1", headers={name: "Bearer sk-leak"})
+            assert "sk-leak" not in str(info.value)
+        allowed = openai(base_url="ws://127.0.0.1:9/v1", headers={"Authorization": "Bearer x"})
+        assert {"Authorization": "Bearer x"} == allowed.auth_headers()
+        assert openai(base_url="ws://10.0.0.5/v1", headers={"X-Trace": "1"}).auth_headers()
+
+    def test_header_callable_is_checked_at_connect(self):
+        """A header callable returning credentials for a remote ws:// address is
+        refused when the connection opens, before any transport is made."""
+        made: list[object] = []
+        client = ConversationClient(
+            api_key=None,
+            base_url="ws://10.0.0.5/v1",
+            headers=lambda: {"Authorization": "Bearer sk-leak"},
+            transport_factory=lambda *args: made.append(args) or FakeTransport(),
+        )
+        with pytest.raises(UsageError, match="the Authorization header") as info:
+            client.start_conversation()
+        assert "sk-leak" not in str(info.value)
+        assert [] == made
