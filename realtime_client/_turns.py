@@ -73,6 +73,20 @@ class FunctionCall:
         return value
 
     @classmethod
+    def from_event(cls, event: ev.ResponseFunctionCallArgumentsDoneEvent) -> FunctionCall:
+        """Build the call from ``response.function_call_arguments.done``.
+
+        .. versionadded:: 0.2
+        """
+        return cls(
+            name=event.name,
+            call_id=event.call_id,
+            arguments=event.arguments,
+            item_id=event.item_id,
+            response_id=event.response_id,
+        )
+
+    @classmethod
     def from_item(
         cls, item: ev.FunctionCallItem, *, response_id: str | None = None
     ) -> FunctionCall:
@@ -185,10 +199,15 @@ class TurnAccumulator:
 
     Args:
         max_open_responses: How many unfinished responses to keep at most.
-        is_out_of_band: Decides whether a finished response was out of band. The
-            default says so when the server named no conversation and none of the
-            response's items joined the conversation; a session that tags its
-            out-of-band requests with metadata can pass a sharper test.
+        is_out_of_band: Decides whether a finished response was out of band,
+            given the response and whether any of its items joined the
+            conversation. Standing alone, the accumulator can only guess: by
+            default a response with output is out of band when the server named
+            no conversation and none of its items joined it. A session knows
+            exactly and passes its own rule: only the responses it asked for
+            with ``conversation="none"`` are out of band (the real server sends
+            ``conversation_id: null`` for every response, and a session may
+            not see the item events of every response).
 
     .. versionadded:: 0.2
     """
@@ -323,13 +342,7 @@ class TurnAccumulator:
         part.transcript_final = e.transcript
 
     def _on_call_done(self, e: ev.ResponseFunctionCallArgumentsDoneEvent) -> None:
-        call = FunctionCall(
-            name=e.name,
-            call_id=e.call_id,
-            arguments=e.arguments,
-            item_id=e.item_id,
-            response_id=e.response_id,
-        )
+        call = FunctionCall.from_event(e)
         self._state(e.response_id).calls[e.call_id] = (e.output_index, call)
         self._item_response[e.item_id] = e.response_id
 
@@ -356,6 +369,7 @@ class TurnAccumulator:
 
 
 def _default_out_of_band(response: ev.Response, joined_conversation: bool) -> bool:
+    """The stand-alone guess (see :class:`TurnAccumulator`); sessions pass their own rule."""
     if response.conversation_id is not None or joined_conversation:
         return False
     return bool(response.output)

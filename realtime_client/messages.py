@@ -188,17 +188,10 @@ def _input_transcript(e: ev.ConversationItemInputAudioTranscriptionCompletedEven
 
 
 def _function_call(e: ev.ResponseFunctionCallArgumentsDoneEvent) -> _Message:
-    call = FunctionCall(
-        name=e.name,
-        call_id=e.call_id,
-        arguments=e.arguments,
-        item_id=e.item_id,
-        response_id=e.response_id,
-    )
     return _Message(
         kind=_Kind.FUNCTION_CALL,
         event=e,
-        function_call=call,
+        function_call=FunctionCall.from_event(e),
         item_id=e.item_id,
         response_id=e.response_id,
     )

@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from realtime_client import events as ev
-from realtime_client.messages import FunctionCall, Turn, TurnAccumulator
+from realtime_client.messages import ConversationMessage, FunctionCall, Turn, TurnAccumulator
 
 from ._build import Ids, audio_turn, call_turn, text_turn
 
@@ -283,3 +283,22 @@ def test_memory_flat_across_1000_turns():
     assert acc.open_responses == 0
     # One turn's audio is 24 kB; 1,000 retained turns would be 24 MB.
     assert after - before < 64 * 1024, f"grew by {after - before} bytes over 1000 turns"
+
+
+def test_function_call_from_event():
+    """FunctionCall.from_event copies every field of function_call_arguments.done;
+    the accumulator and the message view build their calls with it."""
+    event = ev.ResponseFunctionCallArgumentsDoneEvent(
+        event_id="e",
+        response_id="r1",
+        item_id="i1",
+        output_index=0,
+        call_id="c1",
+        name="add",
+        arguments='{"a": 1}',
+    )
+    expected = FunctionCall(
+        name="add", call_id="c1", arguments='{"a": 1}', item_id="i1", response_id="r1"
+    )
+    assert expected == FunctionCall.from_event(event)
+    assert expected == ConversationMessage.from_event(event).function_call
