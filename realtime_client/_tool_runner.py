@@ -252,6 +252,11 @@ class ToolRunner:
         """Whether :meth:`close` was called."""
         return self._closed
 
+    def owns(self, thread: threading.Thread) -> bool:
+        """Whether ``thread`` is one of the runner's workers or its watcher."""
+        with self._lock:
+            return thread is self._watcher or thread in self._workers
+
     def submit(self, calls: Iterable[FunctionCall]) -> ToolBatch:
         """Start the calls of one response; return the batch that collects their outputs.
 
@@ -301,10 +306,12 @@ class ToolRunner:
         for _ in workers:
             self._jobs.put(_STOP)
         deadline = time.monotonic() + timeout
+        current = threading.current_thread()
         for thread in [*workers, *([watcher] if watcher else [])]:
-            if thread is not threading.current_thread():
+            if thread is not current:
                 thread.join(max(0.0, deadline - time.monotonic()))
-        alive = [t.name for t in workers if t.is_alive()]
+        # The calling thread (a tool that closed its session) is not stuck: it returns next.
+        alive = [t.name for t in workers if t is not current and t.is_alive()]
         if alive:
             _log.warning("tool threads still inside a tool function after close: %s", alive)
 

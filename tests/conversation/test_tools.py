@@ -434,3 +434,21 @@ def test_many_batches_reuse_a_bounded_pool(registry, runner):
     assert [b.results[0].output for b in batches] == [str(i) for i in range(200)]
     tool_threads = [t for t in threading.enumerate() if t.name.startswith("realtime-tool-")]
     assert len(tool_threads) <= 3  # two workers and the watcher
+
+
+def test_close_from_inside_a_tool_does_not_call_its_own_thread_stuck(registry, runner, caplog):
+    """A tool that closes the runner is not reported as a thread stuck in a tool:
+    it is the caller, and returns right after."""
+
+    closed = threading.Event()
+
+    @registry.register
+    def stop() -> str:
+        """Stop."""
+        runner.close(timeout=WAIT)
+        closed.set()
+        return "ok"
+
+    run(runner, FunctionCall(name="stop", call_id="c1", arguments="{}"))
+    assert closed.wait(WAIT)
+    assert "still inside a tool function" not in caplog.text
