@@ -240,7 +240,7 @@ def test_record_and_replay(tmp_path, make_server, make_peer) -> None:
     original = peer.until("rate_limits.updated")
     peer.close()
     assert server.wait_for_connection().wait_closed()
-    recording = tmp_path / "connection-0.jsonl"
+    recording = tmp_path / f"server-{server.recording_tag}-connection-0.jsonl"
     entries = load_traffic(recording)
     assert ["server", "server", "client"] == [e.sender for e in entries[:3]]
     assert entries[-1].frame is None  # the close
@@ -263,3 +263,31 @@ def test_bad_recording_is_rejected(tmp_path) -> None:
     path.write_text(json.dumps({"format": "realtime-client-traffic"}) + '\n{"t": -1}\n')
     with pytest.raises(ValueError, match="line 2"):
         FakeRealtimeServer(replay=path)
+
+
+class TestRecordDir:
+    def test_created_when_missing(self, tmp_path, make_server, make_peer) -> None:
+        """A record_dir that does not exist yet is created, and the recording lands in it."""
+        folder = tmp_path / "a" / "b"
+        server = make_server(record_dir=folder)
+        assert folder.is_dir()
+        make_peer(server.url).close()
+        assert server.wait_for_connection().wait_closed()
+        name = f"server-{server.recording_tag}-connection-0.jsonl"
+        assert [name] == [p.name for p in folder.iterdir()]
+
+    def test_two_servers_share_a_folder(self, tmp_path, make_server, make_peer) -> None:
+        """Two servers recording into one folder keep both recordings."""
+        servers = [make_server(record_dir=tmp_path) for _ in range(2)]
+        for server in servers:
+            make_peer(server.url).close()
+            assert server.wait_for_connection().wait_closed()
+        assert 2 == len({s.recording_tag for s in servers})
+        assert 2 == len(list(tmp_path.glob("server-*-connection-0.jsonl")))
+
+    def test_impossible_folder_fails_early(self, tmp_path) -> None:
+        """A record_dir that cannot be created fails at construction, naming it."""
+        blocker = tmp_path / "file"
+        blocker.write_text("")
+        with pytest.raises(ValueError, match="record_dir .*file/sub.* cannot be created"):
+            FakeRealtimeServer(record_dir=blocker / "sub")

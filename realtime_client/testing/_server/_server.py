@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -72,15 +73,19 @@ class FakeRealtimeServer:
             1001 and the service's reason text (which names 60 minutes).
         handshake_delay: Seconds to hold each opening handshake (fault injection).
         record_dir: A directory where each connection's traffic is saved as
-            ``connection-<n>.jsonl`` when it ends.
+            ``server-<tag>-connection-<n>.jsonl`` when it ends. ``<tag>`` is
+            random per server (see :attr:`recording_tag`), so servers sharing
+            the directory never overwrite each other's recordings. It is
+            created if missing.
         replay: A recording (JSONL, as saved by :meth:`FakeConnection.save`) whose
             server side is played back to every client instead of a live session.
         on_connect: Called with each new connection's handle before the session
             starts, on the connection's thread (arm faults here).
 
     Raises:
-        ValueError: ``speed`` or ``max_session_duration`` is not positive, or
-            ``replay`` is not a readable recording.
+        ValueError: ``speed`` or ``max_session_duration`` is not positive,
+            ``replay`` is not a readable recording, or ``record_dir`` cannot be
+            created.
 
     .. versionadded:: 0.1
     """
@@ -113,6 +118,14 @@ class FakeRealtimeServer:
             replay=replay,
         )
         self._replay: list[TrafficEntry] | None = load_traffic(replay) if replay else None
+        self._recording_tag = secrets.token_hex(4)
+        if record_dir is not None:
+            try:
+                Path(record_dir).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ValueError(
+                    f"record_dir {os.fspath(record_dir)!r} cannot be created: {exc}"
+                ) from exc
         self._host = host
         self._requested_port = port
         self._on_connect = on_connect
@@ -236,6 +249,14 @@ class FakeRealtimeServer:
         return self.base_url + "/realtime"
 
     @property
+    def recording_tag(self) -> str:
+        """The random part of this server's recording names: ``server-<tag>-connection-<n>.jsonl``.
+
+        .. versionadded:: 0.1
+        """
+        return self._recording_tag
+
+    @property
     def connections(self) -> list[FakeConnection]:
         """Every connection so far, in the order they opened (a copy)."""
         with self._lock:
@@ -331,7 +352,8 @@ class FakeRealtimeServer:
     def _save(self, connection: FakeConnection) -> None:
         if self._settings.record_dir is None:
             return
-        target = Path(self._settings.record_dir) / f"connection-{connection.index}.jsonl"
+        name = f"server-{self._recording_tag}-connection-{connection.index}.jsonl"
+        target = Path(self._settings.record_dir) / name
         try:
             connection.save(target)
         except OSError:
