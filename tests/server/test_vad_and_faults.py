@@ -289,5 +289,5 @@ class TestRecordDir:
         """A record_dir that cannot be created fails at construction, naming it."""
         blocker = tmp_path / "file"
         blocker.write_text("")
-        with pytest.raises(ValueError, match="record_dir .*file/sub.* cannot be created"):
+        with pytest.raises(ValueError, match=r"record_dir .*file/sub.* cannot be created"):
             FakeRealtimeServer(record_dir=blocker / "sub")
