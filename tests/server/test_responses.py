@@ -189,7 +189,15 @@ class TestAudio:
             }
         )
         error = peer.until("error")[-1]
-        assert "already shorter than 999999ms" in error["error"]["message"]
+        sent_ms = sum(
+            len(base64.b64decode(e["delta"])) // 48
+            for e in events
+            if e["type"] == "response.output_audio.delta"
+        )
+        assert (
+            f"audio content of {sent_ms} ms is already shorter than 999999 ms"
+            == error["error"]["message"]
+        )
         peer.send(
             {
                 "type": "conversation.item.truncate",

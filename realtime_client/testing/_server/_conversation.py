@@ -174,7 +174,7 @@ class Conversation:
         duration = self.audio_ms.get((item_id, content_index), 0)
         if audio_end_ms > duration:
             raise ServerErrorInfo(
-                f"audio content of {duration}ms is already shorter than {audio_end_ms}ms",
+                f"audio content of {duration} ms is already shorter than {audio_end_ms} ms",
                 code="invalid_value",
                 param="audio_end_ms",
             )
