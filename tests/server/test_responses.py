@@ -260,6 +260,32 @@ class TestFunctionCalls:
         text = peer.until("response.output_text.done")[-1]["text"]
         assert "The get_weather tool returned: sunny" == text
 
+    def test_no_second_call_after_the_round_trip(self, peer: Peer) -> None:
+        """After the call, its output and the answer, another response is text, not a call."""
+        peer.send({"type": "session.update", "session": {"type": "realtime", "tools": [WEATHER]}})
+        peer.until("session.updated")
+        _user_text(peer, "get_weather city=Oslo")
+        peer.send({"type": "response.create"})
+        done = peer.until("response.function_call_arguments.done")[-1]
+        peer.until("response.done")
+        peer.send(
+            {
+                "type": "conversation.item.create",
+                "item": {
+                    "type": "function_call_output",
+                    "call_id": done["call_id"],
+                    "output": "sunny",
+                },
+            }
+        )
+        peer.until("conversation.item.done")
+        text = {"type": "response.create", "response": {"output_modalities": ["text"]}}
+        peer.send(text)
+        peer.until("response.done")
+        peer.send(text)
+        output = peer.until("response.done")[-1]["response"]["output"]
+        assert ["message"] == [item["type"] for item in output]
+
 
 class TestResponder:
     def test_canned_replies_in_order(self, make_server, make_peer) -> None:

@@ -326,7 +326,7 @@ def default_reply(request: ResponseRequest) -> list[Reply]:
     """The default model's answer to a request.
 
     - After a function call's output: a message quoting the output.
-    - A user message naming a function tool (or any message when
+    - The last item is a user message naming a function tool (or
       ``tool_choice`` forces a call): a call with schema-satisfying arguments.
     - A user text message: a message quoting it.
     - User audio: a message quoting its transcript, or saying how much speech it held.
@@ -343,7 +343,9 @@ def default_reply(request: ResponseRequest) -> list[Reply]:
             "tool",
         )
         return [TextReply(text=f"The {name} tool returned: {last.output}")]
-    text = request.user_text() or ""
+    # Only a fresh user message names a tool: once the call, its output and the
+    # answer are in, a later response must not call the tool again.
+    text = (request.user_text(last) if isinstance(last, UserMessageItem) else None) or ""
     call = _function_call(request, text)
     if call is not None:
         return [call]
