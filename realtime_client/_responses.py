@@ -19,7 +19,8 @@ import collections
 import itertools
 import logging
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final, Literal, final
 
 import attrs
@@ -34,7 +35,7 @@ from .errors import (
     UsageError,
 )
 
-__all__ = ["REQUEST_TAG", "ResponseGate", "ResponseHandle"]
+__all__ = ["REQUEST_TAG", "ResponseGate", "ResponseHandle", "function_tool_names"]
 
 _log = logging.getLogger("realtime_client")
 
@@ -45,6 +46,9 @@ _MAX_METADATA: Final = 16  # pairs the API accepts
 _MAX_RETRIES: Final = 3  # refusals for an active response before the request fails
 _ACTIVE_CODE: Final = "conversation_already_has_active_response"
 _numbers = itertools.count(1)
+_watchdog_numbers = itertools.count(1)
+_JOIN_GRACE: Final = 1.0  # seconds close() waits for the watchdog thread
+DEFAULT_START_TIMEOUT: Final = 30.0
 
 Conflict = Literal["wait", "cancel", "error"]
 
@@ -182,18 +186,41 @@ def _call(fn: Callable[[ResponseHandle], object], handle: ResponseHandle) -> Non
         _log.exception("a response handle callback raised")
 
 
+def function_tool_names(tools: Iterable[object]) -> frozenset[str]:
+    """The names of the function tools among ``tools``."""
+    return frozenset(t.name for t in tools if isinstance(t, ev.FunctionTool) and t.name)
+
+
 class _Request:
     """One ``response.create`` of the session, from queueing to its response's end."""
 
-    __slots__ = ("cancelled", "frame", "handle", "retries", "tag", "want_turn")
+    __slots__ = (
+        "cancelled",
+        "deadline",
+        "frame",
+        "handle",
+        "retries",
+        "tag",
+        "tool_names",
+        "want_turn",
+    )
 
-    def __init__(self, tag: str, frame: str, handle: ResponseHandle, want_turn: bool) -> None:
+    def __init__(
+        self,
+        tag: str,
+        frame: str,
+        handle: ResponseHandle,
+        want_turn: bool,
+        tool_names: frozenset[str] = frozenset(),
+    ) -> None:
         self.tag = tag
         self.frame = frame
         self.handle = handle
         self.want_turn = want_turn
+        self.tool_names = tool_names  # function tools given in the request's own options
         self.retries = 0
         self.cancelled = False
+        self.deadline = 0.0  # set when sent: the server must start or refuse it by then
 
 
 @final
@@ -206,12 +233,21 @@ class ResponseGate:
     is queued and sent from the reader thread when the active response ends.
     ``send`` queues encoded frames for the writer.
 
+    A sent request the server neither starts nor refuses within
+    ``start_timeout`` seconds fails with
+    :class:`~realtime_client.RealtimeTimeoutError` and the queue moves on, so a
+    lost frame can never hold the queue forever. A watchdog thread
+    (``realtime-watchdog-<n>``, started with the first request) enforces it;
+    :meth:`close` stops it.
+
     Args:
         send: Queues frames for sending (the session's send queue).
         conflict: ``"wait"`` (queue behind the active response), ``"cancel"``
             (cancel the active responses, then send), or ``"error"`` (send at
             once; the server refuses it if a response is active).
         reader: The reader thread, on which handles refuse to block.
+        start_timeout: Seconds a sent request may wait for ``response.created``
+            (or a refusal) before it fails.
     """
 
     def __init__(
@@ -220,11 +256,17 @@ class ResponseGate:
         send: Callable[[list[str]], None],
         conflict: Conflict,
         reader: threading.Thread | None,
+        start_timeout: float = DEFAULT_START_TIMEOUT,
     ) -> None:
+        if not start_timeout > 0:
+            raise ValueError(f"start_timeout must be positive, got {start_timeout!r}")
         self._send = send
         self._conflict = conflict
         self._reader = reader
+        self._start_timeout = start_timeout
         self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._watchdog: threading.Thread | None = None
         self._pending: collections.deque[_Request] = collections.deque()
         self._in_flight: dict[str, _Request] = {}  # sent; no response.created yet
         self._active: dict[str, _Request | None] = {}  # response id -> our request or None
@@ -275,13 +317,14 @@ class ResponseGate:
             reader=self._reader,
             cancel=self._cancel,
         )
-        request = _Request(tag, frame, handle, want_turn)
+        tool_names = function_tool_names(base.tools or ())
+        request = _Request(tag, frame, handle, want_turn, tool_names)
         with self._lock:
             if self._closed:
                 raise SessionClosedError("the session is closed: nothing more can be sent")
             frames = list(before)
             if self._conflict == "error":
-                self._in_flight[tag] = request
+                self._send_now(request)
                 frames.append(frame)
             else:
                 self._pending.append(request)
@@ -292,11 +335,15 @@ class ResponseGate:
             self._send(frames)
         return handle
 
-    def is_out_of_band(self, response_id: str | None) -> bool | None:
-        """Whether our request for this active response was out of band (``None``: not ours)."""
+    def owns(self, thread: threading.Thread) -> bool:
+        """Whether ``thread`` is the gate's watchdog (it runs handles' done-callbacks)."""
+        return thread is self._watchdog
+
+    def is_out_of_band(self, response_id: str | None) -> bool:
+        """Whether this active response is one the session asked for out of band."""
         with self._lock:
             request = self._active.get(response_id) if response_id else None
-        return None if request is None else request.handle.out_of_band
+        return request is not None and request.handle.out_of_band
 
     def on_created(self, response: ev.Response) -> _Request | None:
         """A response started; returns our request for it, if it is ours."""
@@ -323,13 +370,22 @@ class ResponseGate:
         return request
 
     def on_error(self, event: ev.ErrorEvent) -> None:
-        """An ``error`` event: if it refuses one of our requests, retry or fail it."""
+        """An ``error`` event: if it refuses one of our requests, retry or fail it.
+
+        The error names the refused event by ``event_id``. An error without one
+        is taken to refuse the request in flight when exactly one is (sent, and
+        no response started for it): the server answers requests in order, so
+        it cannot be about a later one, and leaving it would hold the queue.
+        """
         error = event.error
-        if not error.event_id:
-            return
         failed: _Request | None = None
         with self._lock:
-            request = self._in_flight.pop(error.event_id, None)
+            if error.event_id:
+                request = self._in_flight.pop(error.event_id, None)
+            elif len(self._in_flight) == 1:
+                request = self._in_flight.pop(next(iter(self._in_flight)))
+            else:
+                request = None
             if request is None:
                 return
             if (
@@ -348,7 +404,7 @@ class ResponseGate:
         self._send_quietly(frames)
 
     def close(self, error: RealtimeError) -> None:
-        """Fail every unfinished request with ``error``; refuse new ones."""
+        """Fail every unfinished request with ``error``; refuse new ones; stop the watchdog."""
         with self._lock:
             self._closed = True
             requests = [*self._pending, *self._in_flight.values()]
@@ -356,17 +412,67 @@ class ResponseGate:
             self._pending.clear()
             self._in_flight.clear()
             self._active.clear()
+            watchdog = self._watchdog
+            self._wake.notify_all()
         for request in requests:
             request.handle._resolve(error=error)
+        if watchdog is not None and watchdog is not threading.current_thread():
+            watchdog.join(_JOIN_GRACE)
 
-    # --- internals (_next, _cancel_active, _cancel_ids: with the lock held) -----------------
+    # --- the watchdog -----------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        """Watchdog thread: fail requests the server neither started nor refused in time."""
+        while True:
+            expired: list[_Request] = []
+            with self._lock:
+                while not expired:
+                    if self._closed:
+                        return
+                    now = time.monotonic()
+                    expired = [r for r in self._in_flight.values() if r.deadline <= now]
+                    if not expired:
+                        deadlines = [r.deadline for r in self._in_flight.values()]
+                        self._wake.wait(min(deadlines) - now if deadlines else None)
+                for request in expired:
+                    del self._in_flight[request.tag]
+                frames = self._next()
+            for request in expired:
+                _log.warning(
+                    "the server did not start response request %s within %g s; giving up on it",
+                    request.tag,
+                    self._start_timeout,
+                )
+                request.handle._resolve(
+                    error=RealtimeTimeoutError(
+                        f"the server neither started nor refused the response within "
+                        f"{self._start_timeout:g} s"
+                    )
+                )
+            self._send_quietly(frames)
+
+    # --- internals (_next, _send_now, _cancel_active, _cancel_ids: with the lock held) ------
 
     def _next(self) -> list[str]:
         if self._closed or self._active or self._in_flight or not self._pending:
             return []
         request = self._pending.popleft()
-        self._in_flight[request.tag] = request
+        self._send_now(request)
         return [request.frame]
+
+    def _send_now(self, request: _Request) -> None:
+        """Mark ``request`` in flight (its frame is about to be sent); arm the watchdog."""
+        request.deadline = time.monotonic() + self._start_timeout
+        self._in_flight[request.tag] = request
+        if self._watchdog is None:
+            self._watchdog = threading.Thread(
+                target=self._watch,
+                name=f"realtime-watchdog-{next(_watchdog_numbers)}",
+                daemon=True,
+            )
+            self._watchdog.start()
+        else:
+            self._wake.notify_all()
 
     def _cancel_active(self) -> list[str]:
         return self._cancel_ids([rid for rid in self._active if rid not in self._cancelling])

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar, final, overload
 
 from . import events as ev
 from ._config import ConversationOptions
-from ._responses import ResponseGate, ResponseHandle
+from ._responses import ResponseGate, ResponseHandle, function_tool_names
 from ._turns import FunctionCall, Turn, TurnAccumulator, TurnStatus
 from .conversation import ConversationState
 from .errors import RealtimeError, SessionClosedError, UsageError
@@ -35,6 +36,11 @@ _ITEM_EVENTS: Final = (
     ev.ConversationItemCreatedEvent,
     ev.ConversationItemDoneEvent,
 )
+
+
+_CREATED: Final = ev.ResponseCreatedEvent
+_DONE: Final = ev.ResponseDoneEvent
+_STATUSES: Final = frozenset(typing.get_args(ev.ResponseStatus))
 
 
 def _bytes_per_ms(fmt: ev.AudioFormat | None) -> int:
@@ -92,12 +98,18 @@ class ConversationLayer:
         for function in options.tools:
             self.tools.register(function)
         self._runner = ToolRunner(self.tools, timeout=options.tool_timeout)
-        self.gate = ResponseGate(send=send, conflict=options.response_conflict, reader=reader)
+        self.gate = ResponseGate(
+            send=send,
+            conflict=options.response_conflict,
+            reader=reader,
+            start_timeout=options.response_start_timeout,
+        )
         self._turns = TurnAccumulator(is_out_of_band=self._is_out_of_band)
         self._tracked: set[str] = set()  # accumulation off: responses a caller waits for
         self._calls: dict[str, list[FunctionCall]] = {}  # accumulation off: calls by response
         self.last_turn: Turn | None = None
         self.base_tools: list[ev.Tool] = []  # tools of the explicit config, not the registry's
+        self._declared: frozenset[str] = frozenset()  # function tools the server reports
 
     def tools_config(self) -> list[ev.Tool]:
         """The tools to put in the session config: the explicit ones, then the registry's."""
@@ -122,17 +134,55 @@ class ConversationLayer:
             self._finished(event.response, turn)
         elif kind is ev.ResponseFunctionCallArgumentsDoneEvent and not self._accumulate:
             assert isinstance(event, ev.ResponseFunctionCallArgumentsDoneEvent)
-            call = FunctionCall(
-                name=event.name,
-                call_id=event.call_id,
-                arguments=event.arguments,
-                item_id=event.item_id,
-                response_id=event.response_id,
-            )
+            call = FunctionCall.from_event(event)
             self._calls.setdefault(event.response_id, []).append(call)
         elif kind is ev.ErrorEvent:
             assert isinstance(event, ev.ErrorEvent)
             self.gate.on_error(event)
+        elif kind is ev.SessionCreatedEvent or kind is ev.SessionUpdatedEvent:
+            tools = getattr(event.session, "tools", None)  # type: ignore[attr-defined]
+            if tools is not None:
+                self._declared = frozenset(function_tool_names(tools))
+
+    def observe_undecodable(self, raw: object) -> None:
+        """Reader thread: a frame the decoder refused (already reported as a
+        :class:`~realtime_client.ProtocolError`).
+
+        A refused ``response.created`` or ``response.done`` still starts or
+        ends its response here, from the few fields that can be read (the
+        response's id, status and metadata), so the response queue never waits
+        for an end it already missed. A finished response becomes a turn of
+        what its other events carried (``status`` ``"incomplete"`` when the
+        frame's status is unreadable, no usage), which resolves its handle and
+        runs its tools as usual.
+        """
+        if not isinstance(raw, dict):
+            return
+        kind = raw.get("type")
+        fields = raw.get("response")
+        if kind not in ("response.created", "response.done") or not isinstance(fields, dict):
+            return
+        response_id = fields.get("id")
+        if not isinstance(response_id, str) or not response_id:
+            return
+        metadata = fields.get("metadata")
+        status = fields.get("status")
+        response = ev.Response(
+            id=response_id,
+            status=status if status in _STATUSES else None,
+            metadata=metadata
+            if isinstance(metadata, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())
+            else None,
+        )
+        if kind == "response.created":
+            request = self.gate.on_created(response)
+            if request is not None and request.want_turn:
+                self._tracked.add(response_id)
+            self._feed_turn(ev.ResponseCreatedEvent(event_id="", response=response), _CREATED)
+        else:
+            done = ev.ResponseDoneEvent(event_id="", response=response)
+            self._finished(response, self._feed_turn(done, _DONE))
 
     def _feed_turn(self, event: object, kind: type) -> Turn | None:
         if self._accumulate:
@@ -147,13 +197,13 @@ class ConversationLayer:
             response_id = getattr(event, "response_id", None)
         return self._turns.feed(event) if response_id in self._tracked else None
 
-    def _is_out_of_band(self, response: ev.Response, joined_conversation: bool) -> bool:
-        ours = self.gate.is_out_of_band(response.id)
-        if ours is not None:
-            return ours
-        if response.conversation_id is not None or joined_conversation:
-            return False
-        return bool(response.output)
+    def _is_out_of_band(self, response: ev.Response, joined_conversation: bool = False) -> bool:
+        """The session's one rule: a response is out of band only when the
+        session's own request asked for ``conversation="none"``. A response the
+        session did not ask for (server VAD, another client on the same call)
+        is in the conversation, whatever its ``conversation_id`` (the server
+        sends ``null`` there)."""
+        return self.gate.is_out_of_band(response.id)
 
     def _finished(self, response: ev.Response, turn: Turn | None) -> None:
         response_id = response.id or ""
@@ -161,28 +211,47 @@ class ConversationLayer:
         calls: Sequence[FunctionCall] = self._calls.pop(response_id, ())
         if turn is not None:
             calls = turn.function_calls
-        if turn is not None:
             out_of_band = turn.out_of_band
         else:
-            out_of_band = self._is_out_of_band(response, False)
+            out_of_band = self._is_out_of_band(response)
         if self._accumulate and turn is not None and not out_of_band:
             self.last_turn = turn  # before the event reaches callbacks and iterators
         request = self.gate.on_done(response)
         if request is not None:
             request.handle._resolve(turn=turn or _bare_turn(response, out_of_band))
         if calls and not out_of_band and response.status == "completed" and len(self.tools):
-            self._runner.submit(calls).add_done_callback(self._answer_tools)
+            self._run_tools(calls, request.tool_names if request is not None else frozenset())
+
+    def _run_tools(self, calls: Sequence[FunctionCall], response_tools: frozenset[str]) -> None:
+        """Run the calls of registered tools; leave the app's own tools to the app.
+
+        A call to a tool the app declared itself (in an explicit session
+        config, a ``session.update`` or the response's options) is answered by
+        the app with ``submit_tool_response``. When a response mixes both, the
+        session sends its outputs without a follow-up response: the app's
+        ``submit_tool_response(..., respond=True)`` asks for it. A name nobody
+        declared still gets an "unknown tool" error output, so the model is
+        never left waiting.
+        """
+        declared = self._declared | response_tools | function_tool_names(self.base_tools)
+        ours = [c for c in calls if c.name in self.tools or c.name not in declared]
+        if not ours:
+            return
+        follow_up = len(ours) == len(calls)
+        self._runner.submit(ours).add_done_callback(
+            lambda batch: self._answer_tools(batch, follow_up=follow_up)
+        )
 
     # --- tools ------------------------------------------------------------------------------
 
-    def _answer_tools(self, batch: ToolBatch) -> None:
+    def _answer_tools(self, batch: ToolBatch, *, follow_up: bool = True) -> None:
         """A tool thread (or the reader): send every output, then one follow-up response."""
         outputs = [
             ev.encode_client_event(ev.ConversationItemCreateEvent(item=result.output_item()))
             for result in batch.results
         ]
         try:
-            if batch.follow_up:
+            if follow_up and batch.follow_up:
                 self.gate.request(None, want_turn=False, before=outputs)
             else:
                 self._send(outputs)
@@ -190,6 +259,11 @@ class ConversationLayer:
             _log.debug("tool outputs not sent, the session is closing: %s", exc)
 
     # --- closing ----------------------------------------------------------------------------
+
+    def runs_on(self, thread: threading.Thread) -> bool:
+        """Whether ``thread`` is one of the layer's own: a tool thread, the tool
+        watcher, or the response watchdog (close waits for each of them)."""
+        return self._runner.owns(thread) or self.gate.owns(thread)
 
     def close(self, timeout: float) -> None:
         """Fail unfinished requests and stop the tool threads, within about ``timeout`` s."""

@@ -10,6 +10,7 @@ raises where it was made. See ``docs/threading.md`` for the contract.
 from __future__ import annotations
 
 import enum
+import json
 import logging
 import queue
 import threading
@@ -48,6 +49,7 @@ F = TypeVar("F", bound=Callable[..., object])
 DEFAULT_PING_INTERVAL: Final = 20.0
 DEFAULT_CLOSE_TIMEOUT: Final = 5.0
 _ABORT_GRACE: Final = 1.0  # after an abort, a blocked thread wakes at once; allow a little
+_CLOSE_SLACK: Final = 4 * _ABORT_GRACE  # how far past its budget a close can run, at most
 _EXPIRY_WORDS: Final = ("duration", "expire", "maximum", "max ")
 
 
@@ -154,10 +156,12 @@ class ConversationSession(SessionConversation, SessionSending):
         self._buffer = self._options.buffer_events
         self._close_info: CloseInfo | None = None
         self._closed_event = threading.Event()
+        self._closer: threading.Thread | None = None  # the thread running close()
         self._peer_close: ConnectionClosedError | None = None
         self._writer_error: TransportError | None = None
         self._terminal: RealtimeError | None = None
-        self._end_pending = False
+        self._end_pending = False  # closed from a callback: the reader queues the end
+        self._end_queued = False  # the end marker is in the event queue
         self._session_id: str | None = None
         self._debug = _log.isEnabledFor(logging.DEBUG)
         number = next_thread_number()
@@ -204,8 +208,19 @@ class ConversationSession(SessionConversation, SessionSending):
         return self
 
     def __enter__(self) -> ConversationSession:
+        """Open the session if it is new; a closed session cannot be entered.
+
+        Raises:
+            SessionClosedError: The session has closed (its terminal error, if
+                any, is the ``__cause__``).
+        """
         if self._state is SessionState.NEW:
             self.open()
+        elif self._state is SessionState.CLOSED:
+            info = self._close_info
+            raise SessionClosedError("a closed session cannot be reopened") from (
+                info.error if info is not None else None
+            )
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -258,16 +273,30 @@ class ConversationSession(SessionConversation, SessionSending):
         then ends. ``on_close`` runs once, last. Called from a callback (the
         reader thread), it does the same without waiting for its own thread.
 
+        When another thread is already closing the session (for example the
+        reader, after the server closed the connection), this call waits for
+        that close to finish, within about ``timeout`` seconds, so the session
+        is closed and its threads are gone when it returns. Called from a
+        thread that close is waiting for (a callback, a tool function, the
+        closing thread itself), it returns at once instead of deadlocking.
+
         Args:
             timeout: Upper bound in seconds for the polite part (default: the
                 session's ``close_timeout``); after it, the connection is cut.
         """
-        with self._lock:
-            if self._state in (SessionState.CLOSING, SessionState.CLOSED):
-                return
-            started = self._state is SessionState.OPEN
-            self._state = SessionState.CLOSING
         budget = self._close_timeout if timeout is None else max(timeout, 0.0)
+        with self._lock:
+            state = self._state
+            if state is SessionState.OPEN or state is SessionState.NEW:
+                self._state = SessionState.CLOSING
+                self._closer = threading.current_thread()
+        if state is SessionState.CLOSING:
+            if self._may_wait_for_close():
+                self._closed_event.wait(budget + _CLOSE_SLACK)
+            return
+        if state is SessionState.CLOSED:
+            return
+        started = state is SessionState.OPEN
         deadline = time.monotonic() + budget
         if started:
             self._outbox.stop()  # 1. the writer drains what is queued, then exits
@@ -296,7 +325,7 @@ class ConversationSession(SessionConversation, SessionSending):
             # this returns, so the reader ends iteration once it is done with it.
             self._end_pending = True
         else:
-            self._events.put(_END)  # 4. iterators finish
+            self._put_end()  # 4. iterators finish
         with self._lock:
             self._state = SessionState.CLOSED
         self._closed_event.set()
@@ -304,6 +333,13 @@ class ConversationSession(SessionConversation, SessionSending):
             self._callbacks.report_error(error)
         self._callbacks.fire_close(self._close_info)  # 5. exactly once, last
         _log.debug("session closed (%s)", self._close_info)
+
+    def _may_wait_for_close(self) -> bool:
+        """Whether this thread can wait for another thread's close without a deadlock."""
+        current = threading.current_thread()
+        if current is self._closer or current is self._reader or current is self._writer:
+            return False
+        return not self._layer.runs_on(current)  # a tool thread: close may be joining it
 
     @staticmethod
     def _join(thread: threading.Thread, deadline: float) -> bool:
@@ -325,6 +361,7 @@ class ConversationSession(SessionConversation, SessionSending):
         except ProtocolError as exc:
             _log.warning("skipped a bad frame from the server: %s", exc)
             self._callbacks.report_error(exc)
+            self._undecodable(frame)
             return
         if self._debug:
             _log.debug("received %s (%d bytes)", event.type, len(frame))
@@ -343,13 +380,35 @@ class ConversationSession(SessionConversation, SessionSending):
         if self._buffer:
             self._events.put(event)
 
+    def _undecodable(self, frame: str | bytes) -> None:
+        """Reader thread: a refused frame may still start or end a response;
+        the conversation layer must learn of it, or its queue waits forever."""
+        if isinstance(frame, bytes):
+            if b'"response.' not in frame:
+                return  # cheap filter: the layer only cares about response.created / .done
+        elif '"response.' not in frame:
+            return
+        try:
+            raw = json.loads(frame)
+        except (ValueError, RecursionError):
+            return
+        try:
+            self._layer.observe_undecodable(raw)
+        except Exception as error:
+            _log.exception("internal observer failed on a bad frame")
+            self._callbacks.report_error(error)
+
     def _reader_ended(self, exc: ConnectionClosedError) -> None:
         """Reader thread: the connection ended; close if nobody asked for it."""
         try:
             self._connection_ended(exc)
         finally:
             if self._end_pending:
-                self._events.put(_END)
+                self._put_end()
+
+    def _put_end(self) -> None:
+        self._end_queued = True
+        self._events.put(_END)
 
     def _connection_ended(self, exc: ConnectionClosedError) -> None:
         if exc.code is not None and self._peer_close is None:
@@ -478,7 +537,9 @@ class ConversationSession(SessionConversation, SessionSending):
             raise UsageError(
                 "this session does not buffer events (buffer_events=False): use callbacks"
             )
-        if self._state is SessionState.CLOSED and self._events.qsize() <= 1:
+        # Closed from a callback, the reader still queues the event it was
+        # dispatching, then the end: until the end is queued, iterate.
+        if self._state is SessionState.CLOSED and self._end_queued and self._events.qsize() <= 1:
             if self._close_info is not None and self._close_info.error is not None:
                 raise self._close_info.error
             raise SessionClosedError("the session is closed: there are no more events")

@@ -10,7 +10,13 @@ import tracemalloc
 
 import pytest
 
-from realtime_client import RealtimeTimeoutError, ServerError, SessionClosedError, UsageError
+from realtime_client import (
+    ProtocolError,
+    RealtimeTimeoutError,
+    ServerError,
+    SessionClosedError,
+    UsageError,
+)
 from realtime_client import events as ev
 from realtime_client._config import ConversationOptions
 from realtime_client.session import ConversationSession
@@ -348,3 +354,237 @@ class TestMemory:
             assert session.last_turn is None
             assert after < len(chunk), f"holds {after} bytes with accumulation off"
         assert 1050 == session.usage.turns
+
+
+def call_events(rid: str, call_id: str, name: str, args: str = "{}") -> list[object]:
+    """A response the server started itself (VAD) that calls ``name``: no
+    conversation id (the real server sends null) and no conversation.item events."""
+    item = ev.FunctionCallItem(
+        id=f"item-{call_id}", call_id=call_id, name=name, arguments=args, status="completed"
+    )
+    return [
+        created(rid, status="in_progress"),
+        ev.ResponseFunctionCallArgumentsDoneEvent(
+            event_id=f"a-{call_id}",
+            response_id=rid,
+            item_id=item.id,
+            output_index=0,
+            call_id=call_id,
+            name=name,
+            arguments=args,
+        ),
+        done(rid, output=[item]),
+    ]
+
+
+def probe(session: ConversationSession, fake: FakeTransport) -> list[str]:
+    """What was sent before a probe frame queued now (the outbox is FIFO)."""
+    session.retrieve_item("probe")
+    fake.wait_for_type("conversation.item.retrieve")
+    sent = types(fake)
+    return sent[: sent.index("conversation.item.retrieve")]
+
+
+class TestServerStartedResponses:
+    @pytest.mark.parametrize("accumulate", [True, False])
+    def test_vad_tool_call_runs(self, fake, accumulate):
+        """A function call in a response the server started with conversation_id
+        null runs, with accumulation on or off: only the session's own
+        conversation="none" requests are out of band."""
+        ran = threading.Event()
+
+        def weather(city: str) -> str:
+            """Weather.
+
+            Args:
+                city: The city.
+            """
+            ran.set()
+            return "sunny"
+
+        with open_session(fake, tools=[weather], accumulate_last_turn=accumulate):
+            for event in call_events("vad", "c1", "weather", '{"city": "Oslo"}'):
+                fake.push(event)
+            assert ran.wait(WAIT)
+            output = fake.wait_for_type("conversation.item.create")["item"]
+            assert ("function_call_output", "c1", "sunny") == (
+                output["type"],
+                output["call_id"],
+                output["output"],
+            )
+            fake.wait_for_type("response.create")
+
+    def test_vad_turn_is_the_last_turn(self, fake):
+        """A server-started response with conversation_id null becomes last_turn."""
+        with open_session(fake) as session:
+            finished = threading.Event()
+            session.on(ev.ResponseDoneEvent, lambda e: finished.set())
+            fake.push(created("vad"))
+            fake.push(text("vad", "i1", "Hi"))
+            fake.push(done("vad", output=[ev.AssistantMessageItem(id="i1", content=[])]))
+            assert finished.wait(WAIT)
+            assert ("vad", False) == (session.last_turn.response_id, session.last_turn.out_of_band)
+
+
+class TestUndecodableResponseEvents:
+    def test_refused_response_done_still_ends_the_response(self, fake):
+        """A response.done the decoder refuses is reported to on_error, and still
+        finishes its request and frees the queue for the next one."""
+        errors: list[BaseException] = []
+        with open_session(fake) as session:
+            session.on_error(errors.append)
+            first = session.create_response()
+            fake.wait_for_type("response.create")
+            fake.push(created("r1", first.tag))
+            fake.push(text("r1", "i1", "partial"))
+            fake.push(
+                '{"type":"response.done","event_id":"e2","response":{"id":"r1",'
+                '"status":"completed","output_modalities":["text","video"],'
+                f'"metadata":{{"{TAG}":"{first.tag}"}}}}}}'
+            )
+            turn = first.result(WAIT)
+            assert ("r1", "completed", "partial") == (turn.response_id, turn.status, turn.text)
+            assert () == session._layer.gate.active
+            second = session.create_response()
+            assert second.tag == fake.wait_for_sent(2)[1]["event_id"]
+        assert any(isinstance(e, ProtocolError) for e in errors)
+
+    def test_refused_response_created_still_holds_requests(self, fake):
+        """A response.created the decoder refuses still counts as an active
+        response: a request waits for its end instead of being refused."""
+        with open_session(fake) as session:
+            fake.push(
+                '{"type":"response.created","event_id":"e1","response":{"id":"vad",'
+                '"status":"in_progress","output_modalities":["video"]}}'
+            )
+            reported = threading.Event()
+            session.on_error(lambda exc: reported.set())
+            assert reported.wait(WAIT)
+            handle = session.create_response()
+            assert "response.create" not in probe(session, fake)
+            fake.push(done("vad"))
+            assert handle.tag == fake.wait_for_type("response.create")["event_id"]
+
+
+class TestRefusalWithoutEventId:
+    @staticmethod
+    def refusal(code: str) -> ev.ErrorEvent:
+        details = ev.ErrorDetails(
+            type="invalid_request_error", code=code, message="bad", param="response.x"
+        )
+        return ev.ErrorEvent(event_id="e", error=details)
+
+    def test_fails_the_only_request_in_flight(self, fake):
+        """An error with no event_id refuses the one request in flight: its handle
+        fails and the next request is sent."""
+        with open_session(fake) as session:
+            first = session.create_response()
+            second = session.create_response()
+            fake.wait_for_type("response.create")
+            fake.push(self.refusal("invalid_value"))
+            with pytest.raises(ServerError, match="bad"):
+                first.result(WAIT)
+            assert second.tag == fake.wait_for_sent(2)[1]["event_id"]
+
+    def test_active_response_refusal_is_retried(self, fake):
+        """conversation_already_has_active_response with no event_id requeues the
+        request in flight behind the active response."""
+        with open_session(fake) as session:
+            handle = session.create_response()
+            fake.wait_for_type("response.create")
+            fake.push(created("vad"))
+            fake.push(self.refusal("conversation_already_has_active_response"))
+            fake.push(done("vad"))
+            frames = fake.wait_for_sent(2)
+            assert [handle.tag, handle.tag] == [f["event_id"] for f in frames]
+            assert not handle.done()
+
+    def test_unanswered_request_times_out_and_frees_the_queue(self, fake):
+        """A request the server neither starts nor refuses fails after
+        response_start_timeout, and the queued request goes out."""
+        with open_session(fake, response_start_timeout=0.2) as session:
+            lost = session.create_response()
+            queued = session.create_response()
+            with pytest.raises(RealtimeTimeoutError, match="neither started nor refused"):
+                lost.result(WAIT)
+            assert queued.tag == fake.wait_for_sent(2)[1]["event_id"]
+            fake.push(created("r2", queued.tag))
+            fake.push(done("r2", queued.tag))
+            assert "r2" == queued.result(WAIT).response_id
+
+    def test_start_timeout_must_be_positive(self):
+        """response_start_timeout is validated."""
+        with pytest.raises(ValueError, match="response_start_timeout"):
+            ConversationOptions(response_start_timeout=0)
+
+
+class TestAppTools:
+    @staticmethod
+    def add(a: int, b: int) -> int:
+        """Add.
+
+        Args:
+            a: One.
+            b: Two.
+        """
+        return a + b
+
+    def declare(self, fake: FakeTransport, session: ConversationSession) -> None:
+        """The server reports a tool the app declared itself, next to the registry's."""
+        seen = threading.Event()
+        session.on("session.updated", lambda e: seen.set())
+        fake.push(
+            {
+                "type": "session.updated",
+                "event_id": "s1",
+                "session": {
+                    "type": "realtime",
+                    "tools": [
+                        {"type": "function", "name": "lookup_order"},
+                        {"type": "function", "name": "add"},
+                    ],
+                },
+            }
+        )
+        assert seen.wait(WAIT)
+
+    def test_calls_to_the_apps_own_tools_are_left_to_it(self, fake):
+        """With a Python tool registered, a call to a tool the app declared itself
+        gets no automatic output: the app answers with submit_tool_response."""
+        with open_session(fake, tools=[self.add]) as session:
+            self.declare(fake, session)
+            finished = threading.Event()
+            session.on(ev.ResponseDoneEvent, lambda e: finished.set())
+            for event in call_events("vad", "c1", "lookup_order", '{"id": "42"}'):
+                fake.push(event)
+            assert finished.wait(WAIT)
+            assert [] == probe(session, fake)
+            assert ["lookup_order"] == [c.name for c in session.last_turn.function_calls]
+
+    def test_mixed_response_answers_ours_without_a_follow_up(self, fake):
+        """A response calling a registered tool and an app tool: the session sends
+        its output but leaves the follow-up response to the app."""
+        with open_session(fake, tools=[self.add]) as session:
+            self.declare(fake, session)
+            calls = [
+                ev.FunctionCallItem(id="i1", call_id="c1", name="add", arguments='{"a":1,"b":2}'),
+                ev.FunctionCallItem(id="i2", call_id="c2", name="lookup_order", arguments="{}"),
+            ]
+            fake.push(created("vad"))
+            fake.push(done("vad", output=calls))
+            output = fake.wait_for_type("conversation.item.create")["item"]
+            assert ("c1", "3") == (output["call_id"], output["output"])
+            assert ["conversation.item.create"] == probe(session, fake)
+            session.submit_tool_response("c2", {"status": "shipped"})
+            fake.wait_for_type("response.create")
+
+    def test_unknown_name_still_gets_an_error_output(self, fake):
+        """A name neither registered nor declared by the app is answered with an
+        error output, so the model is never left waiting."""
+        with open_session(fake, tools=[self.add]) as session:
+            self.declare(fake, session)
+            for event in call_events("vad", "c1", "nope"):
+                fake.push(event)
+            output = fake.wait_for_type("conversation.item.create")["item"]
+            assert "unknown tool 'nope'" in output["output"]
+            fake.wait_for_type("response.create")

@@ -571,3 +571,100 @@ def test_fake_transport_frames_are_json(fake):
         s.retrieve_item("i1")
         fake.wait_for_sent(1)
     assert [json.loads(f) for f in fake.sent_frames] == fake.sent
+
+
+class TestOverlappingClose:
+    def test_close_waits_for_a_close_already_running(self, fake):
+        """close() while the reader is closing (the server closed with 1011 while a
+        tool runs) waits for that close: the session is closed when it returns."""
+        release = threading.Event()
+        started = threading.Event()
+        closing = threading.Event()
+
+        def slow() -> str:
+            """Slow."""
+            started.set()
+            release.wait(WAIT)
+            return "x"
+
+        s = ConversationSession(
+            transport=fake, options=ConversationOptions(tools=[slow]), close_timeout=0.3
+        ).open()
+        try:
+            call = ev.FunctionCallItem(id="i1", call_id="c1", name="slow", arguments="{}")
+            fake.push(ev.ResponseCreatedEvent(event_id="c", response=ev.Response(id="r1")))
+            fake.push(
+                ev.ResponseDoneEvent(
+                    event_id="d", response=ev.Response(id="r1", status="completed", output=[call])
+                )
+            )
+            assert started.wait(WAIT)
+            handle = s.create_response()  # fails when the reader's close reaches the layer
+            handle.add_done_callback(lambda h: closing.set())
+            fake.close_from_server(1011, "server error")
+            assert closing.wait(WAIT)
+            s.close()
+            assert SessionState.CLOSED == s.state
+            assert 1011 == s.close_info.code
+        finally:
+            release.set()
+            s.close()
+
+    def test_close_from_a_tool_during_a_close_returns(self, fake):
+        """A tool calling close() while the reader's close waits for that tool
+        returns at once (no deadlock), and the session then closes."""
+        started = threading.Event()
+        closing = threading.Event()
+        state_seen: list[SessionState] = []
+        s = ConversationSession(transport=fake, close_timeout=WAIT).open()
+
+        def stop() -> str:
+            """Stop."""
+            started.set()
+            assert closing.wait(WAIT)
+            s.close()
+            state_seen.append(s.state)
+            return "ok"
+
+        s.tools.register(stop)
+        handle = s.create_response()
+        handle.add_done_callback(lambda h: closing.set())
+        call = ev.FunctionCallItem(id="i1", call_id="c1", name="stop", arguments="{}")
+        fake.push(
+            ev.ResponseDoneEvent(
+                event_id="d", response=ev.Response(id="r1", status="completed", output=[call])
+            )
+        )
+        assert started.wait(WAIT)
+        fake.close_from_server(1011, "server error")
+        assert s.wait_closed(WAIT)
+        assert [SessionState.CLOSING] == state_seen
+
+    def test_entering_a_closed_session_raises(self, fake):
+        """`with` on a closed session raises SessionClosedError."""
+        s = ConversationSession(transport=fake).open()
+        s.close()
+        with pytest.raises(SessionClosedError, match="reopened"), s:
+            pass
+
+
+class TestIterationAfterCloseFromACallback:
+    def test_event_being_dispatched_is_still_delivered(self, fake):
+        """events() called between a close from a callback and the queueing of
+        the event that callback ran for still yields that event, then ends."""
+        closed_in_callback = threading.Event()
+        proceed = threading.Event()
+        s = ConversationSession(transport=fake, close_timeout=2.0).open()
+
+        @s.on("response.done")
+        def close_here(event: object) -> None:
+            s.close()
+            closed_in_callback.set()
+            proceed.wait(WAIT)
+
+        fake.push(done())
+        assert closed_in_callback.wait(WAIT)
+        assert SessionState.CLOSED == s.state
+        iterator = s.events(timeout=WAIT)
+        proceed.set()
+        assert [ev.ResponseDoneEvent] == [type(e) for e in iterator]
