@@ -204,6 +204,18 @@ class TestBadFrames:
         peer.send({"type": "input_audio_buffer.clear"})
         assert "input_audio_buffer.cleared" == peer.recv()["type"]
 
+    def test_absent_param_and_event_id_are_null(self, peer: Peer) -> None:
+        """Like the service, an error frame always has param and event_id, null when absent."""
+        peer.send({"type": "response.cancel"})
+        error = peer.recv()
+        assert {
+            "type": "invalid_request_error",
+            "code": "response_cancel_not_active",
+            "message": "Cancellation failed: no active response found",
+            "param": None,
+            "event_id": None,
+        } == error["error"]
+
     def test_binary_garbage(self, peer: Peer) -> None:
         """A binary frame that is not UTF-8 is an error too, not a crash."""
         peer.ws.send_binary(b"\xff\xfe\x00")

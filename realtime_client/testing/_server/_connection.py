@@ -35,7 +35,7 @@ from ...events import (
     encode_server_event,
 )
 from ._record import TrafficEntry, save_traffic
-from ._util import ServerErrorInfo, error_event
+from ._util import ServerErrorInfo, encode_error_event, error_event
 from ._validate import decode_failure, frame_event_id, unknown_parameters
 
 if TYPE_CHECKING:
@@ -330,7 +330,8 @@ class FakeConnection:
         raise _Stop
 
     def _error(self, info: ServerErrorInfo, client_event_id: str | None) -> None:
-        self.send_event(error_event(info, client_event_id=client_event_id))
+        event = error_event(info, client_event_id=client_event_id)
+        self._send_frame(encode_error_event(event), event)
 
     def _handle_frame(self, frame: str | bytes) -> None:
         assert self.logic is not None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import string
 from typing import Final
 
-from ...events import ErrorDetails, ErrorEvent
+from ...events import ErrorDetails, ErrorEvent, encode_server_event
 
-__all__ = ["ServerErrorInfo", "error_event", "new_id"]
+__all__ = ["ServerErrorInfo", "encode_error_event", "error_event", "new_id"]
 
 _ALPHABET: Final = string.ascii_letters + string.digits
 _ID_LENGTH: Final = 22
@@ -56,3 +57,21 @@ def error_event(info: ServerErrorInfo, *, client_event_id: str | None) -> ErrorE
             event_id=client_event_id,
         ),
     )
+
+
+_NULLABLE_ERROR_FIELDS: Final = ("code", "param", "event_id")
+
+
+def encode_error_event(event: ErrorEvent) -> str:
+    """The ``error`` frame, with ``code``, ``param`` and ``event_id`` as explicit nulls.
+
+    The service always writes these keys, ``null`` when they do not apply
+    (``"param": null`` is one of the spec README's noted differences), and
+    clients may index them directly. The events encoder writes None as an
+    absent key, which is right for every other optional field, so the nulls
+    are put back here, into the encoded object, rather than in the models.
+    """
+    frame = json.loads(encode_server_event(event))
+    for key in _NULLABLE_ERROR_FIELDS:
+        frame["error"].setdefault(key, None)
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
