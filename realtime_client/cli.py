@@ -86,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
     serve.add_argument("--port", type=int, default=0, help="port (default: any free one)")
     serve.add_argument("--api-key", help="the only API key accepted (default: any)")
-    serve.add_argument("--speed", type=float, default=1.0, help="faster than real time by")
+    serve.add_argument(
+        "--speed", type=_serve_speed, default=1.0, help="faster than real time by (> 0)"
+    )
 
     sub.add_parser("devices", help="list audio devices")
     return parser
@@ -398,11 +400,22 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_speed(text: str) -> float:
+    """``--speed``: a number above 0 (``inf`` streams without waiting)."""
+    try:
+        speed = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not speed > 0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
+    return speed
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from .testing import serve_forever
 
     def ready(url: str) -> None:
-        print(f"offline Realtime server at {url}/realtime", flush=True)
+        print(url, flush=True)  # the base URL, ws://HOST:PORT/v1, alone on stdout's first line
         _status(f"connect with ConversationClient(base_url={url!r}, api_key=...); Ctrl-C stops")
 
     serve_forever(args.host, args.port, ready=ready, api_key=args.api_key, speed=args.speed)
