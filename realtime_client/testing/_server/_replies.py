@@ -18,7 +18,6 @@ import attrs
 
 from ...events import (
     UNSET,
-    AssistantMessageItem,
     ConversationItem,
     FunctionCallItem,
     FunctionCallOutputItem,
@@ -26,8 +25,6 @@ from ...events import (
     InputAudioContent,
     InputTextContent,
     Modality,
-    OutputAudioContent,
-    OutputTextContent,
     RealtimeSessionConfig,
     ResponseOptions,
     Tool,
@@ -352,14 +349,3 @@ def default_reply(request: ResponseRequest) -> list[Reply]:
     if isinstance(last, UserMessageItem):
         return [TextReply(text=_heard(request, last))]
     return [TextReply(text="Hello! How can I help you today?")]
-
-
-def reply_text(item: ConversationItem) -> str:
-    """The text or transcript of an assistant message, for logs and assertions."""
-    if isinstance(item, AssistantMessageItem):
-        return "".join(
-            (p.text or "") if isinstance(p, OutputTextContent) else (p.transcript or "")
-            for p in item.content
-            if isinstance(p, (OutputTextContent, OutputAudioContent))
-        )
-    return ""

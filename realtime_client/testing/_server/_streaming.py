@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from typing import Any, Final, Literal, cast
 
 import attrs
@@ -130,7 +130,6 @@ class ResponseStream:
         max_output_tokens: The token limit (``"inf"`` or an integer).
         input_tokens: (text, audio) tokens of the context, for usage.
         speech_engine: Which speech synthesizer to use.
-        on_item_done: Told about each finished output item (for transcripts of audio).
     """
 
     def __init__(
@@ -147,7 +146,6 @@ class ResponseStream:
         max_output_tokens: int | Literal["inf"],
         input_tokens: tuple[int, int],
         speech_engine: SpeechEngine = "auto",
-        on_item_done: Callable[[ConversationItem], None] | None = None,
     ) -> None:
         self.id = response_id
         self._replies = replies
@@ -160,7 +158,6 @@ class ResponseStream:
         self._max_tokens = max_output_tokens
         self._input_tokens = input_tokens
         self._engine = speech_engine
-        self._on_item_done = on_item_done
         self._outputs: list[_Output] = []
         self._current: _Output | None = None
         self._text_tokens = 0
@@ -173,11 +170,6 @@ class ResponseStream:
     def total_tokens(self) -> int:
         """Tokens the response has cost so far, input and output."""
         return sum(self._input_tokens) + self._text_tokens + self._audio_tokens
-
-    @property
-    def finished(self) -> bool:
-        """Whether ``response.done`` has been produced."""
-        return self._finished
 
     def _ev_id(self) -> str:
         return new_id("event")
@@ -268,8 +260,6 @@ class ResponseStream:
                     previous_item_id=self._previous_id(item),
                 ),
             )
-        if self._on_item_done is not None:
-            self._on_item_done(item)
 
     def _previous_id(self, item: ConversationItem) -> str | None:
         assert self._conversation is not None

@@ -112,11 +112,6 @@ class InputAudioBuffer:
         """How much audio the buffer holds, in milliseconds."""
         return len(self._buffer) / 2 * 1000 / self._rate
 
-    def reset_rate(self, rate: int) -> None:
-        """Switch to another sample rate: the buffer empties and the clock restarts."""
-        if rate != self._rate:
-            self.__init__(rate=rate)  # type: ignore[misc]
-
     def append(self, pcm16: bytes, vad: VadSettings | None) -> list[VadTransition]:
         """Add audio; with ``vad`` given, run detection over the complete new frames."""
         if len(pcm16) % 2:
