@@ -2,7 +2,8 @@
 
 It needs the ``testing`` extra (``websockets``, ``numpy``). The package is split by
 responsibility: ``_handshake`` (HTTP upgrade, keys), ``_connection`` (threads,
-faults, recording), ``_session`` (protocol logic), ``_config`` (session defaults
+faults, recording), ``_session`` (protocol logic), ``_input_audio`` (input buffer
+events, VAD turns, transcription, idle timeout), ``_config`` (session defaults
 and merging), ``_conversation`` (items), ``_vad`` (input buffer and VAD),
 ``_streaming`` (response events), ``_replies`` (responders and the default model),
 ``_speech`` (voice), ``_audio`` (formats) and ``_record`` (JSONL traffic).

@@ -288,6 +288,11 @@ class FakeConnection:
             self._traffic.append(entry)
             self._cond.notify_all()
 
+    def _note_received(self, event: ClientEvent | UnknownClientEvent) -> None:
+        with self._cond:
+            self._received.append(event)
+            self._cond.notify_all()
+
     def _note_error(self, exc: BaseException) -> None:
         with self._cond:
             self._errors.append(exc)
@@ -340,9 +345,7 @@ class FakeConnection:
         except ProtocolError as exc:
             self._error(decode_failure(exc), frame_event_id(frame))
             return
-        with self._cond:
-            self._received.append(event)
-            self._cond.notify_all()
+        self._note_received(event)
         event_id = getattr(event, "event_id", None)
         if not isinstance(event, UnknownClientEvent):
             unknown = unknown_parameters(json.loads(frame), event)
@@ -465,9 +468,7 @@ class FakeConnection:
             event = decode_client_event(frame)
         except ProtocolError:
             return frame
-        with self._cond:
-            self._received.append(event)
-            self._cond.notify_all()
+        self._note_received(event)
         return frame
 
     def _compare(self, expected: str, got: str | bytes) -> None:

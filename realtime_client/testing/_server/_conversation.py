@@ -9,13 +9,15 @@ import attrs
 from ...events import (
     AssistantMessageItem,
     ConversationItem,
+    ConversationItemAddedEvent,
+    ConversationItemDoneEvent,
     InputAudioContent,
     OutputAudioContent,
     UserMessageItem,
 )
 from ._util import ServerErrorInfo, new_id
 
-__all__ = ["Conversation", "strip_audio"]
+__all__ = ["Conversation", "added_and_done", "strip_audio"]
 
 ROOT: Final = "root"
 
@@ -39,6 +41,26 @@ def strip_audio(item: ConversationItem) -> ConversationItem:
         ]
         return attrs.evolve(item, content=assistant)
     return item
+
+
+def added_and_done(
+    item: ConversationItem, previous_item_id: str | None
+) -> tuple[ConversationItemAddedEvent, ConversationItemDoneEvent]:
+    """The ``conversation.item.added`` and ``.done`` pair for an item complete on arrival.
+
+    That is how the service announces an item the client created or a committed
+    user turn (audio bytes left out); a response's output items get the two
+    events apart, around their streaming.
+    """
+    echo = strip_audio(item)
+    return (
+        ConversationItemAddedEvent(
+            event_id=new_id("event"), item=echo, previous_item_id=previous_item_id
+        ),
+        ConversationItemDoneEvent(
+            event_id=new_id("event"), item=echo, previous_item_id=previous_item_id
+        ),
+    )
 
 
 class Conversation:
