@@ -6,8 +6,10 @@ and is the only place that advances the played counters, so the buffer knows,
 sample for sample, how much of each item's audio went to the device. That is
 the position a barge-in truncates at.
 
-All methods are thread-safe. :meth:`fill` only copies bytes and appends to a
-queue, so it is safe inside a PortAudio callback.
+All methods are thread-safe. :meth:`fill` only copies bytes (from memoryviews
+of the queued audio and of a preallocated block of silence, so no buffer is
+allocated per callback) and appends to a queue, so it is safe inside a
+PortAudio callback.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
 ]
 
 _KEPT_ITEMS = 64  # finished items remembered for position(); older ones are forgotten
+_SILENCE_BYTES = 48000 * 2  # 1 s at 48 kHz: the zeros a callback block is padded from
 
 
 @final
@@ -116,12 +119,13 @@ class PlaybackBuffer:
         self._wire_rate = wire_rate
         self._capacity = capacity_frames
         self._lock = threading.Lock()
-        self._segments: collections.deque[tuple[_Item, bytes]] = collections.deque()
+        self._segments: collections.deque[tuple[_Item, memoryview]] = collections.deque()
         self._offset = 0  # bytes of the first segment already played
         self._queued_frames = 0
         self._items: collections.OrderedDict[tuple[str, int], _Item] = collections.OrderedDict()
         self._dropped: collections.deque[tuple[str, int]] = collections.deque(maxlen=_KEPT_ITEMS)
         self._current: _Item | None = None  # started and not finished
+        self._silence = memoryview(bytes(_SILENCE_BYTES))  # fill() pads from it, never allocates
         self.underruns = 0
         self.events: queue.SimpleQueue[PlaybackEvent] = queue.SimpleQueue()
 
@@ -165,7 +169,7 @@ class PlaybackBuffer:
             item.received_frames += frames
             item.received_wire += wire_samples
             if pcm16:
-                self._segments.append((item, pcm16))
+                self._segments.append((item, memoryview(pcm16).cast("B")))
                 self._queued_frames += frames
             return True
 
@@ -202,7 +206,7 @@ class PlaybackBuffer:
                         PlaybackStarted(item_id=item.key[0], content_index=item.key[1])
                     )
                 take = min(want - done, len(data) - self._offset)
-                view[done : done + take] = data[self._offset : self._offset + take]
+                view[done : done + take] = data[self._offset : self._offset + take]  # no copy
                 done += take
                 self._offset += take
                 item.played_frames += take // 2
@@ -213,10 +217,17 @@ class PlaybackBuffer:
                     if item.ended and not self._has_queued(item):
                         self._finish(item, interrupted=False)
             if done < want:
-                view[done:] = bytes(want - done)
+                self._pad(view, done, want)
                 if self._current is not None:
                     self.underruns += 1
         return done // 2
+
+    def _pad(self, view: memoryview, start: int, end: int) -> None:
+        """Zero ``view[start:end]`` from the preallocated silence (no allocation per block)."""
+        while start < end:
+            take = min(end - start, len(self._silence))
+            view[start : start + take] = self._silence[:take]
+            start += take
 
     def interrupt(self) -> PlaybackPosition | None:
         """Stop at once: drop everything queued and ignore further audio for those items.

@@ -49,6 +49,29 @@ class TestFill:
         expected = PlaybackPosition(item_id="a", content_index=0, played_ms=41, received_ms=100)
         assert buf.position("a") == expected
 
+    def test_fill_allocates_no_block_sized_buffer(self):
+        """Idle and partly filled blocks are padded from preallocated silence, not bytes(n)."""
+        import tracemalloc
+
+        buf = make()
+        out = bytearray(b"\xff" * 4800)  # a 100 ms block: bytes(n) would show as >= 4800 B
+        buf.fill(out)  # warm up
+        buf.write("a", 0, ramp(1000), wire_samples=1000)
+        tracemalloc.start()
+        try:
+            tracemalloc.reset_peak()
+            buf.fill(out)  # 1000 samples of audio, then 1400 of silence
+            partial = bytes(out)
+            tracemalloc.reset_peak()
+            base = tracemalloc.get_traced_memory()[0]
+            buf.fill(out)  # all silence
+            peak = tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+        assert partial == ramp(1000) + bytes(2800)
+        assert bytes(out) == bytes(4800)
+        assert peak < 1000
+
     def test_underrun_counted_only_mid_item(self):
         """Silence between items is not an underrun; running dry mid-item is."""
         buf = make()
