@@ -110,7 +110,9 @@ class VoiceBridge:
         self._sink = sink
         self._push_to_talk = push_to_talk
         self._on_source_end = on_source_end
-        self._lock = threading.Lock()
+        # Held across the sink's interrupt() and play(): a delta is either queued
+        # before the interruption (and dropped by it) or seen as cancelled after.
+        self._lock = threading.RLock()
         self._running: set[str] = set()  # responses created and not done
         self._cancelled: set[str] = set()
         self._talking = False
@@ -171,13 +173,16 @@ class VoiceBridge:
         """
         if self._sink is None:
             return None
-        position = self._sink.interrupt()
-        if position is None:
-            return None
-        self._session.truncate_item(position.item_id, position.content_index, position.played_ms)
         with self._lock:
+            # Mark the running responses cancelled first, so no delta of theirs is
+            # queued between emptying the sink and the mark.
             to_cancel = sorted(self._running - self._cancelled)
             self._cancelled.update(to_cancel)
+            position = self._sink.interrupt()
+            if position is None:  # nothing was playing: nothing is cancelled
+                self._cancelled.difference_update(to_cancel)
+                return None
+        self._session.truncate_item(position.item_id, position.content_index, position.played_ms)
         for response_id in to_cancel:
             self._session.cancel_response(response_id)
         return position
@@ -226,7 +231,7 @@ class VoiceBridge:
         with self._lock:
             if event.response_id in self._cancelled:
                 return
-        self._sink.play(event.item_id, event.delta, content_index=event.content_index)
+            self._sink.play(event.item_id, event.delta, content_index=event.content_index)
 
     def _on_audio_done(self, event: ev.ResponseOutputAudioDoneEvent) -> None:
         if self._closed.is_set() or self._sink is None:

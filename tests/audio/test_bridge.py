@@ -53,7 +53,7 @@ def speech_started() -> ev.InputAudioBufferSpeechStartedEvent:
 @pytest.fixture
 def speaker_and_stream():
     factory = FakeFactory()
-    speaker = Speaker(stream_factory=factory)
+    speaker = Speaker(stream_factory=factory, blocksize_ms=40)
     yield speaker, factory
     speaker.close()
 
@@ -73,6 +73,38 @@ class TestBargeIn:
             assert factory.stream.pump() == bytes(1920)
             session.emit(delta("item1", tone(100)))  # still streaming: dropped
             assert factory.stream.pump() == bytes(1920)
+
+    def test_response_is_cancelled_before_the_sink_is_emptied(self):
+        """A delta arriving while the sink empties is already seen as cancelled: not played."""
+        session = FakeSession()
+        factory = FakeFactory()
+        speaker = Speaker(stream_factory=factory)
+
+        class RacingSink:
+            """A speaker whose interrupt() lets the next item's first delta in at the worst time."""
+
+            playing = property(lambda self: speaker.playing)
+            start = speaker.start
+            play = speaker.play
+            end = speaker.end
+
+            def interrupt(self):
+                position = speaker.interrupt()
+                session.emit(delta("item2", tone(100)))  # the reader thread, racing
+                return position
+
+        try:
+            bridge = VoiceBridge(session, sink=RacingSink())
+            with bridge:
+                session.emit(created("r1"))
+                session.emit(delta("item1", tone(500)))
+                factory.stream.pump()
+                session.emit(speech_started())
+                assert speaker.position("item2") is None
+                assert factory.stream.pump() == bytes(1200)
+        finally:
+            speaker.close()
+        assert ("response.cancel", "r1") in session.sent
 
     def test_truncate_capped_at_received(self, speaker_and_stream):
         """All received audio was played: truncation equals the received duration."""
