@@ -1,6 +1,8 @@
 """Live audio: microphone, speaker, barge-in, WAV files, G.711 and resampling.
 
-Importing this package needs NumPy (the ``audio`` extra) but not PortAudio:
+Importing this package needs NumPy (the ``audio`` extra; without it the import
+raises :class:`~realtime_client.AudioError` naming
+``pip install 'realtime-client[audio]'``) but not PortAudio:
 sounddevice is imported when the first :class:`Microphone` or :class:`Speaker`
 opens, and a missing library becomes an :class:`~realtime_client.AudioError`
 naming the fix. ``import realtime_client`` never imports this package.

@@ -11,10 +11,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, final
 
-import numpy as np
-
 from ..errors import AudioError
 from ._format import WireFormat, wire_format
+from ._numpy import np
 from ._playback import PlaybackBuffer, PlaybackEvent, PlaybackFinished, PlaybackPosition
 from ._resample import StreamResampler
 from ._stream import (
@@ -72,8 +71,9 @@ class Microphone:
             first, then the device's own, with resampling.
         blocksize_ms: Duration of one device block.
         latency: Passed to PortAudio (seconds, ``"low"`` or ``"high"``); None is its default.
-        max_queued_s: Recorded audio kept while nobody reads; older blocks are dropped
-            (counted in :attr:`dropped_blocks`).
+        max_queued_s: Recorded audio kept while nobody reads; beyond it the oldest
+            blocks are dropped to make room for the newest (counted in
+            :attr:`dropped_blocks`).
         stream_factory: Opens the stream; the default uses sounddevice. Tests pass a fake.
 
     Raises:
@@ -229,10 +229,17 @@ class Microphone:
     def _callback(self, indata: Any, frames: int, time: Any, status: Any) -> None:
         if status and getattr(status, "input_overflow", False):
             self.input_overflows += 1
-        try:
-            self._blocks.put_nowait(bytes(indata))
-        except queue.Full:
-            self.dropped_blocks += 1
+        block = bytes(indata)
+        while True:
+            try:
+                self._blocks.put_nowait(block)
+                return
+            except queue.Full:  # nobody is reading: drop the oldest block, keep the newest
+                try:
+                    self._blocks.get_nowait()
+                    self.dropped_blocks += 1
+                except queue.Empty:
+                    pass
 
 
 def _lookup(name: str) -> WireFormat:
@@ -259,7 +266,10 @@ class Speaker:
         wire_format: The format of the deltas given to :meth:`play`.
         sample_rate: Force the device's rate (default: the wire's, else the device's own).
         blocksize_ms: Duration of one device block; playback stops within one block
-            (plus the device's latency) of :meth:`interrupt`.
+            plus the device's latency of :meth:`interrupt`. The default, 25 ms, gives
+            PortAudio (ALSA through PulseAudio) a 50 ms buffer: sound stops about
+            75 ms after an interruption, and nothing underruns. Blocks of 20 ms or
+            less with the default latency underrun there.
         latency: Passed to PortAudio; None is its default.
         buffer_seconds: The most audio queued at once; :meth:`play` raises beyond it.
         on_playback: Called with each playback event.
@@ -277,7 +287,7 @@ class Speaker:
         device: int | str | None = None,
         wire_format: str = "audio/pcm",
         sample_rate: int | None = None,
-        blocksize_ms: float = 40,
+        blocksize_ms: float = 25,
         latency: float | str | None = None,
         buffer_seconds: float = 300.0,
         on_playback: Callable[[PlaybackEvent], None] | None = None,
@@ -306,6 +316,7 @@ class Speaker:
         self._resampler = StreamResampler(in_rate=self._format.sample_rate, out_rate=self._rate)
         self._on_playback = on_playback
         self._lock = threading.Lock()
+        self._resample_lock = threading.Lock()
         self._idle = threading.Condition()
         self._running = False
         self._closed = False
@@ -422,16 +433,18 @@ class Speaker:
         """
         pcm = self._format.decode(audio)
         wire_samples = len(pcm) // 2
-        self._buf.write(
-            item_id, content_index, self._resampler.process(pcm), wire_samples=wire_samples
-        )
+        with self._resample_lock:  # interrupt() may flush the resampler on another thread
+            self._buf.write(
+                item_id, content_index, self._resampler.process(pcm), wire_samples=wire_samples
+            )
 
     def end(self, item_id: str, *, content_index: int = 0) -> None:
         """Mark an item's audio complete; :class:`PlaybackFinished` follows its last sample."""
-        tail = self._resampler.flush()
-        if tail:
-            self._buf.write(item_id, content_index, tail, wire_samples=0)
-        self._buf.end(item_id, content_index)
+        with self._resample_lock:
+            tail = self._resampler.flush()
+            if tail:
+                self._buf.write(item_id, content_index, tail, wire_samples=0)
+            self._buf.end(item_id, content_index)
 
     def interrupt(self) -> PlaybackPosition | None:
         """Stop playing now and drop queued audio.
@@ -440,8 +453,9 @@ class Speaker:
             The interrupted item's position (``played_ms`` is what to truncate
             at), or None when nothing was playing.
         """
-        position = self._buf.interrupt()
-        self._resampler.flush()
+        with self._resample_lock:
+            position = self._buf.interrupt()
+            self._resampler.flush()
         return position
 
     def position(self, item_id: str, *, content_index: int = 0) -> PlaybackPosition | None:

@@ -12,15 +12,7 @@ at 8000 Hz, one byte per sample.
 
 from __future__ import annotations
 
-from ..errors import AudioError
-
-try:
-    import numpy as np
-    import numpy.typing as npt
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise AudioError(
-        "realtime_client.audio needs NumPy: pip install 'realtime-client[audio]'"
-    ) from exc
+from ._numpy import np, npt
 
 __all__ = ["decode_alaw", "decode_ulaw", "encode_alaw", "encode_ulaw"]
 

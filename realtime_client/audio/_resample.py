@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any, final
 
-import numpy as np
-
 from ..errors import AudioError
+from ._numpy import np
 
 __all__ = ["StreamResampler"]
 

@@ -96,9 +96,34 @@ def sounddevice_stream(
             **options,
         )
     except (sd.PortAudioError, ValueError) as exc:
+        if not _has_device(sd, kind):
+            raise AudioError(_no_device_message(kind)) from exc
         where = "default " + kind if device is None else f"{kind} device {device!r}"
         raise AudioError(f"cannot open the {where} at {samplerate} Hz: {exc}") from exc
     return stream
+
+
+def _has_device(sd: Any, kind: Literal["input", "output"]) -> bool:
+    """Whether PortAudio lists at least one device with channels of this kind."""
+    key = "max_input_channels" if kind == "input" else "max_output_channels"
+    try:
+        return any(int(info[key]) > 0 for info in sd.query_devices())
+    except Exception:  # cannot tell: keep the original error
+        return True
+
+
+def _no_device_message(kind: Literal["input", "output"]) -> str:
+    if kind == "input":
+        return (
+            "no input device: PortAudio found no microphone on this machine. "
+            "Read audio from a WAV file instead (realtime-client transcribe --file FILE, "
+            "or realtime_client.audio.WavSource)"
+        )
+    return (
+        "no output device: PortAudio found no speaker on this machine. "
+        "Write the audio to a WAV file instead (realtime-client demo --output FILE, "
+        "or realtime_client.audio.WavSink)"
+    )
 
 
 def open_stream(

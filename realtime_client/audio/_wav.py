@@ -9,6 +9,7 @@ use only the standard library's :mod:`wave` plus the resampler.
 
 from __future__ import annotations
 
+import collections
 import os
 import threading
 import time
@@ -16,14 +17,15 @@ import wave
 from collections.abc import Callable
 from typing import final
 
-import numpy as np
-
 from ..errors import AudioError
 from ._format import WireFormat, wire_format
+from ._numpy import np
 from ._playback import PlaybackEvent, PlaybackFinished, PlaybackPosition, PlaybackStarted
 from ._resample import StreamResampler
 
 __all__ = ["WavSink", "WavSource", "read_wav"]
+
+_KEPT_ITEMS = 64  # interrupted items remembered, as the speaker's buffer does
 
 
 def read_wav(path: str | os.PathLike[str], *, sample_rate: int | None = None) -> tuple[bytes, int]:
@@ -223,6 +225,8 @@ class WavSink:
         self._lock = threading.Lock()
         self._received: dict[tuple[str, int], int] = {}
         self._current: tuple[str, int] | None = None
+        # Interrupted items: their late deltas are ignored, as PlaybackBuffer does.
+        self._dropped: collections.deque[tuple[str, int]] = collections.deque(maxlen=_KEPT_ITEMS)
         self._closed = False
         self.frames_written = 0
         self.underruns = 0
@@ -272,6 +276,8 @@ class WavSink:
     def play(self, item_id: str, audio: bytes, *, content_index: int = 0) -> None:
         """Append one delta of an item to the file.
 
+        Audio for an item that was interrupted is ignored.
+
         Raises:
             AudioError: The sink is closed or the disk write failed.
         """
@@ -281,6 +287,8 @@ class WavSink:
         with self._lock:
             if self._closed:
                 raise AudioError(f"WAV sink {self.path!r} is closed")
+            if key in self._dropped:
+                return
             if key not in self._received:
                 self._received[key] = 0
                 self._current = key
@@ -294,7 +302,7 @@ class WavSink:
         """Mark an item complete; emits :class:`PlaybackFinished`."""
         key = (item_id, content_index)
         with self._lock:
-            if key not in self._received:
+            if key not in self._received or key in self._dropped:
                 return
             if self._current == key:
                 self._current = None
@@ -307,6 +315,7 @@ class WavSink:
             key, self._current = self._current, None
             if key is None:
                 return None
+            self._dropped.append(key)
             position = self._position(key)
         self._emit(PlaybackFinished(position=position, interrupted=True))
         return position

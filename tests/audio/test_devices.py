@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
+import types
 
 import numpy as np
 import pytest
@@ -41,6 +43,70 @@ class TestImport:
         monkeypatch.setattr(builtins, "__import__", fake_import)
         with pytest.raises(AudioError, match=r"libportaudio2.*|.*realtime-client\[audio\]"):
             Speaker()
+
+    def test_missing_numpy_names_the_extra(self, tmp_path):
+        """Without NumPy, importing the package or a class raises AudioError naming the extra."""
+        import subprocess
+
+        stub = tmp_path / "numpy"
+        stub.mkdir()
+        (stub / "__init__.py").write_text("raise ImportError('No module named numpy (stub)')\n")
+        code = (
+            "import sys\n"
+            "from realtime_client.errors import AudioError\n"
+            "for stmt in ('import realtime_client.audio',\n"
+            "             'from realtime_client.audio import Microphone',\n"
+            "             'from realtime_client.audio import WavSink',\n"
+            "             'from realtime_client.audio._resample import StreamResampler'):\n"
+            "    try:\n"
+            "        exec(stmt)\n"
+            "    except AudioError as exc:\n"
+            "        print(exc)\n"
+            "    else:\n"
+            "        sys.exit(stmt + ' did not raise')\n"
+        )
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.getcwd()])}
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        lines = result.stdout.splitlines()
+        assert len(lines) == 4
+        assert all("pip install 'realtime-client[audio]'" in line for line in lines)
+
+    @pytest.mark.parametrize(
+        ("cls", "words", "alternative"),
+        [
+            (Microphone, "no input device", "--file"),
+            (Speaker, "no output device", "--output"),
+        ],
+    )
+    def test_no_device_at_all_suggests_a_wav_file(self, monkeypatch, cls, words, alternative):
+        """A headless machine: the error says there is no device and offers a WAV file."""
+        fake_sd = types.ModuleType("sounddevice")
+
+        class PortAudioError(Exception):
+            pass
+
+        def no_stream(**options: object) -> None:
+            raise PortAudioError("Error querying device -1")
+
+        def query_devices(device: object = None, kind: object = None) -> object:
+            if kind is not None:
+                raise PortAudioError("Error querying device -1")
+            return []
+
+        fake_sd.PortAudioError = PortAudioError  # type: ignore[attr-defined]
+        fake_sd.RawInputStream = no_stream  # type: ignore[attr-defined]
+        fake_sd.RawOutputStream = no_stream  # type: ignore[attr-defined]
+        fake_sd.query_devices = query_devices  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "sounddevice", fake_sd)
+        with pytest.raises(AudioError) as caught:
+            cls()
+        message = str(caught.value)
+        assert words in message
+        assert alternative in message
+        assert "Hz" not in message  # not blamed on the sample rate
 
 
 class TestMicrophone:
@@ -113,12 +179,16 @@ class TestMicrophone:
         assert len(chunk) == 960
 
     def test_full_queue_drops_oldest_blocks_counted(self):
-        """Nobody reading: blocks beyond max_queued_s are dropped and counted."""
+        """Nobody reading: the oldest blocks beyond max_queued_s go; the newest two survive."""
         factory = FakeFactory()
         with Microphone(stream_factory=factory, blocksize_ms=20, max_queued_s=0.04) as mic:
-            for _ in range(5):
-                factory.stream.push(ramp(480))
+            blocks = [ramp(480, start=1 + 480 * k) for k in range(5)]
+            for block in blocks:
+                factory.stream.push(block)
             assert mic.dropped_blocks == 3
+            survivors = [mic.read(timeout=1), mic.read(timeout=1)]
+            assert mic.read(timeout=0) is None
+        assert survivors == blocks[3:]
 
     def test_bad_chunk(self):
         """chunk_ms out of range is rejected with the value."""
@@ -140,14 +210,14 @@ class TestSpeaker:
         factory = FakeFactory()
         with Speaker(stream_factory=factory, on_playback=on_playback) as speaker:
             stream = factory.stream
-            assert stream.options["blocksize"] == 960  # 40 ms at 24 kHz
+            assert stream.options["blocksize"] == 600  # 25 ms at 24 kHz
             data = ramp(1500)
             speaker.play("item", data[:1000])
             speaker.play("item", data[1000:])
             speaker.end("item")
             out = stream.pump()
             assert speaker.playing
-            out += stream.pump()
+            out += stream.pump() + stream.pump()
             assert out[:3000] == data
             assert finished.wait(5)
             assert speaker.wait_idle(5)
@@ -158,7 +228,7 @@ class TestSpeaker:
     def test_interrupt_silences_next_block(self):
         """interrupt() returns the played position and the very next block is silence."""
         factory = FakeFactory()
-        with Speaker(stream_factory=factory) as speaker:
+        with Speaker(stream_factory=factory, blocksize_ms=40) as speaker:
             speaker.play("item", tone(500))
             factory.stream.pump()
             factory.stream.pump()
@@ -168,6 +238,43 @@ class TestSpeaker:
             assert factory.stream.pump() == bytes(1920)
             speaker.play("item", tone(100))  # late delta of the same item: ignored
             assert factory.stream.pump() == bytes(1920)
+
+    def test_interrupt_does_not_flush_the_resampler_while_play_uses_it(self):
+        """interrupt() on another thread waits for play() to finish with the soxr stream."""
+        factory = FakeFactory()
+        speaker = Speaker(stream_factory=factory, sample_rate=48000)
+        real = speaker._resampler
+        in_process = threading.Event()
+        flushed = threading.Event()
+        overlaps: list[str] = []
+
+        class WatchedResampler:
+            def process(self, pcm: bytes) -> bytes:
+                in_process.set()
+                # Give a racing interrupt() every chance to flush now (it must not).
+                flushed.wait(0.3)
+                out = real.process(pcm)
+                in_process.clear()
+                return out
+
+            def flush(self) -> bytes:
+                if in_process.is_set():
+                    overlaps.append("flush during process")
+                flushed.set()
+                return real.flush()
+
+        speaker._resampler = WatchedResampler()  # type: ignore[assignment]
+        interrupter = threading.Thread(
+            target=lambda: (in_process.wait(5), speaker.interrupt()), name="test-interrupter"
+        )
+        interrupter.start()
+        try:
+            speaker.play("item", tone(100))
+            interrupter.join(5)
+            assert flushed.is_set()
+            assert overlaps == []
+        finally:
+            speaker.close()
 
     def test_g711_deltas(self):
         """a-law deltas are decoded; received ms count 8 kHz samples."""
@@ -182,7 +289,7 @@ class TestSpeaker:
     def test_resampled_device(self):
         """At 48 kHz the played ms still count wire time."""
         factory = FakeFactory()
-        with Speaker(stream_factory=factory, sample_rate=48000) as speaker:
+        with Speaker(stream_factory=factory, sample_rate=48000, blocksize_ms=40) as speaker:
             speaker.play("x", tone(200))
             for _ in range(3):
                 factory.stream.pump()  # 3 x 40 ms

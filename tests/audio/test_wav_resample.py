@@ -109,6 +109,31 @@ class TestWavSink:
             assert (position.played_ms, position.received_ms) == (250, 250)
             assert sink.interrupt() is None
 
+    def test_late_deltas_of_an_interrupted_item_are_dropped(self, tmp_path):
+        """After interrupt(), the item's late deltas and end() neither write nor restart it."""
+        events = []
+        path = tmp_path / "o.wav"
+        with WavSink(path, on_playback=events.append) as sink:
+            sink.play("a", tone(100))
+            sink.interrupt()
+            sink.play("a", tone(200))  # already on the wire when the barge-in happened
+            sink.end("a")
+            assert not sink.playing
+            position = sink.position("a")
+            sink.play("b", tone(50))  # the next item plays normally
+            sink.end("b")
+        assert position is not None
+        assert (position.played_ms, position.received_ms) == (100, 100)
+        pcm, _ = read_wav(path)
+        assert len(pcm) == 2 * 24000 * 150 // 1000
+        kinds = [(type(e).__name__, e.item_id) for e in events]
+        assert kinds == [
+            ("PlaybackStarted", "a"),
+            ("PlaybackFinished", "a"),
+            ("PlaybackStarted", "b"),
+            ("PlaybackFinished", "b"),
+        ]
+
     def test_unwritable(self, tmp_path):
         """A path in a missing directory is a clear AudioError."""
         with pytest.raises(AudioError, match="cannot create"):
@@ -131,6 +156,31 @@ class TestResampler:
         y = np.frombuffer(out, dtype="<i2").astype(float) / 32767
         assert len(y) == 24000
         assert np.sqrt(np.mean(y[2000:-2000] ** 2)) == pytest.approx(0.3536, abs=0.005)
+
+    @pytest.mark.parametrize(
+        ("in_rate", "out_rate"), [(48000, 24000), (44100, 24000), (8000, 24000)]
+    )
+    def test_chunked_equals_one_shot(self, in_rate, out_rate):
+        """Streaming in odd chunks gives the same samples as one call, within a few LSB."""
+        rng = np.random.default_rng(1)
+        n = in_rate  # 1 s
+        x = (tone(1000, rate=in_rate, freq=440) + b"")[: 2 * n]
+        noise = (rng.standard_normal(n) * 3000).astype("<i2")
+        signal = (np.frombuffer(x, dtype="<i2").astype(np.int32) // 2 + noise).astype("<i2")
+        data = signal.tobytes()
+        one = StreamResampler(in_rate=in_rate, out_rate=out_rate)
+        whole = np.frombuffer(one.process(data) + one.flush(), dtype="<i2").astype(int)
+        chunked_r = StreamResampler(in_rate=in_rate, out_rate=out_rate)
+        sizes = [2 * k for k in (1, 7, 160, 333, 480, 1001)]
+        parts, offset, k = [], 0, 0
+        while offset < len(data):
+            size = sizes[k % len(sizes)]
+            parts.append(chunked_r.process(data[offset : offset + size]))
+            offset += size
+            k += 1
+        chunked = np.frombuffer(b"".join(parts) + chunked_r.flush(), dtype="<i2").astype(int)
+        assert len(chunked) == len(whole)
+        assert np.abs(chunked - whole).max() <= 3
 
     def test_anti_aliasing(self):
         """A 15 kHz tone is removed going to 24 kHz (Nyquist 12 kHz), unlike interpolation."""
