@@ -8,6 +8,7 @@ tests skip when those devices are absent.
 from __future__ import annotations
 
 import threading
+import time
 from importlib import resources
 
 import numpy as np
@@ -148,3 +149,108 @@ class TestMicrophoneIntoOfflineServer:
                 assert stopped.wait(15)
         # Stop = start + speech length (server VAD pads the start, waits out silence at the end).
         assert abs((stamps["end"] - stamps["start"]) - speech_ms) <= 700
+
+
+def _align(recording: np.ndarray, reference: np.ndarray) -> int:
+    """Index in ``recording`` where ``reference`` starts (FFT cross-correlation)."""
+    n = len(recording) + len(reference)
+    size = 1 << (n - 1).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(recording, size) * np.conj(np.fft.rfft(reference, size)), size)
+    return int(np.argmax(corr[: len(recording)]))
+
+
+class TestBargeInThroughSession:
+    def test_speech_during_reply_truncates_at_heard_position_and_stops_fast(self):
+        """Server VAD hears the user over the reply: playback stops within 100 ms, and the
+        truncate's audio_end_ms is what came out of the virtual speaker, within one block."""
+        from realtime_client import events as ev
+        from realtime_client._config import ConversationOptions
+        from realtime_client.audio import VoiceBridge
+        from realtime_client.client import ConversationClient
+        from realtime_client.testing import FakeRealtimeServer
+
+        question = resources.files("realtime_client.audio") / "data/question.wav"
+        with resources.as_file(question) as path:
+            speech, _ = read_wav(path, sample_rate=24000)
+        reply = bytearray()  # every reply delta the client received
+        interrupted_at: list[float] = []
+        speech_events = threading.Event()
+        got_reply_audio = threading.Event()
+
+        def on_delta(event: ev.ResponseOutputAudioDeltaEvent) -> None:
+            reply.extend(event.delta)
+            got_reply_audio.set()
+
+        def on_speech_started(event: ev.InputAudioBufferSpeechStartedEvent) -> None:
+            if got_reply_audio.is_set() and not interrupted_at:  # after the bridge's handler
+                interrupted_at.append(time.perf_counter())
+                speech_events.set()
+
+        options = ConversationOptions(turn_detection=ev.ServerVad(), output_modalities=["audio"])
+        block_ms = 25  # the speaker's default block
+        chunks: list[tuple[float, bytes]] = []  # (read time, 10 ms of the monitor)
+        with (
+            FakeRealtimeServer() as server,
+            ConversationClient(base_url=server.base_url, api_key="k").start_conversation(
+                options=options
+            ) as session,
+            Microphone(
+                device="virt_spk_monitor", chunk_ms=10, blocksize_ms=10, latency="low"
+            ) as monitor,
+            Microphone() as mic,
+            Speaker(device="virt_spk") as speaker,
+            Speaker(device="mic_feed", latency=0.1) as feed,
+        ):
+            connection = server.wait_for_connection(timeout=5)
+            session.on(ev.ResponseOutputAudioDeltaEvent, on_delta)
+            with VoiceBridge(session, source=mic, sink=speaker):
+                session.on(ev.InputAudioBufferSpeechStartedEvent, on_speech_started)
+                feed.play("question", speech)
+                feed.end("question")
+                heard_reply_ms = 0
+                barged = False
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    chunk = monitor.read(timeout=2)
+                    assert chunk, "the monitor stopped delivering audio"
+                    chunks.append((time.perf_counter(), chunk))
+                    if _loud(chunk).any():
+                        heard_reply_ms += 10
+                    if not barged and heard_reply_ms >= 800:  # the reply is well under way
+                        feed.play("barge-in", speech)
+                        feed.end("barge-in")
+                        barged = True
+                    if interrupted_at and chunks[-1][0] - interrupted_at[0] > 0.6:
+                        break
+                assert speech_events.is_set(), "server VAD never heard the barge-in"
+                truncate = connection.wait_for_received("conversation.item.truncate", timeout=5)
+        assert isinstance(truncate, ev.ConversationItemTruncateEvent)
+        assert speaker.underruns == 0
+        assert speaker.output_underflows == 0
+
+        recording = np.frombuffer(b"".join(c for _, c in chunks), dtype="<i2").astype(float)
+        sent = np.frombuffer(bytes(reply), dtype="<i2").astype(float)
+        start = _align(recording, sent[: 24000 * 2])
+        # Per 10 ms frame of the reply as received: loud in the reply, and did it come out?
+        frames = min(len(sent), len(recording) - start) // 240
+        ref = sent[: frames * 240].reshape(frames, 240)
+        out = recording[start : start + frames * 240].reshape(frames, 240)
+        ref_energy, out_energy = (ref**2).mean(axis=1), (out**2).mean(axis=1)
+        loud = ref_energy > (0.02 * 32768) ** 2
+        played = loud & (out_energy > 0.25 * ref_energy)
+        unplayed = loud & (out_energy < 0.01 * ref_energy)
+        last_played = int(np.flatnonzero(played)[-1])
+        later_unplayed = np.flatnonzero(unplayed & (np.arange(frames) > last_played))
+        assert later_unplayed.size, "the reply was not cut short"
+        first_unplayed = int(later_unplayed[0])
+        assert not played[first_unplayed:].any(), "reply audio came out after the cut"
+        # The cut lies between the end of the last heard frame and the first unheard one.
+        low, high = 10 * (last_played + 1), 10 * first_unplayed
+        assert low - block_ms <= truncate.audio_end_ms <= high + block_ms, (low, high, truncate)
+
+        # Playback stopped within 100 ms of the interruption: find when the last reply
+        # sample came out of the monitor (by the read time of its chunk).
+        last_sample = start + (last_played + 1) * 240
+        ends = np.cumsum([len(c) // 2 for _, c in chunks])
+        came_out = chunks[int(np.searchsorted(ends, last_sample))][0]
+        assert came_out - interrupted_at[0] <= 0.100, came_out - interrupted_at[0]
