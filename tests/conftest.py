@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
+import jsonschema
 import pytest
+
+from tests.schema_validation import load_validators
 
 THREAD_PREFIX = "realtime-"
 JOIN_GRACE = 5.0
@@ -25,3 +28,9 @@ def no_leaked_threads() -> Iterator[None]:
         thread.join(JOIN_GRACE / max(len(leaked), 1))
     alive = [t.name for t in leaked if t.is_alive()]
     assert alive == [], f"threads left running: {alive}"
+
+
+@pytest.fixture(scope="session")
+def validators() -> dict[str, jsonschema.Draft202012Validator]:
+    """Validators for every event type, from the vendored official schemas."""
+    return load_validators()

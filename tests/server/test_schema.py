@@ -12,13 +12,11 @@ from typing import Any
 import jsonschema
 
 from realtime_client.testing import FakeRealtimeServer
-from tests.events import test_schema as events_schema
+from tests.schema_validation import neutralize_known_defects
 
 from .conftest import Peer, speech_fixture
 
 Validators = dict[str, jsonschema.Draft202012Validator]
-neutralize_known_defects = events_schema.neutralize_known_defects
-validators = events_schema.validators  # the events tests' fixture: one validator per wire type
 
 WEATHER = {
     "type": "function",
