@@ -112,12 +112,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RealtimeError, OSError) as exc:
         print(f"realtime-client {args.command}: {exc}", file=sys.stderr)
         return 1
+    except ImportError as exc:  # an optional dependency of this subcommand is missing
+        missing = exc.name or str(exc)
+        print(
+            f"realtime-client {args.command}: needs {missing!r}, which is not installed: "
+            "pip install 'realtime-client[audio,testing]'",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         print("", file=sys.stderr)
         return 130
 
 
 # --- connections ---------------------------------------------------------------------
+
+
+def _check_key(args: argparse.Namespace) -> None:
+    """Fail early, before any device opens, when --online has no key to use."""
+    if getattr(args, "online", False) and not os.environ.get("OPENAI_API_KEY"):
+        raise UsageError("--online needs an API key: export OPENAI_API_KEY=sk-...")
 
 
 @contextlib.contextmanager
@@ -128,8 +142,7 @@ def _client(args: argparse.Namespace, *, offline_default: bool) -> Iterator[Conv
     key = os.environ.get("OPENAI_API_KEY")
     offline = args.offline or (not args.online and (offline_default or not key))
     if not offline:
-        if not key:
-            raise UsageError("--online needs an API key: export OPENAI_API_KEY=sk-...")
+        _check_key(args)
         yield ConversationClient()
         return
     from .testing import FakeRealtimeServer
@@ -209,7 +222,8 @@ def _open_sink(
                 wire_format=wire, device=_device(getattr(args, "output_device", None))
             ), None
         except AudioError as exc:
-            output = os.path.join(tempfile.gettempdir(), "realtime-client-answer.wav")
+            handle, output = tempfile.mkstemp(prefix="realtime-client-answer-", suffix=".wav")
+            os.close(handle)
             _status(f"no speaker ({exc}); writing the audio to a file instead")
     return WavSink(output, wire_format=wire), output
 
@@ -239,6 +253,8 @@ BUNDLED_QUESTION = "What is the weather in Paris today?"
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .audio import Speaker, VoiceBridge, WavSource
+
+    _check_key(args)
 
     if args.question:
         question: Any = contextlib.nullcontext(args.question)
@@ -318,8 +334,7 @@ def _cmd_talk(args: argparse.Namespace) -> int:
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:
-    from .audio import VoiceBridge
-
+    _check_key(args)
     modalities = ["audio"] if args.audio else ["text"]
     sink, written = _open_sink(args, "audio/pcm", args.output) if args.audio else (None, None)
     turn_done = threading.Event()
@@ -332,7 +347,12 @@ def _cmd_chat(args: argparse.Namespace) -> int:
         ):
             _print_transcripts(session, sys.stdout)
             session.on(ev.ResponseDoneEvent, lambda _e: turn_done.set())
-            with VoiceBridge(session, sink=sink):
+            playing: Any = contextlib.nullcontext()
+            if sink is not None:  # text-only chat needs no audio packages
+                from .audio import VoiceBridge
+
+                playing = VoiceBridge(session, sink=sink)
+            with playing:
                 _status("type a message and press Enter; Ctrl-D quits")
                 for line in sys.stdin:
                     if not line.strip():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 
@@ -96,3 +97,51 @@ class TestModule:
         )
         assert result.returncode == 0
         assert result.stdout.startswith("realtime-client ")
+
+
+class TestOptionalDependencies:
+    def test_missing_extra_is_one_line(self, tmp_path):
+        """A subcommand whose optional dependency is missing says what to install, no traceback."""
+        (tmp_path / "websockets.py").write_text(
+            "raise ImportError('stubbed out', name='websockets')\n"
+        )
+        env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+        done = subprocess.run(
+            [sys.executable, "-m", "realtime_client", "serve"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+
+        assert 1 == done.returncode
+        assert [
+            "realtime-client serve: needs 'websockets', which is not installed: "
+            "pip install 'realtime-client[audio,testing]'"
+        ] == done.stderr.strip().splitlines()
+
+    def test_text_chat_does_not_load_audio(self):
+        """chat without --audio never imports the audio package (no NumPy, no PortAudio)."""
+        code = (
+            "import io, sys\n"
+            "from realtime_client import cli\n"
+            "sys.stdin = io.StringIO('hello\\n')\n"
+            "rc = cli.main(['chat', '--offline'])\n"
+            "print(rc, 'realtime_client.audio' in sys.modules)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60
+        )
+
+        assert "0 False" == done.stdout.strip().splitlines()[-1]
+
+    def test_online_without_key_fails_before_opening_devices(self, capsys, monkeypatch):
+        """--online with no key is refused before any speaker or file is opened."""
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
+        assert 2 == cli.main(["demo", "--online"])
+
+        assert [
+            "realtime-client demo: --online needs an API key: export OPENAI_API_KEY=sk-..."
+        ] == capsys.readouterr().err.strip().splitlines()
