@@ -1,164 +1,289 @@
-"""Audio path latency and CPU.
+"""Latency and CPU of the live audio path, client side, on real (virtual) devices.
 
-1. delta -> device: a ``response.output_audio.delta`` frame arrives on the
-   socket; time until its first sample is copied into the output callback's
-   buffer (decode + Speaker.play + next callback), with a fake stream whose
-   callback runs as soon as audio is queued.
-2. mic -> socket: a microphone block enters the input callback; time until the
-   ``input_audio_buffer.append`` frame leaves the client's socket (measured at
-   the offline server's receive time, same process, loopback).
-3. CPU of a live duplex 24 kHz conversation: mic and speaker streams through
-   the session for N seconds, process CPU time / wall time.
+A live duplex 24 kHz conversation: the offline server runs in its own process
+(``python -m realtime_client serve --port 0``); speech is played into the
+virtual microphone in a loop (``paplay -d mic_feed``); this process runs
+Microphone -> VoiceBridge -> session -> Speaker and measures:
 
-Run: python benchmarks/audio_latency.py [--seconds 10]
-Item 3 uses the real default devices when they exist (virtual or not).
+1. CPU: this process's CPU time / wall time over ``--seconds`` (the server and
+   paplay are other processes). Target: under 2% of one core.
+2. mic block -> append frame sent: stamped in the input callback (each block
+   tagged by its byte offset) and when the transport's ``send`` returns for
+   the ``input_audio_buffer.append`` frame carrying that block's last byte.
+   Target: p99 under 5 ms plus one chunk (the microphone sends 20 ms chunks).
+3. delta arrival -> first sample in the output stream: stamped when the
+   transport's ``recv`` returns the ``response.output_audio.delta`` frame and
+   when the output callback copies that delta's first sample. Measured for
+   deltas that reach an idle speaker (the first of each reply); later deltas
+   queue behind audio still playing, which is playback, not added latency.
+   Target: p99 under 5 ms plus one device block.
+4. delta arrival -> queued in the speaker, for every delta (decode + play()).
+
+The transport and the stream callbacks are wrapped here, not in the library.
+Needs the virtual devices: eval "$(.ci/audio-setup)".
+
+Run: python benchmarks/audio_latency.py [--seconds 30] [--profile FILE]
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import contextlib
+import cProfile
+import os
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+import wave
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from typing import Any
 
 import numpy as np
 
 from realtime_client import events as ev
 from realtime_client._config import ConversationOptions
-from realtime_client.audio import Microphone, Speaker, VoiceBridge
+from realtime_client._transport import WebSocketTransport
+from realtime_client.audio import Microphone, Speaker, VoiceBridge, read_wav
+from realtime_client.audio._stream import sounddevice_stream
 from realtime_client.client import ConversationClient
-from realtime_client.testing import FakeRealtimeServer
+
+APPEND = '"input_audio_buffer.append"'
+DELTA = b'"response.output_audio.delta"'
 
 
-def pct(values: list[float], p: float) -> float:
-    return float(np.percentile(values, p)) * 1000
+class TimedTransport:
+    """A transport whose send/recv record when append frames left and deltas arrived."""
+
+    def __init__(self, inner: WebSocketTransport) -> None:
+        self._inner = inner
+        self.append_sent: list[float] = []  # send() return time of each append frame
+        self.last_delta_at = 0.0  # recv() return time of the latest delta frame
+
+    def send(self, frame: str) -> None:
+        self._inner.send(frame)
+        if APPEND in frame[:200]:
+            self.append_sent.append(time.perf_counter())
+
+    def recv(self) -> str | bytes:
+        frame = self._inner.recv()
+        head = frame[:200]
+        if DELTA in (head.encode() if isinstance(head, str) else head):
+            self.last_delta_at = time.perf_counter()
+        return frame
+
+    def ping(self) -> None:
+        self._inner.ping()
+
+    def send_close(self, code: int = 1000, reason: str = "") -> None:
+        self._inner.send_close(code, reason)
+
+    def abort(self) -> None:
+        self._inner.abort()
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
 
 
-class InstantStream:
-    """A fake output stream: the test triggers callbacks."""
+class Probe:
+    """Wraps the devices' callbacks and the speaker to stamp blocks and deltas."""
 
-    def __init__(self, **options):
-        self.options = options
+    def __init__(self) -> None:
+        self.transport: TimedTransport | None = None
+        self.mic_blocks: list[tuple[float, int]] = []  # (callback time, bytes recorded so far)
+        self._mic_bytes = 0
+        self.pending_delta: float | None = None  # arrival of a delta sent to an idle speaker
+        self.first_sample: list[float] = []  # arrival -> first sample copied
+        self.queued: list[float] = []  # arrival -> play() returned
+        self.speaker: Speaker | None = None
 
-    def start(self): ...
-    def stop(self): ...
-    def close(self): ...
-
-
-def delta_to_device(n: int = 2000) -> list[float]:
-    streams: list[InstantStream] = []
-    speaker = Speaker(stream_factory=lambda **o: streams.append(InstantStream(**o)) or streams[-1])
-    callback = streams[0].options["callback"]
-    out = bytearray(960 * 2)
-    chunk = (np.sin(np.arange(2400) / 5) * 8000).astype("<i2").tobytes()  # 100 ms delta
-    frame = ev.encode_server_event(
-        ev.ResponseOutputAudioDeltaEvent(
-            event_id="e",
-            response_id="r",
-            item_id="i",
-            output_index=0,
-            content_index=0,
-            delta=chunk,
+    def transport_factory(self, url: str, headers: Mapping[str, str], timeout: float) -> Any:
+        self.transport = TimedTransport(
+            WebSocketTransport.connect(url, headers=headers, timeout=timeout)
         )
+        return self.transport
+
+    def mic_factory(self, **options: Any) -> Any:
+        callback = options["callback"]
+
+        def tagged(indata: Any, frames: int, when: Any, status: Any) -> None:
+            stamp = time.perf_counter()
+            callback(indata, frames, when, status)
+            self._mic_bytes += frames * 2
+            self.mic_blocks.append((stamp, self._mic_bytes))
+
+        return sounddevice_stream(**{**options, "callback": tagged})
+
+    def speaker_factory(self, **options: Any) -> Any:
+        callback = options["callback"]
+
+        def tagged(outdata: Any, frames: int, when: Any, status: Any) -> None:
+            callback(outdata, frames, when, status)
+            pending = self.pending_delta
+            if pending is not None and np.frombuffer(outdata, dtype="<i2").any():
+                self.first_sample.append(time.perf_counter() - pending)
+                self.pending_delta = None
+
+        return sounddevice_stream(**{**options, "callback": tagged})
+
+    # The AudioSink the bridge plays into: the speaker, with stamps around play().
+    @property
+    def playing(self) -> bool:
+        assert self.speaker is not None
+        return self.speaker.playing
+
+    def start(self) -> None:
+        assert self.speaker is not None
+        self.speaker.start()
+
+    def play(self, item_id: str, audio: bytes, *, content_index: int = 0) -> None:
+        assert self.speaker is not None
+        assert self.transport is not None
+        arrived = self.transport.last_delta_at
+        if not self.speaker.playing:
+            self.pending_delta = arrived
+        self.speaker.play(item_id, audio, content_index=content_index)
+        self.queued.append(time.perf_counter() - arrived)
+
+    def end(self, item_id: str, *, content_index: int = 0) -> None:
+        assert self.speaker is not None
+        self.speaker.end(item_id, content_index=content_index)
+
+    def interrupt(self) -> Any:
+        assert self.speaker is not None
+        return self.speaker.interrupt()
+
+    def mic_to_socket(self, chunk_bytes: int) -> list[float]:
+        """Per block: from its callback to the send of the append frame with its last byte."""
+        assert self.transport is not None
+        sent = self.transport.append_sent
+        out = []
+        for stamp, end in self.mic_blocks:
+            frame = (end - 1) // chunk_bytes
+            if frame < len(sent):
+                out.append(sent[frame] - stamp)
+        return out
+
+
+@contextlib.contextmanager
+def offline_server() -> Iterator[str]:
+    """``python -m realtime_client serve --port 0`` in its own process; yields its URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "realtime_client", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
-    times = []
-    for k in range(n):
-        t0 = time.perf_counter()
-        event = ev.decode_server_event(frame)
-        assert isinstance(event, ev.ResponseOutputAudioDeltaEvent)
-        speaker.play(f"i{k}", event.delta)
-        callback(out, 960, None, None)
-        times.append(time.perf_counter() - t0)
-        speaker.interrupt()
-    speaker.close()
-    return times
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("ws"):
+            raise RuntimeError(f"the offline server printed {url!r}, not its URL")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
-def mic_to_socket(n: int = 300) -> list[float]:
-    class FakeIn:
-        def __init__(self, **o):
-            self.options = o
-
-        def start(self): ...
-        def stop(self): ...
-        def close(self): ...
-
-    streams: list[FakeIn] = []
-    sent_at: list[float] = []
-    arrived: list[float] = []
-    got = threading.Event()
-
-    def on_connect(conn):
-        pass
-
-    options = ConversationOptions(turn_detection=None, output_modalities=["text"])
-    with FakeRealtimeServer(on_connect=on_connect) as server:
-        client = ConversationClient(base_url=server.base_url, api_key="k")
-        with client.start_conversation(options=options) as session:
-            mic = Microphone(stream_factory=lambda **o: streams.append(FakeIn(**o)) or streams[-1])
-            original = session.send_audio
-
-            def timed_send(audio):
-                original(audio)
-
-            conn = server.wait_for_connection(timeout=5)
-            with VoiceBridge(session, source=mic):
-                block = bytes(960)
-                for _ in range(n):
-                    got.clear()
-                    before = len(conn.received) if hasattr(conn, "received") else None
-                    t0 = time.perf_counter()
-                    streams[0].options["callback"](memoryview(block), 480, None, None)
-                    sent_at.append(t0)
-                    deadline = time.monotonic() + 2
-                    while time.monotonic() < deadline:  # bounded poll of the server's record
-                        if before is not None and len(conn.received) > before:
-                            break
-                    arrived.append(time.perf_counter())
-            mic.close()
-    return [b - a for a, b in zip(sent_at, arrived, strict=False)]
+@contextlib.contextmanager
+def speech_into_mic(folder: str) -> Iterator[None]:
+    """The bundled question, then 3 s of silence, played into mic_feed in a loop."""
+    question = resources.files("realtime_client.audio") / "data/question.wav"
+    with resources.as_file(question) as path:
+        pcm, rate = read_wav(path)
+    wav_path = os.path.join(folder, "turn.wav")
+    with wave.open(wav_path, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm + bytes(rate * 2 * 3))
+    loop = f'while :; do paplay -d mic_feed "{wav_path}" || exit 1; done'
+    proc = subprocess.Popen(["sh", "-c", loop], start_new_session=True)
+    try:
+        yield
+    finally:
+        os.killpg(proc.pid, 15)  # the loop and its paplay, by our child's group id
+        proc.wait(10)
 
 
-def duplex_cpu(seconds: float) -> tuple[float, str]:
+def conversation(seconds: float, profile: str | None) -> dict[str, Any]:
+    probe = Probe()
     options = ConversationOptions(turn_detection=ev.ServerVad(), output_modalities=["audio"])
-    with FakeRealtimeServer() as server:
-        client = ConversationClient(base_url=server.base_url, api_key="k")
-        with (
-            client.start_conversation(options=options) as session,
-            Microphone() as mic,
-            Speaker() as speaker,
-            VoiceBridge(session, source=mic, sink=speaker),
-        ):
-            c0, w0 = time.process_time(), time.perf_counter()
-            threading.Event().wait(seconds)  # the measurement window itself
-            c1, w1 = time.process_time(), time.perf_counter()
-    return (c1 - c0) / (
-        w1 - w0
-    ) * 100, f"mic {mic.device_rate} Hz, speaker {speaker.device_rate} Hz"
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        offline_server() as url,
+        ConversationClient(
+            base_url=url, api_key="k", transport_factory=probe.transport_factory
+        ).start_conversation(options=options) as session,
+        Microphone(stream_factory=probe.mic_factory) as mic,
+        Speaker(stream_factory=probe.speaker_factory) as speaker,
+    ):
+        probe.speaker = speaker
+        replies = threading.Semaphore(0)
+        session.on(ev.ResponseDoneEvent, lambda _: replies.release())
+        with VoiceBridge(session, source=mic, sink=probe), speech_into_mic(folder):
+            profiler = cProfile.Profile() if profile else None
+            if profiler:
+                profiler.enable()
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            threading.Event().wait(seconds)  # the measurement window
+            cpu1, wall1 = time.process_time(), time.perf_counter()
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(profile)
+        count = 0
+        while replies.acquire(blocking=False):
+            count += 1
+        return {
+            "cpu": (cpu1 - cpu0) / (wall1 - wall0) * 100,
+            "mic": probe.mic_to_socket(mic.wire_format.sample_rate * 20 // 1000 * 2),
+            "first": probe.first_sample,
+            "queued": probe.queued,
+            "replies": count,
+            "underruns": speaker.underruns,
+            "underflows": speaker.output_underflows,
+            "dropped": mic.dropped_blocks,
+            "rates": (mic.device_rate, speaker.device_rate),
+        }
+
+
+def row(name: str, values: list[float], target: str) -> str:
+    if not values:
+        return f"| {name} | 0 | - | - | - | {target} |"
+    ms = np.array(values) * 1000
+    return (
+        f"| {name} | {len(ms)} | {np.median(ms):.2f} | {np.percentile(ms, 99):.2f} "
+        f"| {ms.max():.2f} | {target} |"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=30.0, help="measurement window")
+    parser.add_argument("--profile", help="write a cProfile of the window to this file")
     args = parser.parse_args()
-    d = delta_to_device()
+    r = conversation(args.seconds, args.profile)
     print(
-        f"delta arrival -> first sample in output buffer: median {statistics.median(d) * 1000:.3f} ms, "
-        f"p99 {pct(d, 99):.3f} ms (n={len(d)}; + up to one device block of 40 ms)"
+        f"duplex 24 kHz conversation, {args.seconds:.0f} s, device rates "
+        f"mic {r['rates'][0]} Hz / speaker {r['rates'][1]} Hz, {r['replies']} replies, "
+        f"speaker underruns {r['underruns']} (PortAudio underflows {r['underflows']}), "
+        f"mic blocks dropped {r['dropped']}"
     )
-    m = mic_to_socket()
+    print()
+    print("| measure | n | median ms | p99 ms | max ms | target |")
+    print("|---|---|---|---|---|---|")
+    print(f"| client CPU, % of one core | - | {r['cpu']:.2f} % | - | - | < 2 % |")
+    print(row("mic block -> append frame sent", r["mic"], "p99 < 5 ms + 20 ms chunk"))
     print(
-        f"mic block -> append frame received by the server: median "
-        f"{statistics.median(m) * 1000:.3f} ms, p99 {pct(m, 99):.3f} ms (n={len(m)}; "
-        "+ one 20 ms device block)"
-    )
-    try:
-        cpu, devices = duplex_cpu(args.seconds)
-        print(
-            f"duplex 24 kHz conversation CPU: {cpu:.2f}% of one core ({devices}, {args.seconds:.0f} s)"
+        row(
+            "delta arrival -> first sample in output (idle speaker)",
+            r["first"],
+            "p99 < 5 ms + 25 ms block",
         )
-    except Exception as exc:  # no audio device on this machine
-        print(f"duplex CPU: skipped ({exc})")
+    )
+    print(row("delta arrival -> queued in speaker (all deltas)", r["queued"], "p99 < 5 ms"))
 
 
 if __name__ == "__main__":
