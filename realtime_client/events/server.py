@@ -1,4 +1,6 @@
-"""Server events: what the server sends to a client (46 types)."""
+"""Server events: what the server sends to a client (46 types), and their union.
+
+The response events live in a module of their own and are re-exported here."""
 
 from __future__ import annotations
 
@@ -6,14 +8,36 @@ from typing import Literal, Union
 
 from attrs import field, frozen
 
+from ._server_responses import (
+    McpListToolsCompletedEvent,
+    McpListToolsFailedEvent,
+    McpListToolsInProgressEvent,
+    ResponseContentPartAddedEvent,
+    ResponseContentPartDoneEvent,
+    ResponseCreatedEvent,
+    ResponseDoneEvent,
+    ResponseFunctionCallArgumentsDeltaEvent,
+    ResponseFunctionCallArgumentsDoneEvent,
+    ResponseMcpCallArgumentsDeltaEvent,
+    ResponseMcpCallArgumentsDoneEvent,
+    ResponseMcpCallCompletedEvent,
+    ResponseMcpCallFailedEvent,
+    ResponseMcpCallInProgressEvent,
+    ResponseOutputAudioDeltaEvent,
+    ResponseOutputAudioDoneEvent,
+    ResponseOutputAudioTranscriptDeltaEvent,
+    ResponseOutputAudioTranscriptDoneEvent,
+    ResponseOutputItemAddedEvent,
+    ResponseOutputItemDoneEvent,
+    ResponseOutputTextDeltaEvent,
+    ResponseOutputTextDoneEvent,
+)
 from .items import ConversationItem
 from .responses import (
     Conversation,
     ErrorDetails,
     LogProb,
     RateLimit,
-    Response,
-    ResponseContentPart,
     TranscriptionError,
     TranscriptionLanguage,
     TranscriptionUsage,
@@ -344,296 +368,6 @@ class RateLimitsUpdatedEvent:
     type: Literal["rate_limits.updated"] = field(default="rate_limits.updated", init=False)
     event_id: str
     rate_limits: list[RateLimit]
-
-
-@frozen(kw_only=True)
-class ResponseCreatedEvent:
-    """A response started; its status is ``in_progress``."""
-
-    type: Literal["response.created"] = field(default="response.created", init=False)
-    event_id: str
-    response: Response
-
-
-@frozen(kw_only=True)
-class ResponseDoneEvent:
-    """A response ended: completed, cancelled, incomplete or failed, with usage."""
-
-    type: Literal["response.done"] = field(default="response.done", init=False)
-    event_id: str
-    response: Response
-
-
-@frozen(kw_only=True)
-class ResponseOutputItemAddedEvent:
-    """A response added an output item."""
-
-    type: Literal["response.output_item.added"] = field(
-        default="response.output_item.added", init=False
-    )
-    event_id: str
-    response_id: str
-    output_index: int
-    item: ConversationItem
-
-
-@frozen(kw_only=True)
-class ResponseOutputItemDoneEvent:
-    """A response's output item is complete."""
-
-    type: Literal["response.output_item.done"] = field(
-        default="response.output_item.done", init=False
-    )
-    event_id: str
-    response_id: str
-    output_index: int
-    item: ConversationItem
-
-
-@frozen(kw_only=True)
-class ResponseContentPartAddedEvent:
-    """A content part was added to an assistant item."""
-
-    type: Literal["response.content_part.added"] = field(
-        default="response.content_part.added", init=False
-    )
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
-    part: ResponseContentPart
-
-
-@frozen(kw_only=True)
-class ResponseContentPartDoneEvent:
-    """A content part of an assistant item is complete."""
-
-    type: Literal["response.content_part.done"] = field(
-        default="response.content_part.done", init=False
-    )
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
-    part: ResponseContentPart
-
-
-@frozen(kw_only=True)
-class ResponseOutputTextDeltaEvent:
-    """A piece of response text."""
-
-    type: Literal["response.output_text.delta"] = field(
-        default="response.output_text.delta", init=False
-    )
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
-    delta: str
-
-
-@frozen(kw_only=True)
-class ResponseOutputTextDoneEvent:
-    """The full text of a content part."""
-
-    type: Literal["response.output_text.done"] = field(
-        default="response.output_text.done", init=False
-    )
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
-    text: str
-
-
-@frozen(kw_only=True)
-class ResponseOutputAudioDeltaEvent:
-    """A piece of response audio, in the session's output format."""
-
-    type: Literal["response.output_audio.delta"] = field(
-        default="response.output_audio.delta", init=False
-    )
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
-    delta: bytes
-
-
-@frozen(kw_only=True)
-class ResponseOutputAudioDoneEvent:
-    """The audio of a content part is complete."""
-
-    type: Literal["response.output_audio.done"] = field(
-        default="response.output_audio.done", init=False
-    )
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
-
-
-@frozen(kw_only=True)
-class ResponseOutputAudioTranscriptDeltaEvent:
-    """A piece of the transcript of response audio."""
-
-    type: Literal["response.output_audio_transcript.delta"] = field(
-        default="response.output_audio_transcript.delta", init=False
-    )
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
-    delta: str
-
-
-@frozen(kw_only=True)
-class ResponseOutputAudioTranscriptDoneEvent:
-    """The full transcript of a content part's audio."""
-
-    type: Literal["response.output_audio_transcript.done"] = field(
-        default="response.output_audio_transcript.done", init=False
-    )
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
-    transcript: str
-
-
-@frozen(kw_only=True)
-class ResponseFunctionCallArgumentsDeltaEvent:
-    """A piece of a function call's arguments."""
-
-    type: Literal["response.function_call_arguments.delta"] = field(
-        default="response.function_call_arguments.delta", init=False
-    )
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    call_id: str
-    delta: str
-
-
-@frozen(kw_only=True)
-class ResponseFunctionCallArgumentsDoneEvent:
-    """A function call's complete arguments."""
-
-    type: Literal["response.function_call_arguments.done"] = field(
-        default="response.function_call_arguments.done", init=False
-    )
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    call_id: str
-    name: str
-    arguments: str
-
-
-@frozen(kw_only=True)
-class ResponseMcpCallArgumentsDeltaEvent:
-    """A piece of an MCP tool call's arguments."""
-
-    type: Literal["response.mcp_call_arguments.delta"] = field(
-        default="response.mcp_call_arguments.delta", init=False
-    )
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    delta: str
-    obfuscation: str | None = None
-
-
-@frozen(kw_only=True)
-class ResponseMcpCallArgumentsDoneEvent:
-    """An MCP tool call's complete arguments."""
-
-    type: Literal["response.mcp_call_arguments.done"] = field(
-        default="response.mcp_call_arguments.done", init=False
-    )
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    arguments: str
-
-
-@frozen(kw_only=True)
-class ResponseMcpCallInProgressEvent:
-    """An MCP tool call started."""
-
-    type: Literal["response.mcp_call.in_progress"] = field(
-        default="response.mcp_call.in_progress", init=False
-    )
-    event_id: str
-    output_index: int
-    item_id: str
-
-
-@frozen(kw_only=True)
-class ResponseMcpCallCompletedEvent:
-    """An MCP tool call succeeded."""
-
-    type: Literal["response.mcp_call.completed"] = field(
-        default="response.mcp_call.completed", init=False
-    )
-    event_id: str
-    output_index: int
-    item_id: str
-
-
-@frozen(kw_only=True)
-class ResponseMcpCallFailedEvent:
-    """An MCP tool call failed."""
-
-    type: Literal["response.mcp_call.failed"] = field(
-        default="response.mcp_call.failed", init=False
-    )
-    event_id: str
-    output_index: int
-    item_id: str
-
-
-@frozen(kw_only=True)
-class McpListToolsInProgressEvent:
-    """Listing an MCP server's tools started."""
-
-    type: Literal["mcp_list_tools.in_progress"] = field(
-        default="mcp_list_tools.in_progress", init=False
-    )
-    event_id: str
-    item_id: str
-
-
-@frozen(kw_only=True)
-class McpListToolsCompletedEvent:
-    """Listing an MCP server's tools succeeded."""
-
-    type: Literal["mcp_list_tools.completed"] = field(
-        default="mcp_list_tools.completed", init=False
-    )
-    event_id: str
-    item_id: str
-
-
-@frozen(kw_only=True)
-class McpListToolsFailedEvent:
-    """Listing an MCP server's tools failed."""
-
-    type: Literal["mcp_list_tools.failed"] = field(default="mcp_list_tools.failed", init=False)
-    event_id: str
-    item_id: str
 
 
 ServerEvent = Union[
