@@ -179,6 +179,17 @@ def _status(text: str) -> None:
     print(f"[{text}]", file=sys.stderr, flush=True)
 
 
+def _check_open(session: ConversationSession) -> None:
+    """Raise the error that ended the session, if the session ended on its own."""
+    if not session.closed:
+        return
+    session.wait_closed(10)  # a closing session is closed within its close timeout
+    info = session.close_info
+    if info is not None and info.error is not None:
+        raise info.error
+    raise RealtimeError("the server ended the session")
+
+
 def _print_transcripts(session: ConversationSession, out: TextIO) -> None:
     """Show both sides of the conversation as they arrive."""
 
@@ -321,6 +332,7 @@ def _cmd_talk(args: argparse.Namespace) -> int:
             if args.push_to_talk:
                 _status("press Enter to talk, Enter again to send; Ctrl-D or Ctrl-C quits")
                 for _line in sys.stdin:
+                    _check_open(session)
                     if bridge.talking:
                         bridge.end_turn()
                         _status("sent")
@@ -329,7 +341,8 @@ def _cmd_talk(args: argparse.Namespace) -> int:
                         _status("listening... (Enter to send)")
             else:
                 _status("listening: just speak (use headphones); Ctrl-C quits")
-                session.wait_closed()
+                session.wait_closed()  # only the server ends it: Ctrl-C is the way out
+            _check_open(session)  # the server ending the conversation is a failure
     return 0
 
 
@@ -406,9 +419,17 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
         ):
             session.on(ev.InputAudioBufferCommittedEvent, on_committed)
             session.on(ev.ConversationItemInputAudioTranscriptionCompletedEvent, on_completed)
-            with VoiceBridge(session, source=source) as bridge:
+            ended = threading.Event()  # the source ran out, or the session closed
+            session.on_close(lambda _info: ended.set())
+            with VoiceBridge(session, source=source, on_source_end=ended.set) as bridge:
                 _status("transcribing; Ctrl-C stops" if not args.file else "transcribing the file")
-                bridge.wait_source_done(None)
+                # Wait on an Event, never by joining the bridge's thread: on CPython
+                # 3.10-3.12 a Ctrl-C that interrupts Thread.join() leaves the thread
+                # marked finished while it still runs, so the bridge's close() would
+                # not wait for it and it would go on sending into the closed session.
+                while not ended.wait(0.5) and bridge.error is None:
+                    pass
+                _check_open(session)
                 if bridge.error is not None:
                     raise bridge.error
                 with progress:  # the last turn's text arrives after the audio ends
