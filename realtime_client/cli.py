@@ -156,11 +156,17 @@ def _client(args: argparse.Namespace, *, offline_default: bool) -> Iterator[Conv
 
 
 def _options(args: argparse.Namespace, **overrides: Any) -> Any:
+    """Options from ``--instructions`` and ``--voice`` (when given) and ``overrides``.
+
+    An override of None is kept: ``turn_detection=None`` means manual turns, while
+    leaving it out keeps the server's default (server VAD).
+    """
     from . import ConversationOptions
 
-    settings: dict[str, Any] = {"instructions": args.instructions, "voice": args.voice}
+    given = {"instructions": args.instructions, "voice": args.voice}
+    settings: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     settings.update(overrides)
-    return ConversationOptions(**{k: v for k, v in settings.items() if v is not None})
+    return ConversationOptions(**settings)
 
 
 def _audio_format(name: str) -> ev.AudioPCM | ev.AudioPCMU | ev.AudioPCMA:
