@@ -95,7 +95,9 @@ class SessionSending:
         else:
             self._enqueue([frame])
 
-    def send_audio(self, audio: bytes | bytearray | memoryview) -> None:
+    def send_audio(
+        self, audio: bytes | bytearray | memoryview, *, timeout: float | None = None
+    ) -> None:
         """Append audio to the input buffer, split into chunks the server accepts.
 
         The audio must be in the session's input format (by default 16-bit
@@ -105,6 +107,13 @@ class SessionSending:
 
         Args:
             audio: Raw audio bytes. Empty audio sends nothing.
+            timeout: Seconds to wait for room in the send queue; None waits as
+                long as it takes, 0 never waits (for an audio callback).
+
+        Raises:
+            RealtimeTimeoutError: The send queue stayed full for ``timeout``
+                seconds; none of ``audio`` was queued.
+            SessionClosedError: The session is closed.
         """
         if not isinstance(audio, (bytes, bytearray, memoryview)):
             raise TypeError(f"audio must be bytes-like, got {type(audio).__name__}")
@@ -116,7 +125,7 @@ class SessionSending:
             for start in range(0, len(view), MAX_APPEND_BYTES)
         ]
         if frames:
-            self._enqueue(frames)
+            self._enqueue(frames, timeout)
 
     def commit_audio(self) -> None:
         """Commit the input buffer as a user message (manual turns)."""

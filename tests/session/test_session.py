@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import queue
@@ -85,6 +86,34 @@ class TestSending:
         assert {"input_audio_buffer.append"} == {f["type"] for f in frames}
         assert pcm == b"".join(base64.b64decode(f["audio"]) for f in frames)
         assert [1000, 1000, 560] == [len(base64.b64decode(f["audio"])) for f in frames]
+
+    def test_send_audio_with_timeout_zero_never_waits_for_a_full_queue(self, fake):
+        """An audio callback passes timeout=0: a full send queue raises at once and
+        queues nothing, and the session goes on (the next append, with room, is sent)."""
+        fake.pause_sends()
+        s = ConversationSession(
+            transport=fake, options=ConversationOptions(send_queue_size=2), close_timeout=0.5
+        ).open()
+        try:
+            queued: list[int] = []
+            refused: RealtimeTimeoutError | None = None
+            for n in range(1, 6):  # the writer holds one, the queue two: the 4th fails
+                try:
+                    s.send_audio(bytes([n, 0]) * 10, timeout=0)
+                except RealtimeTimeoutError as exc:
+                    refused = exc
+                    break
+                queued.append(n)
+            assert refused is not None
+            assert "send queue stayed full" in str(refused)
+            assert len(queued) in (2, 3)  # 2 if the writer had not taken the first yet
+            fake.resume_sends()
+            sent = fake.wait_for_sent(len(queued))
+            assert [base64.b64decode(f["audio"])[0] for f in sent] == queued
+            s.send_audio(b"\x09\x00" * 10, timeout=0)
+            assert base64.b64decode(fake.wait_for_sent(len(queued) + 1)[-1]["audio"])[0] == 9
+        finally:
+            s.close()
 
     def test_fast_audio_frame_matches_the_encoder(self, session, fake):
         """The hand-built append frame decodes to the same event as the codec's."""
