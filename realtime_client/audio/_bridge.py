@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import threading
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, final
 
 from .. import events as ev
-from ..errors import RealtimeError
+from ..errors import RealtimeError, RealtimeTimeoutError, SessionClosedError
 from ._playback import PlaybackPosition
 
 __all__ = ["AudioSink", "AudioSource", "BridgeSession", "VoiceBridge"]
@@ -24,7 +25,7 @@ class BridgeSession(Protocol):
 
     def on(self, key: Any, fn: Any) -> Any: ...
 
-    def send_audio(self, audio: bytes) -> Any: ...
+    def send_audio(self, audio: bytes, *, timeout: float | None = None) -> Any: ...
 
     def commit_audio(self) -> Any: ...
 
@@ -38,7 +39,12 @@ class BridgeSession(Protocol):
 
 
 class AudioSource(Protocol):
-    """A :class:`Microphone` or :class:`WavSource`."""
+    """A :class:`Microphone` or :class:`WavSource`.
+
+    A source that also has ``connect(consumer)`` (the :class:`Microphone`)
+    pushes its chunks to the bridge from its own callback; the others are read
+    by the bridge's thread.
+    """
 
     def start(self) -> None: ...
 
@@ -64,8 +70,11 @@ class AudioSink(Protocol):
 class VoiceBridge:
     """Streams a microphone into a session and the session's audio to a speaker.
 
-    It registers callbacks on the session for the response's audio, and runs
-    one thread (``realtime-mic-N``) that reads the source and sends each chunk.
+    It registers callbacks on the session for the response's audio. A
+    :class:`Microphone` hands each chunk to the session's send queue straight
+    from its device callback (never waiting: when the queue is full the chunk
+    is dropped and counted in :attr:`chunks_dropped`); any other source is read
+    by one thread of the bridge's (``realtime-mic-N``), which sends each chunk.
 
     **Barge-in.** When the server reports ``input_audio_buffer.speech_started``
     while the sink is playing, or when you call :meth:`interrupt`, the speaker
@@ -118,9 +127,12 @@ class VoiceBridge:
         self._talking = False
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pushing = False  # the source calls _on_chunk (no thread of ours)
+        self._source_done = threading.Event()
         self.error: RealtimeError | None = None
-        """The error that stopped the microphone thread, if one did."""
+        """The error that stopped the microphone streaming, if one did."""
         self.chunks_sent = 0
+        self.chunks_dropped = 0
         if sink is not None:
             session.on(ev.ResponseOutputAudioDeltaEvent, self._on_delta)
             session.on(ev.ResponseOutputAudioDoneEvent, self._on_audio_done)
@@ -140,19 +152,34 @@ class VoiceBridge:
             return bool(self._running)
 
     def start(self) -> None:
-        """Start the sink, the source and the microphone thread."""
+        """Start the sink, the source and the streaming of the source's audio."""
         if self._sink is not None:
             self._sink.start()
-        if self._source is not None and self._thread is None:
-            self._source.start()
-            self._thread = threading.Thread(
-                target=self._pump, name=f"realtime-mic-{next(_numbers)}", daemon=True
-            )
-            self._thread.start()
+        source = self._source
+        if source is None or self._thread is not None or self._pushing:
+            return
+        connect = getattr(source, "connect", None)
+        if callable(connect):
+            connect(self._on_chunk)
+            self._pushing = True
+            source.start()
+            return
+        source.start()
+        self._thread = threading.Thread(
+            target=self._pump, name=f"realtime-mic-{next(_numbers)}", daemon=True
+        )
+        self._thread.start()
 
     def close(self, timeout: float = 2.0) -> None:
-        """Stop the microphone thread and ignore further session events. Idempotent."""
+        """Stop streaming the source and ignore further session events. Idempotent."""
         self._closed.set()
+        if self._pushing:
+            self._pushing = False
+            connect = getattr(self._source, "connect", None)
+            if callable(connect):
+                with contextlib.suppress(RealtimeError):  # already closed: nothing to undo
+                    connect(None)
+            self._source_done.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -202,11 +229,13 @@ class VoiceBridge:
         self._session.create_response()
 
     def wait_source_done(self, timeout: float | None = None) -> bool:
-        """Wait for the microphone thread to end (the source ran out, or close()).
+        """Wait for the source's streaming to end (it ran out, failed, or close()).
 
         Returns:
             True when it ended (or never ran), False on timeout.
         """
+        if self._pushing or self._source_done.is_set():
+            return self._source_done.wait(timeout)
         thread = self._thread
         if thread is None:
             return True
@@ -243,7 +272,35 @@ class VoiceBridge:
             return
         self.interrupt()
 
-    # -- the microphone thread ---------------------------------------------------------
+    # -- the microphone ---------------------------------------------------------------
+
+    def _on_chunk(self, chunk: bytes) -> None:
+        """A chunk from a pushing source, on its device callback thread: queue it, never wait."""
+        if self._closed.is_set() or self._source_done.is_set():
+            return
+        if not chunk:
+            self._source_done.set()
+            self._source_ended()
+            return
+        if self._push_to_talk and not self._talking:
+            return
+        try:
+            self._session.send_audio(chunk, timeout=0)
+        except RealtimeTimeoutError:  # the network is behind: drop this chunk, keep going
+            self.chunks_dropped += 1
+            return
+        except RealtimeError as exc:
+            self._stop_streaming(exc)
+            return
+        self.chunks_sent += 1
+
+    def _stop_streaming(self, exc: RealtimeError) -> None:
+        self.error = exc
+        self._source_done.set()
+        if isinstance(exc, SessionClosedError):  # the session's own close says why
+            _log.debug("microphone streaming stopped: %s", exc)
+        else:
+            _log.warning("microphone streaming stopped: %s", exc)
 
     def _pump(self) -> None:
         assert self._source is not None
@@ -261,8 +318,7 @@ class VoiceBridge:
                 self._session.send_audio(chunk)
                 self.chunks_sent += 1
         except RealtimeError as exc:
-            self.error = exc
-            _log.warning("microphone streaming stopped: %s", exc)
+            self._stop_streaming(exc)
 
     def _source_ended(self) -> None:
         if self._push_to_talk and self._talking:

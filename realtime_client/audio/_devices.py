@@ -1,4 +1,4 @@
-"""The microphone and the speaker: PortAudio streams whose callbacks only queue."""
+"""The microphone and the speaker: PortAudio streams with short, non-blocking callbacks."""
 
 from __future__ import annotations
 
@@ -61,6 +61,11 @@ class Microphone:
     cuts steady ``chunk_ms`` chunks and encodes them (PCM16, or G.711 for the
     telephony formats), ready for ``session.send_audio``.
 
+    A :class:`VoiceBridge` uses :meth:`connect` instead: the callback converts
+    each block itself and hands the chunks straight to the session's send
+    queue, which saves a thread wake-up per chunk (the biggest share of a live
+    conversation's CPU).
+
     Use it as a context manager, or call :meth:`start` and :meth:`close`.
 
     Args:
@@ -88,9 +93,9 @@ class Microphone:
         *,
         device: int | str | None = None,
         wire_format: str = "audio/pcm",
-        chunk_ms: int = 20,
+        chunk_ms: int = 40,
         sample_rate: int | None = None,
-        blocksize_ms: float = 20,
+        blocksize_ms: float = 40,
         latency: float | str | None = None,
         max_queued_s: float = 5.0,
         stream_factory: StreamFactory | None = None,
@@ -115,14 +120,18 @@ class Microphone:
         )
         self._resampler = StreamResampler(in_rate=self._rate, out_rate=self._format.sample_rate)
         self._chunk_bytes = self._format.sample_rate * chunk_ms // 1000 * 2
+        self._chunk_ms = chunk_ms
+        self._blocksize_ms = blocksize_ms
         self._pending = bytearray()
         self._lock = threading.Lock()
         self._running = False
         self._closed = False
         self._muted = False
-        self._level = _SILENCE_DBFS
+        self._last_chunk = b""  # measured on demand by level_dbfs, not per chunk
+        self._consumer: Callable[[bytes], None] | None = None
         self.dropped_blocks = 0
         self.input_overflows = 0
+        self.consumer_errors = 0
 
     def __repr__(self) -> str:
         return f"<Microphone {self._format.name} device_rate={self._rate}>"
@@ -138,14 +147,28 @@ class Microphone:
         return self._rate
 
     @property
+    def chunk_ms(self) -> int:
+        """Duration of each chunk :meth:`read` returns."""
+        return self._chunk_ms
+
+    @property
+    def blocksize_ms(self) -> float:
+        """Duration of one device block."""
+        return self._blocksize_ms
+
+    @property
     def muted(self) -> bool:
         """True while :meth:`read` returns silence instead of what the device records."""
         return self._muted
 
     @property
     def level_dbfs(self) -> float:
-        """RMS level of the last chunk read, in dBFS (measured before muting)."""
-        return self._level
+        """RMS level of the last chunk, in dBFS (measured before muting).
+
+        Computed when you ask, from the last chunk only: a level meter that
+        polls it costs nothing when nobody looks.
+        """
+        return pcm16_level_dbfs(self._last_chunk)
 
     def mute(self) -> None:
         """Replace recorded audio with silence (the chunks keep coming, on time)."""
@@ -189,6 +212,9 @@ class Microphone:
                 self._running = False
                 self._stream.stop()
             self._stream.close()
+            consumer, self._consumer = self._consumer, None
+        if consumer is not None:  # the callback has stopped: tell the consumer it ended
+            self._deliver(consumer, b"")
         with contextlib.suppress(queue.Full):  # wake a reader blocked in read()
             self._blocks.put_nowait(b"")
 
@@ -199,6 +225,28 @@ class Microphone:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def connect(self, consumer: Callable[[bytes], None] | None) -> None:
+        """Hand each chunk to ``consumer`` as it is recorded, instead of through :meth:`read`.
+
+        ``consumer`` runs on the device's callback thread, once per chunk (in
+        the wire format, like :meth:`read` returns), and must not block: queue
+        the chunk and return (``session.send_audio(chunk, timeout=0)`` does).
+        If it raises, the error is logged and counted in
+        :attr:`consumer_errors`, and recording goes on. When the microphone is
+        closed, ``consumer`` is called once more with ``b""``.
+
+        Args:
+            consumer: The function to call; None goes back to :meth:`read`.
+                Blocks already queued for :meth:`read` go to the new consumer first.
+
+        Raises:
+            AudioError: The microphone is closed.
+        """
+        with self._lock:
+            if self._closed:
+                raise AudioError("the microphone is closed")
+            self._consumer = consumer
+
     def read(self, timeout: float | None = None) -> bytes | None:
         """The next chunk of ``chunk_ms`` in the wire format.
 
@@ -208,7 +256,15 @@ class Microphone:
         Returns:
             The chunk; None when ``timeout`` passed first; ``b""`` once the
             microphone is closed.
+
+        Raises:
+            AudioError: A consumer is connected (see :meth:`connect`): chunks go there.
         """
+        if self._consumer is not None:
+            raise AudioError(
+                "this microphone hands its chunks to a consumer (connect()); read() "
+                "has nothing to return"
+            )
         while len(self._pending) < self._chunk_bytes:
             if self._closed and self._blocks.empty():
                 return b""
@@ -219,17 +275,39 @@ class Microphone:
             if not block:
                 return b""
             self._pending += self._resampler.process(block)
+        return self._next_chunk()
+
+    def _next_chunk(self) -> bytes:
+        """Cut one chunk from the pending audio (which holds at least one), level it, encode it."""
         chunk = bytes(self._pending[: self._chunk_bytes])
         del self._pending[: self._chunk_bytes]
-        self._level = pcm16_level_dbfs(chunk)
+        self._last_chunk = chunk
         if self._muted:
             chunk = bytes(len(chunk))
         return self._format.encode(chunk)
+
+    def _deliver(self, consumer: Callable[[bytes], None], chunk: bytes) -> None:
+        try:
+            consumer(chunk)
+        except Exception:
+            self.consumer_errors += 1
+            _log.exception("the microphone's consumer failed; the chunk was lost")
 
     def _callback(self, indata: Any, frames: int, time: Any, status: Any) -> None:
         if status and getattr(status, "input_overflow", False):
             self.input_overflows += 1
         block = bytes(indata)
+        consumer = self._consumer
+        if consumer is not None:
+            while not self._blocks.empty():  # recorded before connect(): oldest first
+                with contextlib.suppress(queue.Empty):
+                    queued = self._blocks.get_nowait()
+                    if queued:
+                        self._pending += self._resampler.process(queued)
+            self._pending += self._resampler.process(block)
+            while len(self._pending) >= self._chunk_bytes:
+                self._deliver(consumer, self._next_chunk())
+            return
         while True:
             try:
                 self._blocks.put_nowait(block)
@@ -253,24 +331,32 @@ class Speaker:
     :meth:`play` decodes and queues a delta (from the session's reader thread);
     the PortAudio callback copies queued audio to the device and pads with
     silence, and counts exactly how many samples of which item it handed over.
-    :meth:`interrupt` drops everything queued: the next callback block is
-    silence, and the returned :class:`PlaybackPosition` is the value to
-    truncate the item at.
+    From PortAudio's timing (when each block reaches the DAC), it also knows
+    how many of those have come out of the device so far.
 
-    ``on_playback`` receives :class:`PlaybackStarted` and
-    :class:`PlaybackFinished` on the speaker's own thread (``realtime-speaker-N``);
-    like any callback it must not block.
+    :meth:`interrupt` drops everything queued. When the device reports its
+    timing, it also aborts and restarts the stream, which drops what the
+    device still held: sound stops within milliseconds, and the returned
+    :class:`PlaybackPosition` counts only what came out, the value to truncate
+    the item at. Without timing, what the device holds still plays (one block
+    plus its latency) and counts as played.
+
+    ``on_playback`` receives :class:`PlaybackStarted` (first sample handed to
+    the device) and :class:`PlaybackFinished` (last sample out, or cut short)
+    on the speaker's own thread (``realtime-speaker-N``); like any callback it
+    must not block.
 
     Args:
         device: A sounddevice device index or name substring; None is the default output.
         wire_format: The format of the deltas given to :meth:`play`.
         sample_rate: Force the device's rate (default: the wire's, else the device's own).
-        blocksize_ms: Duration of one device block; playback stops within one block
-            plus the device's latency of :meth:`interrupt`. The default, 25 ms, gives
-            PortAudio (ALSA through PulseAudio) a 50 ms buffer: sound stops about
-            75 ms after an interruption, and nothing underruns. Blocks of 20 ms or
-            less with the default latency underrun there.
-        latency: Passed to PortAudio; None is its default.
+        blocksize_ms: Duration of one device block. Larger blocks wake the
+            process less often (less CPU); the first sample of a reply waits for
+            the next block, so at most this long.
+        latency: The device buffer PortAudio is asked for, in seconds (or
+            ``"low"``/``"high"``). The defaults, 40 ms blocks in a 100 ms buffer,
+            cost about half as much CPU through PulseAudio as 25 ms blocks in a
+            50 ms one; barge-in does not wait for this buffer (see above).
         buffer_seconds: The most audio queued at once; :meth:`play` raises beyond it.
         on_playback: Called with each playback event.
         stream_factory: Opens the stream; the default uses sounddevice. Tests pass a fake.
@@ -287,8 +373,8 @@ class Speaker:
         device: int | str | None = None,
         wire_format: str = "audio/pcm",
         sample_rate: int | None = None,
-        blocksize_ms: float = 25,
-        latency: float | str | None = None,
+        blocksize_ms: float = 40,
+        latency: float | str | None = 0.1,
         buffer_seconds: float = 300.0,
         on_playback: Callable[[PlaybackEvent], None] | None = None,
         stream_factory: StreamFactory | None = None,
@@ -314,6 +400,7 @@ class Speaker:
             capacity_frames=int(buffer_seconds * self._rate),
         )
         self._resampler = StreamResampler(in_rate=self._format.sample_rate, out_rate=self._rate)
+        self._blocksize_ms = blocksize_ms
         self._on_playback = on_playback
         self._lock = threading.Lock()
         self._resample_lock = threading.Lock()
@@ -340,8 +427,13 @@ class Speaker:
         return self._rate
 
     @property
+    def blocksize_ms(self) -> float:
+        """Duration of one device block."""
+        return self._blocksize_ms
+
+    @property
     def playing(self) -> bool:
-        """True while an item is playing or audio is queued."""
+        """True while audio is queued or still coming out of the device."""
         return self._buf.playing
 
     @property
@@ -449,14 +541,52 @@ class Speaker:
     def interrupt(self) -> PlaybackPosition | None:
         """Stop playing now and drop queued audio.
 
+        When the device reports its timing, the stream is aborted and restarted,
+        which also drops what the device itself still held: sound stops within
+        milliseconds, and the position counts only the samples that came out.
+        Otherwise queued audio is dropped and what the device holds still plays
+        (at most one block plus its latency); it counts as played.
+
         Returns:
             The interrupted item's position (``played_ms`` is what to truncate
             at), or None when nothing was playing.
+
+        Raises:
+            AudioError: The output stream failed to restart after the flush.
         """
-        with self._resample_lock:
-            position = self._buf.interrupt()
-            self._resampler.flush()
+        with self._lock:
+            flush = self._running and self._buf.timed and self._buf.playing
+            now: float | None = None
+            if flush:
+                try:
+                    now = float(self._stream.time)
+                except Exception:  # no clock after all: the device plays what it holds
+                    flush = False
+            if flush:
+                flush = self._abort_locked()
+            with self._resample_lock:
+                position = self._buf.interrupt(now if flush else None)
+                self._resampler.flush()
+            if flush:
+                self._restart_locked()
         return position
+
+    def _abort_locked(self) -> bool:
+        """Stop the stream at once, dropping what the device holds. Holds ``_lock``."""
+        try:
+            self._stream.abort()
+        except Exception as exc:  # the device keeps what it holds: count it as played
+            _log.warning("could not flush the output device: %s", exc)
+            return False
+        return True
+
+    def _restart_locked(self) -> None:
+        """Start the stream again after :meth:`_abort_locked`. Holds ``_lock``."""
+        try:
+            self._stream.start()
+        except Exception as exc:
+            self._running = False
+            raise AudioError(f"the output device failed to restart: {exc}") from exc
 
     def position(self, item_id: str, *, content_index: int = 0) -> PlaybackPosition | None:
         """Where playback of an item stands, or None if the speaker never saw it."""
@@ -478,7 +608,11 @@ class Speaker:
         if buffer is None:  # a fake stream calling back during construction
             outdata[:] = bytes(len(outdata))
             return
-        buffer.fill(outdata)
+        buffer.fill(
+            outdata,
+            getattr(time, "outputBufferDacTime", None),
+            getattr(time, "currentTime", None),
+        )
 
     def _notify_loop(self) -> None:
         events = self._buf.events

@@ -28,13 +28,23 @@ _INSTALL_HINT = (
 
 
 class AudioStream(Protocol):
-    """What the microphone and speaker need from a stream: start, stop, close."""
+    """What the microphone and speaker need from a stream.
+
+    ``abort`` (stop now, dropping what the device holds) and ``time`` (the
+    stream's clock, the one PortAudio's callback times use) are only used by
+    the speaker, and only once its callback has received that timing.
+    """
 
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
 
+    def abort(self) -> None: ...
+
     def close(self) -> None: ...
+
+    @property
+    def time(self) -> float: ...
 
 
 class StreamFactory(Protocol):

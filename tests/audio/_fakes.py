@@ -8,28 +8,54 @@ from typing import Any
 import numpy as np
 
 
+class FakeTime:
+    """PortAudio's callback time info (what sounddevice passes as ``time``)."""
+
+    def __init__(self, dac: float, now: float) -> None:
+        self.outputBufferDacTime = dac
+        self.currentTime = now
+        self.inputBufferAdcTime = 0.0
+
+
 class FakeStream:
-    """Records how it was opened; the test calls ``pump``/``push`` to run the callback."""
+    """Records how it was opened; the test calls ``pump``/``push`` to run the callback.
+
+    ``time`` is the stream's clock (set it; PortAudio's ``Stream.time``).
+    """
 
     def __init__(self, **options: Any) -> None:
         self.options = options
         self.started = threading.Event()
         self.stopped = False
         self.closed = False
+        self.aborts = 0
+        self.starts = 0
+        self.time = 0.0
 
     def start(self) -> None:
+        self.starts += 1
         self.started.set()
 
     def stop(self) -> None:
         self.stopped = True
 
+    def abort(self) -> None:
+        self.aborts += 1
+
     def close(self) -> None:
         self.closed = True
 
-    def pump(self) -> bytes:
-        """One output callback: returns the block the speaker produced."""
+    def pump(self, *, now: float | None = None, latency: float = 0.0) -> bytes:
+        """One output callback: returns the block the speaker produced.
+
+        With ``now``, the callback gets PortAudio timing: the stream time is
+        ``now`` and the block's first sample reaches the DAC ``latency`` later.
+        """
         out = bytearray(self.options["blocksize"] * 2)
-        self.options["callback"](out, self.options["blocksize"], None, None)
+        when = None if now is None else FakeTime(now + latency, now)
+        if now is not None:
+            self.time = now
+        self.options["callback"](out, self.options["blocksize"], when, None)
         return bytes(out)
 
     def push(self, pcm: bytes) -> None:
@@ -67,6 +93,7 @@ class FakeSession:
         self.audio = bytearray()
         self.audio_event = threading.Event()
         self.fail_send: Exception | None = None
+        self.send_timeouts: list[float | None] = []
 
     def on(self, key: type, fn: Any) -> Any:
         self.handlers.setdefault(key, []).append(fn)
@@ -76,7 +103,8 @@ class FakeSession:
         for fn in self.handlers.get(type(event), []):
             fn(event)
 
-    def send_audio(self, audio: bytes) -> None:
+    def send_audio(self, audio: bytes, *, timeout: float | None = None) -> None:
+        self.send_timeouts.append(timeout)
         if self.fail_send is not None:
             raise self.fail_send
         self.audio += audio

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import pytest
 
 from realtime_client import events as ev
-from realtime_client.audio import Speaker, VoiceBridge, WavSink
-from realtime_client.errors import SessionClosedError
+from realtime_client.audio import Microphone, Speaker, VoiceBridge, WavSink
+from realtime_client.errors import RealtimeTimeoutError, SessionClosedError
 
-from ._fakes import FakeFactory, FakeSession, tone
+from ._fakes import FakeFactory, FakeSession, ramp, tone
 
 
 class ListSource:
@@ -101,7 +102,7 @@ class TestBargeIn:
                 factory.stream.pump()
                 session.emit(speech_started())
                 assert speaker.position("item2") is None
-                assert factory.stream.pump() == bytes(1200)
+                assert factory.stream.pump() == bytes(1920)  # a silent 40 ms block
         finally:
             speaker.close()
         assert ("response.cancel", "r1") in session.sent
@@ -228,3 +229,70 @@ class TestPushToTalk:
             ("commit",),
             ("response.create",),
         ]
+
+
+class TestMicrophonePushesChunks:
+    """A Microphone hands chunks to the session from its callback: no bridge thread."""
+
+    def test_chunks_reach_the_session_without_a_thread_and_never_wait(self):
+        session = FakeSession()
+        factory = FakeFactory()
+        ended = threading.Event()
+        mic = Microphone(stream_factory=factory, chunk_ms=20, blocksize_ms=20)
+        with VoiceBridge(session, source=mic, on_source_end=ended.set) as bridge:
+            assert not [t for t in threading.enumerate() if t.name.startswith("realtime-mic")]
+            data = ramp(480 * 2)
+            factory.stream.push(data)
+            assert bytes(session.audio) == data
+            assert session.send_timeouts == [0, 0]  # an audio callback must not block
+            assert bridge.chunks_sent == 2
+            assert not bridge.wait_source_done(0)
+            mic.close()
+            assert ended.is_set()
+            assert bridge.wait_source_done(0)
+
+    def test_a_full_send_queue_drops_the_chunk_and_streaming_goes_on(self):
+        session = FakeSession()
+        factory = FakeFactory()
+        with (
+            Microphone(stream_factory=factory, chunk_ms=20, blocksize_ms=20) as mic,
+            VoiceBridge(session, source=mic) as bridge,
+        ):
+            session.fail_send = RealtimeTimeoutError("the send queue stayed full for 0 s")
+            factory.stream.push(ramp(480))
+            session.fail_send = None
+            factory.stream.push(ramp(480, start=7))
+            assert (bridge.chunks_dropped, bridge.chunks_sent) == (1, 1)
+            assert bridge.error is None
+            assert bytes(session.audio) == ramp(480, start=7)
+
+    def test_a_closed_session_stops_streaming_quietly_with_the_error_kept(self, caplog):
+        caplog.set_level(logging.DEBUG, logger="realtime_client")
+        session = FakeSession()
+        factory = FakeFactory()
+        with (
+            Microphone(stream_factory=factory, chunk_ms=20, blocksize_ms=20) as mic,
+            VoiceBridge(session, source=mic) as bridge,
+        ):
+            session.fail_send = SessionClosedError("the session is closed")
+            factory.stream.push(ramp(480 * 2))
+            assert isinstance(bridge.error, SessionClosedError)
+            assert bridge.wait_source_done(0)
+            assert len(session.send_timeouts) == 1  # stopped after the first failure
+        stopped = [r for r in caplog.records if "microphone streaming stopped" in r.message]
+        assert [r.levelno for r in stopped] == [logging.DEBUG]  # the session's close says why
+
+    def test_push_to_talk_sends_only_during_the_turn(self):
+        session = FakeSession()
+        factory = FakeFactory()
+        with (
+            Microphone(stream_factory=factory, chunk_ms=20, blocksize_ms=20) as mic,
+            VoiceBridge(session, source=mic, push_to_talk=True) as bridge,
+        ):
+            factory.stream.push(ramp(480))
+            bridge.begin_turn()
+            factory.stream.push(ramp(480, start=3))
+            bridge.end_turn()
+            factory.stream.push(ramp(480, start=5))
+        assert bytes(session.audio) == ramp(480, start=3)
+        assert session.sent == [("clear",), ("commit",), ("response.create",)]

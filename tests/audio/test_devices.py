@@ -148,17 +148,18 @@ class TestMicrophone:
         """Muted chunks are zeros of the same length; the level still measures the input."""
         factory = FakeFactory()
         with Microphone(stream_factory=factory) as mic:
+            assert mic.chunk_ms == 40  # the default
             mic.mute()
-            factory.stream.push(tone(20))
+            factory.stream.push(tone(40))
             chunk = mic.read(timeout=1)
-            assert chunk == bytes(960)
+            assert chunk == bytes(1920)
             assert mic.level_dbfs == pytest.approx(-9.03, abs=0.1)  # 0.5 FS sine
 
     def test_g711_and_resampling(self):
         """A 48 kHz device feeding a G.711 session: 8 kHz u-law, 1 byte per sample."""
         factory = FakeFactory(refuse=(8000,))
         with Microphone(
-            stream_factory=factory, wire_format="audio/pcmu", sample_rate=48000
+            stream_factory=factory, wire_format="audio/pcmu", sample_rate=48000, chunk_ms=20
         ) as mic:
             assert mic.device_rate == 48000
             factory.stream.push(tone(200, rate=48000))
@@ -171,7 +172,7 @@ class TestMicrophone:
     def test_falls_back_to_another_rate(self):
         """When the wire rate is refused the fallback rate is used with resampling."""
         factory = FakeFactory(refuse=(24000,))
-        with Microphone(stream_factory=factory) as mic:
+        with Microphone(stream_factory=factory, chunk_ms=20) as mic:
             assert mic.device_rate == 48000
             factory.stream.push(tone(40, rate=48000))
             chunk = mic.read(timeout=1)
@@ -181,7 +182,9 @@ class TestMicrophone:
     def test_full_queue_drops_oldest_blocks_counted(self):
         """Nobody reading: the oldest blocks beyond max_queued_s go; the newest two survive."""
         factory = FakeFactory()
-        with Microphone(stream_factory=factory, blocksize_ms=20, max_queued_s=0.04) as mic:
+        with Microphone(
+            stream_factory=factory, blocksize_ms=20, chunk_ms=20, max_queued_s=0.04
+        ) as mic:
             blocks = [ramp(480, start=1 + 480 * k) for k in range(5)]
             for block in blocks:
                 factory.stream.push(block)
@@ -210,7 +213,8 @@ class TestSpeaker:
         factory = FakeFactory()
         with Speaker(stream_factory=factory, on_playback=on_playback) as speaker:
             stream = factory.stream
-            assert stream.options["blocksize"] == 600  # 25 ms at 24 kHz
+            assert stream.options["blocksize"] == 960  # 40 ms at 24 kHz
+            assert stream.options["latency"] == 0.1
             data = ramp(1500)
             speaker.play("item", data[:1000])
             speaker.play("item", data[1000:])
@@ -325,3 +329,121 @@ class TestSpeaker:
         """When the device refuses every rate the last failure is raised."""
         with pytest.raises(AudioError, match="refused"):
             Speaker(stream_factory=FakeFactory(refuse=(24000,)), sample_rate=24000)
+
+
+class TestSpeakerWithDeviceTiming:
+    """With PortAudio's timing the speaker knows what came out, not just what it handed over."""
+
+    def test_interrupt_flushes_the_device_and_counts_only_what_came_out(self):
+        """100 ms device latency: after handing over 200 ms, only 100 ms has been heard.
+        interrupt() aborts and restarts the stream and truncates at 100 ms."""
+        factory = FakeFactory()
+        with Speaker(stream_factory=factory, blocksize_ms=50) as speaker:
+            stream = factory.stream
+            speaker.play("item", tone(1000))
+            for k in range(4):  # four 50 ms blocks handed over, each heard 100 ms later
+                stream.pump(now=0.05 * k, latency=0.1)
+            stream.time = 0.2  # the first block came out at 0.1 s: 100 ms heard by now
+            position = speaker.interrupt()
+            assert position is not None
+            assert (position.played_ms, position.received_ms) == (100, 1000)
+            assert (stream.aborts, stream.starts) == (1, 2)  # the device's buffer was dropped
+            assert stream.pump(now=0.25, latency=0.1) == bytes(2400)
+            assert not speaker.playing
+
+    def test_finished_when_the_last_sample_comes_out_not_when_handed_over(self):
+        finished = threading.Event()
+        positions: list[object] = []
+
+        def on_playback(event: object) -> None:
+            if isinstance(event, PlaybackFinished):
+                positions.append(event.position)
+                finished.set()
+
+        factory = FakeFactory()
+        with Speaker(stream_factory=factory, blocksize_ms=50, on_playback=on_playback) as speaker:
+            stream = factory.stream
+            speaker.play("item", tone(100))
+            speaker.end("item")
+            stream.pump(now=0.0, latency=0.1)
+            stream.pump(now=0.05, latency=0.1)  # all 100 ms handed over...
+            stream.pump(now=0.1, latency=0.1)
+            stream.pump(now=0.15, latency=0.1)
+            assert speaker.playing  # ...but the last sample comes out at 0.2 s
+            assert not finished.is_set()
+            stream.pump(now=0.2, latency=0.1)
+            assert finished.wait(5)
+            assert speaker.wait_idle(5)
+            # Barge-in after the end has nothing to flush or truncate.
+            assert speaker.interrupt() is None
+            assert stream.aborts == 0
+        assert [p.played_ms for p in positions] == [100]  # type: ignore[attr-defined]
+
+    def test_without_timing_interrupt_counts_what_was_handed_over_and_keeps_the_stream(self):
+        factory = FakeFactory()
+        with Speaker(stream_factory=factory, blocksize_ms=50) as speaker:
+            speaker.play("item", tone(1000))
+            factory.stream.pump()
+            factory.stream.pump()
+            position = speaker.interrupt()
+            assert position is not None
+            assert position.played_ms == 100
+            assert factory.stream.aborts == 0
+
+    def test_a_failed_restart_is_an_audio_error(self):
+        factory = FakeFactory()
+        with Speaker(stream_factory=factory, blocksize_ms=50) as speaker:
+            stream = factory.stream
+            speaker.play("item", tone(1000))
+            stream.pump(now=1.0, latency=0.1)  # PortAudio reports 0 for "no timing"
+
+            def refuse() -> None:
+                raise RuntimeError("device unplugged")
+
+            stream.start = refuse  # type: ignore[method-assign]
+            stream.time = 1.05
+            with pytest.raises(AudioError, match="failed to restart: device unplugged"):
+                speaker.interrupt()
+
+
+class TestMicrophoneConsumer:
+    def test_chunks_go_to_the_consumer_from_the_callback_then_b_empty_on_close(self):
+        factory = FakeFactory()
+        got: list[bytes] = []
+        mic = Microphone(stream_factory=factory, chunk_ms=20, blocksize_ms=20)
+        mic.start()
+        data = ramp(480 * 3)
+        factory.stream.push(data[:400])  # queued before connect(): delivered first
+        mic.connect(got.append)
+        factory.stream.push(data[400:])
+        assert got == [data[:960], data[960:1920], data[1920:]]
+        with pytest.raises(AudioError, match="consumer"):
+            mic.read(timeout=0)
+        mic.close()
+        assert got[-1] == b""
+        with pytest.raises(AudioError, match="closed"):
+            mic.connect(got.append)
+
+    def test_a_failing_consumer_is_counted_and_recording_goes_on(self, caplog):
+        factory = FakeFactory()
+        calls: list[bytes] = []
+
+        def flaky(chunk: bytes) -> None:
+            calls.append(chunk)
+            if len(calls) == 1:
+                raise RuntimeError("boom")
+
+        with Microphone(stream_factory=factory, chunk_ms=20, blocksize_ms=20) as mic:
+            mic.connect(flaky)
+            factory.stream.push(tone(40))
+            assert mic.consumer_errors == 1
+        assert len(calls) == 3  # both chunks, then b"" on close
+        assert "consumer failed" in caplog.text
+
+    def test_level_is_measured_from_the_last_chunk_when_asked(self):
+        factory = FakeFactory()
+        with Microphone(stream_factory=factory, chunk_ms=20) as mic:
+            assert mic.level_dbfs == -120.0
+            mic.connect(lambda chunk: None)
+            factory.stream.push(tone(20, amp=0.5))
+            assert mic.level_dbfs == pytest.approx(-9.03, abs=0.1)
