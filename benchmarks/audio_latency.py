@@ -10,7 +10,7 @@ Microphone -> VoiceBridge -> session -> Speaker and measures:
 2. mic block -> append frame sent: stamped in the input callback (each block
    tagged by its byte offset) and when the transport's ``send`` returns for
    the ``input_audio_buffer.append`` frame carrying that block's last byte.
-   Target: p99 under 5 ms plus one chunk (the microphone sends 20 ms chunks).
+   Target: p99 under 5 ms plus one chunk (40 ms by default).
 3. delta arrival -> first sample in the output stream: stamped when the
    transport's ``recv`` returns the ``response.output_audio.delta`` frame and
    when the output callback copies that delta's first sample. Measured for
@@ -18,6 +18,10 @@ Microphone -> VoiceBridge -> session -> Speaker and measures:
    queue behind audio still playing, which is playback, not added latency.
    Target: p99 under 5 ms plus one device block.
 4. delta arrival -> queued in the speaker, for every delta (decode + play()).
+5. CPU per thread (Linux), and inside the library's stream callbacks.
+
+``--mic-block-ms``, ``--mic-chunk-ms``, ``--mic-latency``, ``--speaker-block-ms`` and
+``--speaker-latency`` override the devices' defaults, to compare settings in one place.
 
 The transport and the stream callbacks are wrapped here, not in the library.
 Needs the virtual devices: eval "$(.ci/audio-setup)".
@@ -98,6 +102,8 @@ class Probe:
         self.first_sample: list[float] = []  # arrival -> first sample copied
         self.queued: list[float] = []  # arrival -> play() returned
         self.speaker: Speaker | None = None
+        self.mic_callback_cpu = 0.0  # thread CPU seconds inside the library's callbacks
+        self.speaker_callback_cpu = 0.0
 
     def transport_factory(self, url: str, headers: Mapping[str, str], timeout: float) -> Any:
         self.transport = TimedTransport(
@@ -110,7 +116,9 @@ class Probe:
 
         def tagged(indata: Any, frames: int, when: Any, status: Any) -> None:
             stamp = time.perf_counter()
+            cpu = time.thread_time()
             callback(indata, frames, when, status)
+            self.mic_callback_cpu += time.thread_time() - cpu
             self._mic_bytes += frames * 2
             self.mic_blocks.append((stamp, self._mic_bytes))
 
@@ -120,7 +128,9 @@ class Probe:
         callback = options["callback"]
 
         def tagged(outdata: Any, frames: int, when: Any, status: Any) -> None:
+            cpu = time.thread_time()
             callback(outdata, frames, when, status)
+            self.speaker_callback_cpu += time.thread_time() - cpu
             pending = self.pending_delta
             if pending is not None and np.frombuffer(outdata, dtype="<i2").any():
                 self.first_sample.append(time.perf_counter() - pending)
@@ -208,7 +218,29 @@ def speech_into_mic(folder: str) -> Iterator[None]:
         proc.wait(10)
 
 
-def conversation(seconds: float, profile: str | None) -> dict[str, Any]:
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds per thread of this process, by thread name (Linux only).
+
+    From ``/proc/self/task/*/schedstat`` (the scheduler's exact run time), not
+    ``stat`` (clock ticks, too coarse for threads that wake 25 times a second).
+    """
+    python_names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    with contextlib.suppress(OSError):
+        for tid in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError):
+                with open(f"/proc/self/task/{tid}/schedstat") as f:
+                    run_ns = int(f.read().split()[0])
+                with open(f"/proc/self/task/{tid}/comm") as f:
+                    comm = f.read().strip()
+                key = python_names.get(int(tid)) or f"{comm} [{tid}, not a Python thread]"
+                out[key] = run_ns / 1e9
+    return out
+
+
+def conversation(
+    seconds: float, profile: str | None, devices: Mapping[str, Any]
+) -> dict[str, Any]:
     probe = Probe()
     options = ConversationOptions(turn_detection=ev.ServerVad(), output_modalities=["audio"])
     with (
@@ -217,8 +249,8 @@ def conversation(seconds: float, profile: str | None) -> dict[str, Any]:
         ConversationClient(
             base_url=url, api_key="k", transport_factory=probe.transport_factory
         ).start_conversation(options=options) as session,
-        Microphone(stream_factory=probe.mic_factory) as mic,
-        Speaker(stream_factory=probe.speaker_factory) as speaker,
+        Microphone(stream_factory=probe.mic_factory, **devices["mic"]) as mic,
+        Speaker(stream_factory=probe.speaker_factory, **devices["speaker"]) as speaker,
     ):
         probe.speaker = speaker
         replies = threading.Semaphore(0)
@@ -227,9 +259,13 @@ def conversation(seconds: float, profile: str | None) -> dict[str, Any]:
             profiler = cProfile.Profile() if profile else None
             if profiler:
                 profiler.enable()
+            threads0 = thread_cpu()
+            callbacks0 = probe.mic_callback_cpu, probe.speaker_callback_cpu
             cpu0, wall0 = time.process_time(), time.perf_counter()
             threading.Event().wait(seconds)  # the measurement window
             cpu1, wall1 = time.process_time(), time.perf_counter()
+            threads1 = thread_cpu()
+            callbacks1 = probe.mic_callback_cpu, probe.speaker_callback_cpu
             if profiler:
                 profiler.disable()
                 profiler.dump_stats(profile)
@@ -238,7 +274,17 @@ def conversation(seconds: float, profile: str | None) -> dict[str, Any]:
             count += 1
         return {
             "cpu": (cpu1 - cpu0) / (wall1 - wall0) * 100,
-            "mic": probe.mic_to_socket(mic.wire_format.sample_rate * 20 // 1000 * 2),
+            "callbacks": [
+                (after - before) / (wall1 - wall0) * 100
+                for before, after in zip(callbacks0, callbacks1, strict=True)
+            ],
+            "threads": {
+                name: (used - threads0.get(name, 0.0)) / (wall1 - wall0) * 100
+                for name, used in threads1.items()
+            },
+            "mic": probe.mic_to_socket(mic.wire_format.sample_rate * mic.chunk_ms // 1000 * 2),
+            "chunk_ms": mic.chunk_ms,
+            "block_ms": speaker.blocksize_ms,
             "first": probe.first_sample,
             "queued": probe.queued,
             "replies": count,
@@ -263,8 +309,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="measurement window")
     parser.add_argument("--profile", help="write a cProfile of the window to this file")
+    parser.add_argument("--mic-block-ms", type=float, help="Microphone blocksize_ms")
+    parser.add_argument("--mic-chunk-ms", type=int, help="Microphone chunk_ms")
+    parser.add_argument("--mic-latency", type=float, help="Microphone latency (s)")
+    parser.add_argument("--speaker-block-ms", type=float, help="Speaker blocksize_ms")
+    parser.add_argument("--speaker-latency", type=float, help="Speaker latency (s)")
     args = parser.parse_args()
-    r = conversation(args.seconds, args.profile)
+    mic = {
+        "blocksize_ms": args.mic_block_ms,
+        "chunk_ms": args.mic_chunk_ms,
+        "latency": args.mic_latency,
+    }
+    speaker = {"blocksize_ms": args.speaker_block_ms, "latency": args.speaker_latency}
+    devices = {
+        "mic": {k: v for k, v in mic.items() if v is not None},
+        "speaker": {k: v for k, v in speaker.items() if v is not None},
+    }
+    r = conversation(args.seconds, args.profile, devices)
     print(
         f"duplex 24 kHz conversation, {args.seconds:.0f} s, device rates "
         f"mic {r['rates'][0]} Hz / speaker {r['rates'][1]} Hz, {r['replies']} replies, "
@@ -275,15 +336,30 @@ def main() -> None:
     print("| measure | n | median ms | p99 ms | max ms | target |")
     print("|---|---|---|---|---|---|")
     print(f"| client CPU, % of one core | - | {r['cpu']:.2f} % | - | - | < 2 % |")
-    print(row("mic block -> append frame sent", r["mic"], "p99 < 5 ms + 20 ms chunk"))
+    print(
+        row(
+            "mic block -> append frame sent",
+            r["mic"],
+            f"p99 < 5 ms + {r['chunk_ms']} ms chunk",
+        )
+    )
     print(
         row(
             "delta arrival -> first sample in output (idle speaker)",
             r["first"],
-            "p99 < 5 ms + 25 ms block",
+            f"p99 < 5 ms + {r['block_ms']:g} ms block",
         )
     )
     print(row("delta arrival -> queued in speaker (all deltas)", r["queued"], "p99 < 5 ms"))
+    print()
+    print(
+        f"Inside the library's stream callbacks: microphone {r['callbacks'][0]:.2f} %, "
+        f"speaker {r['callbacks'][1]:.2f} % (of one core; included below)"
+    )
+    print("CPU by thread (% of one core):")
+    for name, pct in sorted(r["threads"].items(), key=lambda kv: -kv[1]):
+        if pct >= 0.005:
+            print(f"  {pct:5.2f} %  {name}")
 
 
 if __name__ == "__main__":

@@ -214,7 +214,7 @@ class TestSpeaker:
         with Speaker(stream_factory=factory, on_playback=on_playback) as speaker:
             stream = factory.stream
             assert stream.options["blocksize"] == 960  # 40 ms at 24 kHz
-            assert stream.options["latency"] == 0.1
+            assert stream.options["latency"] == 0.08  # two blocks
             data = ramp(1500)
             speaker.play("item", data[:1000])
             speaker.play("item", data[1000:])
