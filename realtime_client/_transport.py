@@ -22,6 +22,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 import typing
 from collections.abc import Mapping
 from typing import Final, Protocol
@@ -141,6 +142,7 @@ class _FrameReader:
         self._pos = 0
         self._max = max_message
         self._pong = pong
+        self.last_frame_at = time.monotonic()
 
     def _fill(self, need: int) -> None:
         buf = self._buf
@@ -160,6 +162,28 @@ class _FrameReader:
         self._pos = start + n
         return bytes(self._buf[start : start + n])
 
+    def frame_ready(self) -> bool:
+        """Whether a whole frame is already buffered (the next read will not block on it)."""
+        buf, pos = self._buf, self._pos
+        have = len(buf) - pos
+        if have < 2:
+            return False
+        length = buf[pos + 1] & 0x7F
+        header = 2
+        if length == 126:
+            header = 4
+            if have < header:
+                return False
+            length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+        elif length == 127:
+            header = 10
+            if have < header:
+                return False
+            length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+        if buf[pos + 1] & 0x80:
+            header += 4
+        return have >= header + length
+
     def read_frame(self) -> tuple[bool, int, bytes]:
         """One frame: (fin, opcode, payload)."""
         if len(self._buf) - self._pos < 2:
@@ -167,6 +191,7 @@ class _FrameReader:
         b0 = self._buf[self._pos]
         b1 = self._buf[self._pos + 1]
         self._pos += 2
+        self.last_frame_at = time.monotonic()  # any frame, pongs too, proves the peer alive
         if b0 & 0x70:
             raise _ProtocolViolation("frame uses reserved bits (no extension was negotiated)")
         length = b1 & 0x7F
@@ -324,6 +349,16 @@ class WebSocketTransport:
             self._ws.pong(payload)
         except (OSError, websocket.WebSocketException) as exc:
             _log.debug("could not answer a ping: %s", exc)
+
+    def last_received(self) -> float:
+        """When (``time.monotonic()``) the last frame of any kind arrived, pongs included."""
+        return self._reader.last_frame_at
+
+    def frame_ready(self) -> bool:
+        """Whether the next frame is already received in full, so :meth:`recv`
+        would not wait on the network for it. The session uses it to hand the
+        events of one read to its iterator together."""
+        return self._reader.frame_ready()
 
     def recv(self) -> str | bytes:
         """The next message; see :meth:`Transport.recv`."""

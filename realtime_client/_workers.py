@@ -125,20 +125,59 @@ def run_writer(
     *,
     ping_interval: float,
     on_failure: Callable[[TransportError], None],
+    pong_timeout: float | None = None,
+    last_received: Callable[[], float] | None = None,
 ) -> None:
-    """Send queued frames until stopped; ping after ``ping_interval`` idle seconds.
+    """Send queued frames until stopped, and keep the connection checked.
+
+    With ``last_received`` (the monotonic time the transport last received a
+    frame, pongs included), a ping goes out once the server has been silent
+    for ``ping_interval`` seconds, whatever is being sent, and if nothing at
+    all arrives within ``pong_timeout`` seconds after it, the connection is
+    declared dead through ``on_failure``. Without it, a ping goes out after
+    ``ping_interval`` seconds without sending, and answers are not checked.
 
     A failed send or ping is handed to ``on_failure`` and ends the loop: the
     frames after it are not sent, and the session closes with the error.
     """
     debug = _log.isEnabledFor(logging.DEBUG)
+    pinged: float | None = None  # when the unanswered ping went out
+    since = time.monotonic()  # silence is counted from the start at the earliest
+    check = last_received is not None and pong_timeout is not None
     while True:
-        batch = outbox.get(ping_interval)
+        wait = ping_interval
+        if last_received is not None and pong_timeout is not None:
+            now = time.monotonic()
+            heard = max(last_received(), since)
+            if pinged is not None and heard >= pinged:
+                pinged = None  # answered (or other traffic proved the connection alive)
+            if pinged is not None:
+                if now - pinged >= pong_timeout:
+                    on_failure(
+                        RealtimeTimeoutError(
+                            f"the server did not answer a ping within {pong_timeout:g} s "
+                            "(the connection is dead)"
+                        )
+                    )
+                    return
+                wait = min(ping_interval, pinged + pong_timeout - now)
+            elif now - heard >= ping_interval:
+                try:
+                    transport.ping()
+                except TransportError as exc:
+                    on_failure(exc)
+                    return
+                pinged = now
+                wait = min(ping_interval, pong_timeout)
+            else:
+                wait = heard + ping_interval - now
+        batch = outbox.get(wait)
         if batch is STOP:
             return
         try:
             if batch is None:
-                transport.ping()
+                if not check:
+                    transport.ping()
                 continue
             for frame in typing.cast("list[str]", batch):
                 transport.send(frame)

@@ -22,7 +22,12 @@ from ._converter import converter
 from ._rest import ClientSecret, RestClient
 from ._transport import Transport, WebSocketTransport
 from .conversation import ConversationState
-from .session import DEFAULT_CLOSE_TIMEOUT, DEFAULT_PING_INTERVAL, ConversationSession
+from .session import (
+    DEFAULT_CLOSE_TIMEOUT,
+    DEFAULT_PING_INTERVAL,
+    DEFAULT_PONG_TIMEOUT,
+    ConversationSession,
+)
 
 __all__ = ["ClientSecret", "ConversationClient", "ConversationOptions", "TransportFactory"]
 
@@ -54,7 +59,10 @@ class ConversationClient:
             used instead of ``api_key``.
         connect_timeout: Seconds allowed for the connection and handshake.
         request_timeout: Seconds allowed for each REST request.
-        ping_interval: Idle seconds after which a session pings the server.
+        ping_interval: Seconds of silence from the server after which a session
+            pings it.
+        pong_timeout: Seconds a session waits for an answer to its ping before
+            it declares the connection dead and closes; None waits forever.
         close_timeout: Default bound of each session's ``close()``.
         ssl_context: A TLS context (for a private CA); it must verify certificates.
         transport_factory: Opens connections instead of websocket-client (tests).
@@ -75,6 +83,7 @@ class ConversationClient:
         connect_timeout: float = 10.0,
         request_timeout: float = 30.0,
         ping_interval: float = DEFAULT_PING_INTERVAL,
+        pong_timeout: float | None = DEFAULT_PONG_TIMEOUT,
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
         transport_factory: TransportFactory | None = None,
@@ -93,6 +102,7 @@ class ConversationClient:
             connect_timeout=connect_timeout,
             request_timeout=request_timeout,
             ping_interval=ping_interval,
+            pong_timeout=pong_timeout,
             close_timeout=close_timeout,
             ssl_context=ssl_context,
             transport_factory=transport_factory,
@@ -105,6 +115,7 @@ class ConversationClient:
         connect_timeout: float,
         request_timeout: float,
         ping_interval: float,
+        pong_timeout: float | None,
         close_timeout: float,
         ssl_context: ssl.SSLContext | None,
         transport_factory: TransportFactory | None,
@@ -118,6 +129,7 @@ class ConversationClient:
         self._endpoint = endpoint
         self._connect_timeout = connect_timeout
         self._ping_interval = ping_interval
+        self._pong_timeout = pong_timeout
         self._close_timeout = close_timeout
         self._ssl = ssl_context
         self._factory = transport_factory
@@ -136,6 +148,7 @@ class ConversationClient:
         connect_timeout: float = 10.0,
         request_timeout: float = 30.0,
         ping_interval: float = DEFAULT_PING_INTERVAL,
+        pong_timeout: float | None = DEFAULT_PONG_TIMEOUT,
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
         transport_factory: TransportFactory | None = None,
@@ -156,6 +169,7 @@ class ConversationClient:
             connect_timeout: As for the constructor.
             request_timeout: As for the constructor.
             ping_interval: As for the constructor.
+            pong_timeout: As for the constructor.
             close_timeout: As for the constructor.
             ssl_context: As for the constructor.
             transport_factory: As for the constructor.
@@ -173,6 +187,7 @@ class ConversationClient:
             connect_timeout=connect_timeout,
             request_timeout=request_timeout,
             ping_interval=ping_interval,
+            pong_timeout=pong_timeout,
             close_timeout=close_timeout,
             ssl_context=ssl_context,
             transport_factory=transport_factory,
@@ -213,6 +228,7 @@ class ConversationClient:
             on_error=on_error,
             on_close=on_close,
             ping_interval=self._ping_interval,
+            pong_timeout=self._pong_timeout,
             close_timeout=self._close_timeout,
             call_id=call_id,
             model=model,
@@ -226,6 +242,7 @@ class ConversationClient:
                 if config == ev.RealtimeSessionConfig():
                     config = None
             session.open()
+            session.wait_created(self._connect_timeout)
             if config is not None:
                 session.send(ev.SessionUpdateEvent(session=config))
             if seed:

@@ -47,6 +47,7 @@ _log = logging.getLogger("realtime_client")
 F = TypeVar("F", bound=Callable[..., object])
 
 DEFAULT_PING_INTERVAL: Final = 20.0
+DEFAULT_PONG_TIMEOUT: Final = 20.0
 DEFAULT_CLOSE_TIMEOUT: Final = 5.0
 _ABORT_GRACE: Final = 1.0  # after an abort, a blocked thread wakes at once; allow a little
 _CLOSE_SLACK: Final = 4 * _ABORT_GRACE  # how far past its budget a close can run, at most
@@ -59,6 +60,15 @@ class _End:
 
 
 _END: Final = _End()
+
+
+def _method(transport: object, name: str) -> Any:
+    """An optional transport method (``frame_ready``, ``last_received``), or None."""
+    found = getattr(transport, name, None)
+    return found if callable(found) else None
+
+
+_BATCH_MAX: Final = 32  # events handed to the iterator at once, at most
 
 
 class SessionState(enum.Enum):
@@ -113,7 +123,12 @@ class ConversationSession(SessionConversation, SessionSending):
             frame (:class:`~realtime_client.ProtocolError`), a server ``error``
             event (as :class:`~realtime_client.ServerError`), the terminal error.
         on_close: Called once, last, with a :class:`CloseInfo`.
-        ping_interval: Seconds of idle sending after which a ping is sent.
+        ping_interval: Seconds of silence from the server after which a ping
+            is sent.
+        pong_timeout: Seconds within which the server must answer a ping (any
+            frame counts); otherwise the connection is dead and the session
+            closes with :class:`~realtime_client.ConnectionClosedError`. None
+            never gives up.
         close_timeout: Default bound, in seconds, of :meth:`close`.
         call_id: The SIP/WebRTC call this session controls, if any.
         model: The session's model, to price its usage (``session.usage``).
@@ -131,12 +146,15 @@ class ConversationSession(SessionConversation, SessionSending):
         on_error: Callable[[BaseException], object] | None = None,
         on_close: Callable[[CloseInfo], object] | None = None,
         ping_interval: float = DEFAULT_PING_INTERVAL,
+        pong_timeout: float | None = DEFAULT_PONG_TIMEOUT,
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
         call_id: str | None = None,
         model: str | None = None,
     ) -> None:
         if ping_interval <= 0:
             raise ValueError("ping_interval must be positive")
+        if pong_timeout is not None and pong_timeout <= 0:
+            raise ValueError("pong_timeout must be positive (or None)")
         if close_timeout < 0:
             raise ValueError("close_timeout must not be negative")
         self._transport = transport
@@ -152,8 +170,15 @@ class ConversationSession(SessionConversation, SessionSending):
         self._lock = threading.Lock()
         self._state = SessionState.NEW
         self._outbox = Outbox(self._options.send_queue_size)
+        # Lists of events (the reader hands over everything one socket read
+        # brought, in one put), then _END.
         self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._buffer = self._options.buffer_events
+        self._batch: list[Any] = []  # the reader's events not yet handed over
+        self._created = threading.Event()  # session.created arrived, or the session closed
+        self._created_seen = False
+        self._refusal: ServerError | None = None
+        self._frame_ready: Callable[[], bool] | None = _method(transport, "frame_ready")
         self._close_info: CloseInfo | None = None
         self._closed_event = threading.Event()
         self._closer: threading.Thread | None = None  # the thread running close()
@@ -174,7 +199,12 @@ class ConversationSession(SessionConversation, SessionSending):
         self._writer = threading.Thread(
             target=run_writer,
             args=(self._outbox, transport),
-            kwargs={"ping_interval": ping_interval, "on_failure": self._writer_failed},
+            kwargs={
+                "ping_interval": ping_interval,
+                "on_failure": self._writer_failed,
+                "pong_timeout": pong_timeout,
+                "last_received": _method(transport, "last_received"),
+            },
             name=f"realtime-writer-{number}",
             daemon=True,
         )
@@ -329,6 +359,7 @@ class ConversationSession(SessionConversation, SessionSending):
         with self._lock:
             self._state = SessionState.CLOSED
         self._closed_event.set()
+        self._created.set()  # wake a wait_created(): it reports the close
         if error is not None:
             self._callbacks.report_error(error)
         self._callbacks.fire_close(self._close_info)  # 5. exactly once, last
@@ -352,8 +383,55 @@ class ConversationSession(SessionConversation, SessionSending):
 
     # --- the threads' hooks ------------------------------------------------------------------
 
+    def wait_created(self, timeout: float) -> None:
+        """Wait for the server's ``session.created``, its first event on a new connection.
+
+        :meth:`ConversationClient.start_conversation
+        <realtime_client.ConversationClient.start_conversation>` calls it, so a
+        session it returns is one the server has set up.
+
+        Raises:
+            RealtimeTimeoutError: It did not come within ``timeout`` seconds.
+            ConnectionClosedError: The connection ended first (the server's
+                reason, e.g. an unknown model, is in the message).
+            SessionClosedError: The session was closed first.
+        """
+        if not self._created.wait(timeout):
+            raise RealtimeTimeoutError(
+                f"the server sent no session.created within {timeout:g} s of connecting"
+            )
+        if not self._created_seen:
+            info = self._close_info
+            error = info.error if info is not None else None
+            refusal = self._refusal
+            if isinstance(error, ConnectionClosedError) and refusal is not None:
+                raise ConnectionClosedError(
+                    f"{error}; the server said: {refusal}", code=error.code, reason=error.reason
+                ) from error
+            if error is not None:
+                raise error
+            raise SessionClosedError("the session closed before the server created it")
+
     def _handle_frame(self, frame: str | bytes) -> None:
         """Reader thread: decode, observe, run callbacks, queue."""
+        try:
+            self._handle_one(frame)
+        finally:
+            # Hand the events over once the next read would wait on the network:
+            # one put and one wake-up per socket read, not per event.
+            batch = self._batch
+            if batch and (
+                len(batch) >= _BATCH_MAX or self._frame_ready is None or not self._frame_ready()
+            ):
+                self._batch = []
+                self._events.put(batch)
+
+    def _flush_batch(self) -> None:
+        batch, self._batch = self._batch, []
+        if batch:
+            self._events.put(batch)
+
+    def _handle_one(self, frame: str | bytes) -> None:
         if self._state is SessionState.CLOSED:
             return  # frames still buffered after a close from a callback
         try:
@@ -368,8 +446,14 @@ class ConversationSession(SessionConversation, SessionSending):
         kind = event.type
         if isinstance(event, (ev.SessionCreatedEvent, ev.SessionUpdatedEvent)):
             self._session_id = event.session.id or self._session_id
+            if isinstance(event, ev.SessionCreatedEvent):
+                self._created_seen = True
+                self._created.set()
         elif isinstance(event, ev.ErrorEvent):
-            self._callbacks.report_error(ServerError.from_event(event))
+            server_error = ServerError.from_event(event)
+            if not self._created_seen:
+                self._refusal = server_error  # why a session ends before it began
+            self._callbacks.report_error(server_error)
         for observe in self._observers:
             try:
                 observe(event)
@@ -378,7 +462,7 @@ class ConversationSession(SessionConversation, SessionSending):
                 self._callbacks.report_error(exc)
         self._callbacks.dispatch(event)
         if self._buffer:
-            self._events.put(event)
+            self._batch.append(event)
 
     def _undecodable(self, frame: str | bytes) -> None:
         """Reader thread: a refused frame may still start or end a response;
@@ -407,6 +491,7 @@ class ConversationSession(SessionConversation, SessionSending):
                 self._put_end()
 
     def _put_end(self) -> None:
+        self._flush_batch()  # the reader has ended (or is stuck in a callback)
         self._end_queued = True
         self._events.put(_END)
 
@@ -558,7 +643,7 @@ class ConversationSession(SessionConversation, SessionSending):
                 if info is not None and info.error is not None:
                     raise info.error
                 return
-            yield item
+            yield from item
 
     def __iter__(self) -> Iterator[ev.ServerEvent | ev.UnknownServerEvent]:
         """Same as :meth:`events` without a timeout."""

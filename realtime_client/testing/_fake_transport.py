@@ -48,11 +48,15 @@ class FakeTransport:
         echo_close: Answer the client's close frame with one of its own (as a
             well-behaved server does). ``False`` makes the session fall back to
             cutting the connection.
+        answer_pings: Answer pings at once (as a live server does). ``False``
+            plays a dead connection: the session's pong timeout closes it.
 
     .. versionadded:: 0.1
     """
 
-    def __init__(self, *, echo_close: bool = True) -> None:
+    def __init__(self, *, echo_close: bool = True, answer_pings: bool = True) -> None:
+        self._answer_pings = answer_pings
+        self._last_received = time.monotonic()
         self._incoming: queue.SimpleQueue[str | bytes | _Close] = queue.SimpleQueue()
         self._cond = threading.Condition()
         self._sent: list[dict[str, Any]] = []
@@ -166,6 +170,17 @@ class FakeTransport:
         """How many pings the client sent."""
         return self._pings
 
+    def wait_for_pings(self, count: int, timeout: float = 5.0) -> int:
+        """Block until at least ``count`` pings were sent; return how many.
+
+        Raises:
+            TimeoutError: Fewer pings came within ``timeout`` seconds.
+        """
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._pings >= count, timeout):
+                raise TimeoutError(f"expected {count} pings within {timeout} s, got {self._pings}")
+            return self._pings
+
     @property
     def client_close(self) -> tuple[int, str] | None:
         """The client's close frame (code, reason), once it sent one."""
@@ -183,9 +198,18 @@ class FakeTransport:
 
     # --- the client's side: the Transport interface ------------------------------------------
 
+    def frame_ready(self) -> bool:
+        """Whether :meth:`recv` would return without waiting (like the real transport's)."""
+        return not self._incoming.empty()
+
+    def last_received(self) -> float:
+        """When the last frame (or ping answer) arrived (the Transport interface)."""
+        return self._last_received
+
     def recv(self) -> str | bytes:
         """Block until the "server" sends something (the Transport interface)."""
         item = self._incoming.get()
+        self._last_received = time.monotonic()
         if isinstance(item, _Close):
             self._incoming.put(item)  # stay closed for any later recv
             if item is _ABORTED:
@@ -216,11 +240,13 @@ class FakeTransport:
             self._cond.notify_all()
 
     def ping(self) -> None:
-        """Count a ping (the Transport interface)."""
+        """Count a ping, and answer it unless ``answer_pings=False`` (the Transport interface)."""
         with self._cond:
             if self._aborted:
                 raise TransportError("the connection is closed")
             self._pings += 1
+            if self._answer_pings:
+                self._last_received = time.monotonic()
             self._cond.notify_all()
 
     def send_close(self, code: int = 1000, reason: str = "") -> None:

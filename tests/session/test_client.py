@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import queue
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from realtime_client import APIError, UsageError
+from realtime_client import APIError, ConnectionClosedError, RealtimeTimeoutError, UsageError
 from realtime_client import events as ev
 from realtime_client._config import ConversationOptions, azure_endpoint, openai_endpoint
 from realtime_client.client import ConversationClient
@@ -120,7 +121,7 @@ class TestStartConversation:
         """Options and an explicit session config merge into one session.update;
         the model goes in the URL."""
         made: list[tuple[str, dict[str, str]]] = []
-        fake = FakeTransport()
+        fake = created_fake()
 
         def factory(url, headers, timeout):
             made.append((url, dict(headers)))
@@ -147,13 +148,74 @@ class TestStartConversation:
             "audio": {"input": {"turn_detection": None}, "output": {"voice": "marin"}},
         } == update["session"]
 
+    def test_returns_once_the_server_created_the_session_then_configures_it(self):
+        """start_conversation waits for session.created (the server's first event),
+        and only then sends the configuration."""
+        fake = FakeTransport()
+        client = ConversationClient(api_key="k", transport_factory=lambda u, h, t: fake)
+        started: queue.SimpleQueue[object] = queue.SimpleQueue()
+        starter = threading.Thread(
+            target=lambda: started.put(
+                client.start_conversation(options=ConversationOptions(instructions="be brief"))
+            ),
+            name="test-starter",
+        )
+        starter.start()
+        try:
+            with pytest.raises(queue.Empty):
+                started.get(timeout=0.2)  # nothing yet: no session.created
+            assert [] == fake.sent
+            fake.push(_CREATED)
+            session = started.get(timeout=5)
+            with session:  # type: ignore[attr-defined]
+                assert "sess_1" == session.session_id  # type: ignore[attr-defined]
+                assert "session.update" == fake.wait_for_type("session.update")["type"]
+        finally:
+            starter.join(5)
+
+    def test_no_session_created_in_time_is_a_timeout_and_nothing_leaks(self):
+        fake = FakeTransport()
+        client = ConversationClient(
+            api_key="k", connect_timeout=0.2, transport_factory=lambda u, h, t: fake
+        )
+        with pytest.raises(RealtimeTimeoutError, match=r"no session\.created within 0\.2 s"):
+            client.start_conversation()
+        assert fake.is_shut_down
+
+    def test_server_closing_instead_of_creating_raises_its_reason(self):
+        fake = FakeTransport()
+        fake.push(
+            ev.ErrorEvent(
+                event_id="e1",
+                error=ev.ErrorDetails(type="invalid_request_error", message="Model not found"),
+            )
+        )
+        fake.close_from_server(4000, "invalid model")
+        client = ConversationClient(api_key="k", transport_factory=lambda u, h, t: fake)
+        with pytest.raises(ConnectionClosedError, match="Model not found") as info:
+            client.start_conversation(model="gpt-nope")
+        assert info.value.code == 4000
+        assert fake.is_shut_down
+
     def test_no_settings_no_update(self):
         """Without settings nothing is sent at start."""
-        fake = FakeTransport()
+        fake = created_fake()
         client = ConversationClient(api_key="k", transport_factory=lambda u, h, t: fake)
         with client.start_conversation():
             pass
         assert [] == fake.sent
+
+
+_CREATED = ev.SessionCreatedEvent(
+    event_id="ev_created", session=ev.RealtimeSessionConfig(id="sess_1")
+)
+
+
+def created_fake() -> FakeTransport:
+    """A fake server whose first event, as the real one's, is session.created."""
+    fake = FakeTransport()
+    fake.push(_CREATED)
+    return fake
 
 
 # --- REST ------------------------------------------------------------------------------------

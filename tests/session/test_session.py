@@ -258,6 +258,26 @@ class TestReceiving:
         assert [str(n) for n in range(50)] == got
         assert CloseInfo(code=1000, reason="", error=None) == session.close_info
 
+    def test_a_burst_is_handed_over_whole_and_in_order(self, fake):
+        """Frames already waiting are handed to the iterator together (one wake-up per
+        read); a burst far larger than one hand-off, with bad frames inside, still
+        arrives whole and in order, and an iterator started late sees all of it."""
+        for n in range(200):
+            fake.push(text_delta(n, str(n)))
+            if n % 50 == 7:
+                fake.push("{not json")  # skipped and reported, never reorders the rest
+        errors: list[BaseException] = []
+        s = ConversationSession(transport=fake, close_timeout=2.0)
+        s.on_error(errors.append)
+        with s:
+            got = []
+            for event in s.events(timeout=WAIT):
+                got.append(event.delta)  # type: ignore[union-attr]
+                if len(got) == 200:
+                    break
+        assert [str(n) for n in range(200)] == got
+        assert len(errors) == 4
+
     def test_receive_messages_maps_events(self, session, fake):
         """receive_messages yields ConversationMessage views up to turn_finished."""
         fake.push(text_delta(1, "Hel"))
@@ -565,14 +585,57 @@ class TestServerClose:
         assert s.close_info.error in errors  # type: ignore[union-attr]
 
     def test_pings_when_idle(self, fake):
-        """An idle writer pings at the ping interval."""
-        with ConversationSession(transport=fake, ping_interval=0.01):
-            deadline = threading.Event()
-            for _ in range(500):  # bounded: at most 5 s
+        """A silent server is pinged at the ping interval (answered pings keep it alive)."""
+        with ConversationSession(transport=fake, ping_interval=0.01) as s:
+            assert fake.wait_for_pings(3, timeout=WAIT) >= 3
+            assert not s.closed
+
+    def test_pings_while_sending_when_the_server_is_silent(self, fake):
+        """Liveness is about what the server sends: streaming audio does not stop pings."""
+        with ConversationSession(transport=fake, ping_interval=0.02) as s:
+            for _ in range(5000):  # bounded
+                s.send_audio(bytes(960))
                 if fake.pings >= 2:
                     break
-                deadline.wait(0.01)
-        assert fake.pings >= 2
+                fake.wait_for_sent(1)
+            assert fake.pings >= 2
+
+    def test_dead_connection_is_closed_after_the_pong_timeout(self):
+        """A server that stops answering (no frame at all after a ping) is declared dead:
+        the session closes with ConnectionClosedError naming the unanswered ping."""
+        fake = FakeTransport(answer_pings=False)
+        errors: list[BaseException] = []
+        s = ConversationSession(
+            transport=fake, ping_interval=0.05, pong_timeout=0.1, on_error=errors.append
+        ).open()
+        try:
+            assert s.wait_closed(WAIT)
+            error = s.close_info.error  # type: ignore[union-attr]
+            assert isinstance(error, ConnectionClosedError)
+            assert "did not answer a ping within 0.1 s" in str(error)
+            assert error in errors
+            assert fake.pings == 1
+            with pytest.raises(ConnectionClosedError, match="ping"):
+                list(s.events(timeout=WAIT))
+        finally:
+            s.close()
+
+    def test_any_frame_answers_a_ping(self):
+        """A server busy streaming events is alive even if its pongs are late."""
+        fake = FakeTransport(answer_pings=False)
+        s = ConversationSession(transport=fake, ping_interval=0.05, pong_timeout=2.0).open()
+        try:
+            fake.wait_for_pings(1, timeout=WAIT)
+            fake.push(text_delta(1))  # traffic after the ping: the connection lives
+            assert [ev.ResponseOutputTextDeltaEvent] == [type(next(s.events(timeout=WAIT)))]
+            fake.wait_for_pings(2, timeout=WAIT)  # the next silence gets a new ping
+            assert not s.closed
+        finally:
+            s.close()
+
+    def test_bad_pong_timeout(self, fake):
+        with pytest.raises(ValueError, match="pong_timeout"):
+            ConversationSession(transport=fake, pong_timeout=0)
 
 
 class TestLogging:

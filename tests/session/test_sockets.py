@@ -3,6 +3,7 @@ and whole conversations against the offline FakeRealtimeServer."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 
@@ -30,14 +31,23 @@ WAIT = 5.0
 Handler = Callable[[ServerConnection], None]
 
 
+CREATED = json.dumps(
+    {"type": "session.created", "event_id": "ev_0", "session": {"type": "realtime", "id": "s1"}}
+)
+
+
 @pytest.fixture
 def ws_server() -> Iterator[Callable[..., str]]:
     """Start a websockets server with a given handler; yields a starter returning its base URL."""
     servers: list[tuple[Server, threading.Thread]] = []
 
     def start(handler: Handler, process_request=None) -> str:
+        def greeted(connection):  # a Realtime server's first event, then the test's handler
+            connection.send(CREATED)
+            return handler(connection)
+
         server = serve(
-            handler,
+            greeted,
             "127.0.0.1",
             0,
             process_request=process_request,
@@ -171,6 +181,7 @@ class TestTransport:
         url = ws_server(handler)
         with ConversationClient(base_url=url, api_key="k").start_conversation() as session:
             events = session.events(timeout=WAIT)
+            assert isinstance(next(events), ev.SessionCreatedEvent)
             got = [next(events) for _ in range(3)]
         assert [big, big, big] == got
         assert pong.is_set()

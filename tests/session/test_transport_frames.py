@@ -61,3 +61,38 @@ def test_send_writes_one_whole_text_frame_utf8_encoded():
         opcode, payload = _unmask(received)
         assert opcode == 0x1
         assert payload.decode() == text
+
+
+def _server_frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    """An unmasked (server) frame."""
+    n = len(payload)
+    if n < 126:
+        head = bytes((0x80 | opcode, n))
+    elif n < 1 << 16:
+        head = bytes((0x80 | opcode, 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((0x80 | opcode, 127)) + n.to_bytes(8, "big")
+    return head + payload
+
+
+@pytest.mark.parametrize("size", [5, 300, 70_000])
+def test_frame_ready_only_once_the_whole_frame_is_buffered(size):
+    """The session hands events over in batches only while whole frames are waiting:
+    a partly received frame must not count (the next read would wait on the network)."""
+    from realtime_client._transport import _FrameReader
+
+    here, there = socket.socketpair()
+    with here, there:
+        reader = _FrameReader(here, 1 << 20, lambda payload: None)
+        first, second = _server_frame(b"a" * 3), _server_frame(b"b" * size)
+        there.sendall(first + second[: len(second) // 2])
+        assert reader.read_message() == b"aaa"  # one recv buffered part of the second
+        assert not reader.frame_ready()
+        there.sendall(second[len(second) // 2 :])
+        # Nothing is read until the reader asks; then the rest arrives whole.
+        assert reader.read_message() == b"b" * size
+        assert not reader.frame_ready()
+        there.sendall(_server_frame(b"c") + _server_frame(b"d"))
+        assert reader.read_message() == b"c"
+        assert reader.frame_ready()
+        assert reader.read_message() == b"d"
