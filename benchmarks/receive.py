@@ -64,8 +64,12 @@ def serve() -> None:
     from websockets.sync.server import serve as ws_serve
 
     frames = [_frame(n, False) for n in range(64)]
+    created = json.dumps(
+        {"type": "session.created", "event_id": "ev_0", "session": {"type": "realtime"}}
+    )
 
     def handler(conn: Any) -> None:
+        conn.send(created)  # a Realtime server's first event on every connection
         model = parse_qs(urlsplit(conn.request.path).query).get("model", ["flood-1"])[0]
         mode, count_text = model.split("-")
         count = int(count_text)
@@ -130,6 +134,7 @@ def floor(url: str, count: int, paced: bool, *, simd: bool = True) -> tuple[floa
         f"{url}/realtime?model={mode}-{count}", skip_utf8_validation=True
     )
     lat: list[int] = []
+    ws.recv()  # session.created
     cpu = time.process_time()
     for _ in range(count):
         data = json.loads(ws.recv())
@@ -154,6 +159,7 @@ def ours(url: str, count: int, paced: bool) -> tuple[float, list[int]]:
     lat: list[int] = []
     with client.start_conversation(model=f"{mode}-{count}") as session:
         events = session.events(timeout=30)
+        next(events)  # session.created
         cpu = time.process_time()
         for _ in range(count):
             event = next(events)
@@ -198,6 +204,7 @@ def peer_openai(url: str, count: int, paced: bool) -> tuple[float, list[int]]:
     client = openai.OpenAI(api_key="bench", websocket_base_url=url)
     lat: list[int] = []
     with client.realtime.connect(model=f"{mode}-{count}") as conn:
+        conn.recv()  # session.created
         cpu = time.process_time()
         for _ in range(count):
             event = conn.recv()

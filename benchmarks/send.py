@@ -32,6 +32,7 @@ def floor(url: str, count: int) -> tuple[float, float]:
     import websocket
 
     ws = websocket.create_connection(f"{url}/realtime?model=sink-{count}")
+    ws.recv()  # session.created
     start, cpu = time.perf_counter(), time.process_time()
     for _ in range(count):
         ws.send(
@@ -53,7 +54,9 @@ def ours(url: str, count: int) -> tuple[float, float]:
         start, cpu = time.perf_counter(), time.process_time()
         for _ in range(count):
             session.send_audio(CHUNK)
-        next(session.events(timeout=60))  # bench.done
+        events = session.events(timeout=60)
+        next(events)  # session.created, queued before the first append
+        next(events)  # bench.done
         return time.perf_counter() - start, time.process_time() - cpu
 
 
@@ -62,6 +65,7 @@ def peer_openai(url: str, count: int) -> tuple[float, float]:
 
     client = openai.OpenAI(api_key="bench", websocket_base_url=url)
     with client.realtime.connect(model=f"sink-{count}") as conn:
+        conn.recv_bytes()  # session.created
         start, cpu = time.perf_counter(), time.process_time()
         for _ in range(count):
             conn.input_audio_buffer.append(audio=base64.b64encode(CHUNK).decode())
