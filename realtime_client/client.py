@@ -242,7 +242,8 @@ class ConversationClient:
                 if config == ev.RealtimeSessionConfig():
                     config = None
             session.open()
-            session.wait_created(self._connect_timeout)
+            if call_id is None:  # a sideband socket joins a session that already exists
+                session.wait_created(self._connect_timeout)
             if config is not None:
                 session.send(ev.SessionUpdateEvent(session=config))
             if seed:

@@ -280,7 +280,10 @@ class VoiceBridge:
             return
         if not chunk:
             self._source_done.set()
-            self._source_ended()
+            try:
+                self._source_ended()
+            except RealtimeError as exc:  # e.g. push-to-talk's commit into a closed session
+                self._stop_streaming(exc)
             return
         if self._push_to_talk and not self._talking:
             return

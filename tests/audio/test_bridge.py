@@ -296,3 +296,22 @@ class TestMicrophonePushesChunks:
             factory.stream.push(ramp(480, start=5))
         assert bytes(session.audio) == ramp(480, start=3)
         assert session.sent == [("clear",), ("commit",), ("response.create",)]
+
+    def test_closing_the_microphone_mid_turn_into_a_closed_session_is_quiet(self, caplog):
+        """Push-to-talk ends the turn when the microphone closes; if the session is
+        already gone, that is kept in bridge.error, not logged as a failure."""
+        session = FakeSession()
+        factory = FakeFactory()
+
+        def closed() -> None:
+            raise SessionClosedError("the session is closed")
+
+        session.commit_audio = closed  # type: ignore[method-assign]
+        mic = Microphone(stream_factory=factory, chunk_ms=20, blocksize_ms=20)
+        with VoiceBridge(session, source=mic, push_to_talk=True) as bridge:
+            bridge.begin_turn()
+            factory.stream.push(ramp(480))
+            mic.close()
+            assert isinstance(bridge.error, SessionClosedError)
+            assert mic.consumer_errors == 0
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -197,6 +197,26 @@ class TestStartConversation:
         assert info.value.code == 4000
         assert fake.is_shut_down
 
+    def test_attach_call_joins_the_call_without_waiting_for_session_created(self):
+        """A sideband socket joins a session that exists: the call id goes in the URL
+        and the settings are sent at once."""
+        made: list[str] = []
+        fake = FakeTransport()
+
+        def factory(url, headers, timeout):
+            made.append(url)
+            return fake
+
+        client = ConversationClient(
+            api_key="k", base_url="wss://example.test/v1", transport_factory=factory
+        )
+        with client.attach_call("rtc_123", options=ConversationOptions(instructions="hi")):
+            update = fake.wait_for_type("session.update")
+        assert "wss://example.test/v1/realtime?call_id=rtc_123" == made[0]
+        assert "hi" == update["session"]["instructions"]
+        with pytest.raises(ValueError, match="call_id"):
+            client.attach_call("")
+
     def test_no_settings_no_update(self):
         """Without settings nothing is sent at start."""
         fake = created_fake()
