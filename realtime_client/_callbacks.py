@@ -127,6 +127,10 @@ class CallbackRegistry:
         """Whether any event callback is registered."""
         return bool(self._any) or any(self._by_type.values())
 
+    def wants(self, event: Any) -> bool:
+        """Whether any callback runs for ``event``."""
+        return bool(self._any) or bool(self._by_type.get(event.type))
+
     def dispatch(self, event: Any) -> None:
         """Run the callbacks of ``event``'s type, then the catch-all ones."""
         typed = self._by_type.get(event.type)

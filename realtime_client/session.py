@@ -460,6 +460,8 @@ class ConversationSession(SessionConversation, SessionSending):
             except Exception as exc:
                 _log.exception("internal observer failed on %s", kind)
                 self._callbacks.report_error(exc)
+        if self._batch and self._callbacks.wants(event):
+            self._flush_batch()  # a slow callback must not hold back earlier events
         self._callbacks.dispatch(event)
         if self._buffer:
             self._batch.append(event)

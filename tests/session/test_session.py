@@ -278,6 +278,23 @@ class TestReceiving:
         assert [str(n) for n in range(200)] == got
         assert len(errors) == 4
 
+    def test_a_slow_callback_does_not_hold_back_events_received_before_it(self, fake):
+        """Events read together are handed over together, but never wait behind a
+        later event's callback: the iterator gets them while that callback runs."""
+        release = threading.Event()
+        fake.push(text_delta(1, "a"))
+        fake.push(text_delta(2, "b"))
+        fake.push(done())
+        s = ConversationSession(transport=fake, close_timeout=2.0)
+        s.on(ev.ResponseDoneEvent, lambda event: release.wait(WAIT))
+        with s:
+            try:
+                events = s.events(timeout=WAIT)
+                assert ["a", "b"] == [next(events).delta for _ in range(2)]  # type: ignore[union-attr]
+            finally:
+                release.set()
+            assert isinstance(next(events), ev.ResponseDoneEvent)
+
     def test_receive_messages_maps_events(self, session, fake):
         """receive_messages yields ConversationMessage views up to turn_finished."""
         fake.push(text_delta(1, "Hel"))
