@@ -13,11 +13,13 @@ naming the fix. ``import realtime_client`` never imports this package.
 from __future__ import annotations
 
 from ._bridge import AudioSink, AudioSource, BridgeSession, VoiceBridge
-from ._devices import Microphone, Speaker, pcm16_level_dbfs
+from ._devices import pcm16_level_dbfs
 from ._format import WIRE_FORMATS, WireFormat, wire_format
 from ._g711 import decode_alaw, decode_ulaw, encode_alaw, encode_ulaw
+from ._microphone import Microphone
 from ._playback import PlaybackEvent, PlaybackFinished, PlaybackPosition, PlaybackStarted
 from ._resample import StreamResampler
+from ._speaker import Speaker
 from ._stream import AudioStream, StreamFactory, list_devices
 from ._wav import WavSink, WavSource, read_wav
 
