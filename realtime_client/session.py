@@ -3,8 +3,10 @@
 A session owns two daemon threads. The reader (``realtime-reader-<n>``)
 decodes every frame, runs the callbacks and queues the event for iteration;
 the writer (``realtime-writer-<n>``) sends what callers queued and pings when
-idle. Callers' ``send*`` methods encode on the caller's thread, so a bad event
-raises where it was made. See ``docs/threading.md`` for the contract.
+the server falls silent. Callers' ``send*`` methods encode on the caller's
+thread, so a bad event raises where it was made. The sending and receiving
+halves live in ``_session_send`` and ``_session_receive``; this module owns
+the threads and the lifecycle. See ``docs/threading.md`` for the contract.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ import queue
 import threading
 import time
 import typing
-from collections.abc import Callable, Iterator
-from typing import Any, Final, TypeVar, overload
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 from . import events as ev
-from ._callbacks import CallbackRegistry, CloseInfo, EventKey
+from ._callbacks import CallbackRegistry, CloseInfo
 from ._config import ConversationOptions
 from ._responses import ResponseHandle
 from ._session_conversation import ConversationLayer, SessionConversation
+from ._session_receive import END, SessionReceiving
 from ._session_send import SessionSending
 from ._transport import Transport
 from ._workers import Outbox, next_thread_number, run_reader, run_writer
@@ -38,7 +41,6 @@ from .errors import (
     TransportError,
     UsageError,
 )
-from .messages import ConversationMessage
 
 __all__ = ["CloseInfo", "ConversationSession", "ResponseHandle", "SessionState"]
 
@@ -52,14 +54,6 @@ DEFAULT_CLOSE_TIMEOUT: Final = 5.0
 _ABORT_GRACE: Final = 1.0  # after an abort, a blocked thread wakes at once; allow a little
 _CLOSE_SLACK: Final = 4 * _ABORT_GRACE  # how far past its budget a close can run, at most
 _EXPIRY_WORDS: Final = ("duration", "expire", "maximum", "max ")
-
-
-class _End:
-    def __repr__(self) -> str:
-        return "END"
-
-
-_END: Final = _End()
 
 
 def _method(transport: object, name: str) -> Any:
@@ -105,7 +99,7 @@ def _terminal_error(exc: ConnectionClosedError) -> RealtimeError | None:
 
 
 @typing.final
-class ConversationSession(SessionConversation, SessionSending):
+class ConversationSession(SessionConversation, SessionSending, SessionReceiving):
     """An open Realtime conversation: send events, receive events and messages.
 
     Usually made by :meth:`ConversationClient.start_conversation
@@ -171,7 +165,7 @@ class ConversationSession(SessionConversation, SessionSending):
         self._state = SessionState.NEW
         self._outbox = Outbox(self._options.send_queue_size)
         # Lists of events (the reader hands over everything one socket read
-        # brought, in one put), then _END.
+        # brought, in one put), then END.
         self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._buffer = self._options.buffer_events
         self._batch: list[Any] = []  # the reader's events not yet handed over
@@ -495,7 +489,7 @@ class ConversationSession(SessionConversation, SessionSending):
     def _put_end(self) -> None:
         self._flush_batch()  # the reader has ended (or is stuck in a callback)
         self._end_queued = True
-        self._events.put(_END)
+        self._events.put(END)
 
     def _connection_ended(self, exc: ConnectionClosedError) -> None:
         if exc.code is not None and self._peer_close is None:
@@ -540,48 +534,7 @@ class ConversationSession(SessionConversation, SessionSending):
             raise SessionClosedError("the session is closed: nothing more can be sent")
         self._outbox.put(frames, timeout)
 
-    # --- callbacks -----------------------------------------------------------------------------
-
-    @overload
-    def on(self, key: EventKey) -> Callable[[F], F]: ...
-
-    @overload
-    def on(self, key: EventKey, fn: F) -> F: ...
-
-    def on(self, key: EventKey, fn: F | None = None) -> F | Callable[[F], F]:
-        """Call ``fn(event)`` on the reader thread for every event of ``key``.
-
-        Usable directly (``session.on(ev.ErrorEvent, fn)``) or as a decorator
-        (``@session.on("response.done")``). Callbacks run in registration order,
-        before the event is queued for iteration; one that raises is logged and
-        reported to ``on_error``, and the others still run.
-
-        Args:
-            key: An event class (``ev.ResponseDoneEvent``) or a wire type
-                string (which also matches events this version does not know).
-            fn: The callback; omitted when used as a decorator.
-
-        Returns:
-            ``fn`` (or a decorator that registers and returns its function).
-
-        Raises:
-            TypeError: ``key`` is not a server event class or a string.
-        """
-        if fn is None:
-
-            def register(f: F) -> F:
-                return self._callbacks.on(key, f)
-
-            return register
-        return self._callbacks.on(key, fn)
-
-    def on_any(self, fn: F) -> F:
-        """Call ``fn(event)`` for every event, after the type-specific callbacks."""
-        return self._callbacks.on_any(fn)
-
-    def on_error(self, fn: F) -> F:
-        """Call ``fn(exception)`` for every error reported (see the class docs)."""
-        return self._callbacks.on_error(fn)
+    # --- lifecycle callbacks and the receiving half's hook ------------------------------------
 
     def on_close(self, fn: F) -> F:
         """Call ``fn(close_info)`` once the session has closed (immediately if it has)."""
@@ -593,77 +546,10 @@ class ConversationSession(SessionConversation, SessionSending):
             fn(self._close_info)
         return fn
 
-    def remove_callback(self, fn: Callable[..., object]) -> bool:
-        """Unregister ``fn`` from every event, error and close; whether it was registered."""
-        return self._callbacks.remove(fn)
-
-    # --- iteration -----------------------------------------------------------------------------
-
-    def events(
-        self, timeout: float | None = None
-    ) -> Iterator[ev.ServerEvent | ev.UnknownServerEvent]:
-        """Iterate over received events, in order, until the session ends.
-
-        Args:
-            timeout: Seconds to wait for each next event (``None``: forever).
-
-        Yields:
-            Each event, typed (or :class:`~realtime_client.events.UnknownServerEvent`).
-
-        Raises:
-            RealtimeTimeoutError: No event came within ``timeout`` seconds.
-            ConnectionClosedError: The connection ended unexpectedly (raised
-                after every event received before it was yielded);
-                :class:`~realtime_client.SessionExpiredError` at the server's
-                maximum session duration.
-            SessionClosedError: The session had already closed and nothing
-                remained to read.
-            UsageError: The session was made with ``buffer_events=False``.
-        """
-        if not self._buffer:
-            raise UsageError(
-                "this session does not buffer events (buffer_events=False): use callbacks"
-            )
+    def _drained(self) -> bool:
+        """Closed, and nothing but the end is left to iterate."""
         # Closed from a callback, the reader still queues the event it was
         # dispatching, then the end: until the end is queued, iterate.
-        if self._state is SessionState.CLOSED and self._end_queued and self._events.qsize() <= 1:
-            if self._close_info is not None and self._close_info.error is not None:
-                raise self._close_info.error
-            raise SessionClosedError("the session is closed: there are no more events")
-        return self._iterate(timeout)
-
-    def _iterate(self, timeout: float | None) -> Iterator[Any]:
-        get = self._events.get
-        while True:
-            try:
-                item = get(timeout=timeout)
-            except queue.Empty:
-                raise RealtimeTimeoutError(f"no event arrived within {timeout} s") from None
-            if item is _END:
-                self._events.put(_END)  # let other iterators end too
-                info = self._close_info
-                if info is not None and info.error is not None:
-                    raise info.error
-                return
-            yield from item
-
-    def __iter__(self) -> Iterator[ev.ServerEvent | ev.UnknownServerEvent]:
-        """Same as :meth:`events` without a timeout."""
-        return self.events()
-
-    def receive_messages(self, timeout: float | None = None) -> Iterator[ConversationMessage]:
-        """Iterate over received events as :class:`~realtime_client.ConversationMessage`.
-
-        The simple view: ``message.text``, ``message.audio``, ``message.transcript``,
-        ``message.error``, ``message.turn_finished`` and more, each filled only
-        where it applies; the typed event stays in ``message.event``.
-
-        Args:
-            timeout: Seconds to wait for each next message (``None``: forever).
-
-        Raises:
-            As :meth:`events`.
-        """
-        events = self.events(timeout)
-        from_event = ConversationMessage.from_event
-        return (from_event(event) for event in events)
+        return (
+            self._state is SessionState.CLOSED and self._end_queued and self._events.qsize() <= 1
+        )
