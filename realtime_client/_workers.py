@@ -143,12 +143,13 @@ def run_writer(
     debug = _log.isEnabledFor(logging.DEBUG)
     pinged: float | None = None  # when the unanswered ping went out
     since = time.monotonic()  # silence is counted from the start at the earliest
-    check = last_received is not None and pong_timeout is not None
+    heard_at = last_received if pong_timeout is not None else None  # None: no checks
+    pong_timeout = pong_timeout or 0.0
     while True:
         wait = ping_interval
-        if last_received is not None and pong_timeout is not None:
+        if heard_at is not None:
             now = time.monotonic()
-            heard = max(last_received(), since)
+            heard = max(heard_at(), since)
             if pinged is not None and heard >= pinged:
                 pinged = None  # answered (or other traffic proved the connection alive)
             if pinged is not None:
@@ -176,7 +177,7 @@ def run_writer(
             return
         try:
             if batch is None:
-                if not check:
+                if heard_at is None:
                     transport.ping()
                 continue
             for frame in typing.cast("list[str]", batch):

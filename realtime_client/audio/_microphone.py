@@ -98,6 +98,7 @@ class Microphone:
         self._muted = False
         self._last_chunk = b""  # measured on demand by level_dbfs, not per chunk
         self._consumer: Callable[[bytes], None] | None = None
+        self._backlog = False  # blocks queued for read() wait for the new consumer
         self.dropped_blocks = 0
         self.input_overflows = 0
         self.consumer_errors = 0
@@ -215,6 +216,7 @@ class Microphone:
             if self._closed:
                 raise AudioError("the microphone is closed")
             self._consumer = consumer
+            self._backlog = consumer is not None  # the callback takes what read() left
 
     def read(self, timeout: float | None = None) -> bytes | None:
         """The next chunk of ``chunk_ms`` in the wire format.
@@ -268,10 +270,10 @@ class Microphone:
         block = bytes(indata)
         consumer = self._consumer
         if consumer is not None:
-            while not self._blocks.empty():  # recorded before connect(): oldest first
+            if self._backlog:  # recorded before connect(): oldest first, once
+                self._backlog = False
                 with contextlib.suppress(queue.Empty):
-                    queued = self._blocks.get_nowait()
-                    if queued:
+                    while queued := self._blocks.get_nowait():
                         self._pending += self._resampler.process(queued)
             self._pending += self._resampler.process(block)
             while len(self._pending) >= self._chunk_bytes:
