@@ -264,6 +264,15 @@ def _make_translation_converter() -> cattrs.Converter:
     The one place this module depends on how converters are built.
     """
     conv = _converter._make_converter()
+    session_hook = conv.get_structure_hook(TranslationSession)
+
+    def structure_session(value: Any, cls: Any) -> TranslationSession:
+        kind = value.get("type", "translation") if value.__class__ is dict else "translation"
+        if kind != "translation":
+            raise _converter.FieldError(f"expected a 'translation' session, got {kind!r}")
+        return session_hook(value, cls)  # type: ignore[no-any-return]
+
+    conv.register_structure_hook(TranslationSession, structure_session)
     _converter._tagged_union(
         conv,
         ServerEvent,
