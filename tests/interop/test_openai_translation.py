@@ -91,7 +91,8 @@ class TestOfficialSdk:
         target = "".join(e.delta for e in events if e.type == "session.output_transcript.delta")
         assert ("good morning everyone", "[de] good morning everyone") == (source, target)
         deltas = [e for e in events if e.type == "session.output_audio.delta"]
-        assert deltas and all(d.sample_rate == RATE and d.elapsed_ms is not None for d in deltas)
+        assert deltas
+        assert all(d.sample_rate == RATE and d.elapsed_ms is not None for d in deltas)
         elapsed = [e.elapsed_ms for e in events if getattr(e, "elapsed_ms", None) is not None]
         assert sorted(elapsed) == elapsed
 
