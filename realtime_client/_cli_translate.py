@@ -124,6 +124,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
                     if args.file
                     else f"translating into {language}; Ctrl-C stops"
                 )
+                source.start()
                 _pump(source, session)
                 session.close()  # flushes: the last translation arrives before session.closed
                 printer.end()

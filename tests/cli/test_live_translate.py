@@ -35,7 +35,7 @@ SOURCE = re.compile(r"source: \[(\d+\.\d) seconds of speech\]")
 
 
 class TestTranslateLive:
-    def test_microphone_to_speaker_then_ctrl_c(self, run, mic_feed):
+    def test_microphone_to_speaker_then_ctrl_c(self, run, mic_feed):  # noqa: F811
         """translate --to es: the spoken question's transcript and its translation are printed,
         the translated speech plays on the speaker, and Ctrl-C ends it with status 130."""
         with Microphone(device="virt_spk_monitor", max_queued_s=60) as speaker_out:
