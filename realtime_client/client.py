@@ -39,7 +39,14 @@ from .session import (
 )
 from .translation import TranslationSession, open_translation
 
-__all__ = ["ClientSecret", "ConversationClient", "ConversationOptions", "TransportFactory"]
+__all__ = [
+    "CallAnswer",
+    "ClientSecret",
+    "ConversationClient",
+    "ConversationOptions",
+    "TransportFactory",
+    "TranslationClientSecret",
+]
 
 _log = logging.getLogger("realtime_client")
 

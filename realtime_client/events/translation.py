@@ -42,11 +42,11 @@ from .sessions import NoiseReduction
 
 __all__ = [
     "CLIENT_EVENT_TYPES",
-    "SERVER_EVENT_TYPES",
     "ClientEvent",
     "ErrorDetails",
     "ErrorEvent",
     "NoiseReduction",
+    "SERVER_EVENT_TYPES",
     "ServerEvent",
     "SessionCloseEvent",
     "SessionClosedEvent",

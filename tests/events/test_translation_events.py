@@ -263,3 +263,12 @@ class TestRoundTrip:
         bad = tev.SessionInputAudioBufferAppendEvent(audio="not bytes")  # type: ignore[arg-type]
         with pytest.raises(ProtocolError, match="audio"):
             tev.encode_translation_client_event(bad)
+
+
+class TestExports:
+    def test_all_is_sorted_and_complete(self) -> None:
+        """The translation module's __all__ is sorted and names every event class and union."""
+        names = list(tev.__all__)
+        assert sorted(names) == names
+        for cls in [*get_args(tev.ServerEvent), *get_args(tev.ClientEvent)]:
+            assert cls.__name__ in names
