@@ -21,15 +21,15 @@ import queue
 import threading
 import time
 import typing
-from collections.abc import Callable, Iterator
-from typing import Any, Final, TypeVar, overload
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 from ._callbacks import CallbackRegistry, CloseInfo
+from ._translation_receive import END, AnyTranslationEvent, TranslationReceiving
 from ._translation_setup import (
     NoiseReductionArg,
     TranscriptionArg,
     build_update,
-    message_for,
 )
 from ._transport import Transport
 from ._workers import Outbox, next_thread_number, run_reader, run_writer
@@ -43,9 +43,7 @@ from .errors import (
     TransportError,
     UsageError,
 )
-from .events import UnknownServerEvent
 from .events import translation as tev
-from .messages import ConversationMessage
 from .session import SessionState
 
 __all__ = ["TranslationSession", "open_translation"]
@@ -55,19 +53,10 @@ _log = logging.getLogger("realtime_client")
 F = TypeVar("F", bound=Callable[..., object])
 _ABORT_GRACE: Final = 1.0
 _SEND_QUEUE: Final = 1024
-AnyTranslationEvent = typing.Union[tev.ServerEvent, UnknownServerEvent]
-
-
-class _End:
-    def __repr__(self) -> str:
-        return "END"
-
-
-_END: Final = _End()
 
 
 @typing.final
-class TranslationSession:
+class TranslationSession(TranslationReceiving):
     """An open translation session: send audio, receive translated speech and text.
 
     Use it as a context manager; leaving the block closes it politely
@@ -131,6 +120,7 @@ class TranslationSession:
         self._confirmed = threading.Event()  # session.closed arrived, or the reader ended
         self._closed_event = threading.Event()
         self._closer: threading.Thread | None = None
+        self._end_pending = False
         self._close_info: CloseInfo | None = None
         self._peer_close: ConnectionClosedError | None = None
         self._writer_error: TransportError | None = None
@@ -353,7 +343,12 @@ class TranslationSession:
             reason=peer.reason if peer is not None else "",
             error=self._terminal,
         )
-        self._events.put(_END)
+        if current is self._reader:
+            # Closed from a callback: the event being dispatched is queued after this
+            # returns, so the reader queues the end once it is done with it.
+            self._end_pending = True
+        else:
+            self._events.put(END)
         with self._lock:
             self._state = SessionState.CLOSED
         self._closed_event.set()
@@ -448,40 +443,6 @@ class TranslationSession:
 
     # --- receiving -----------------------------------------------------------------------------
 
-    @overload
-    def on(self, key: type | str) -> Callable[[F], F]: ...
-
-    @overload
-    def on(self, key: type | str, fn: F) -> F: ...
-
-    def on(self, key: type | str, fn: F | None = None) -> F | Callable[[F], F]:
-        """Call ``fn(event)`` on the reader thread for every event of ``key``.
-
-        Args:
-            key: A translation server event class (``tev.SessionOutputAudioDeltaEvent``)
-                or a wire type string.
-            fn: The callback; omitted when used as a decorator.
-
-        Raises:
-            TypeError: ``key`` is not a translation server event class or a string.
-        """
-        wire = _wire_key(key)
-        if fn is None:
-
-            def register(f: F) -> F:
-                return self._callbacks.on(wire, f)
-
-            return register
-        return self._callbacks.on(wire, fn)
-
-    def on_any(self, fn: F) -> F:
-        """Call ``fn(event)`` for every event, after the type-specific callbacks."""
-        return self._callbacks.on_any(fn)
-
-    def on_error(self, fn: F) -> F:
-        """Call ``fn(exception)`` for every error reported."""
-        return self._callbacks.on_error(fn)
-
     def on_close(self, fn: F) -> F:
         """Call ``fn(close_info)`` once the session has closed (at once if it has)."""
         with self._lock:
@@ -492,59 +453,17 @@ class TranslationSession:
             fn(self._close_info)
         return fn
 
-    def remove_callback(self, fn: Callable[..., object]) -> bool:
-        """Unregister ``fn`` everywhere; whether it was registered."""
-        return self._callbacks.remove(fn)
-
-    def events(self, timeout: float | None = None) -> Iterator[AnyTranslationEvent]:
-        """Iterate over received events, in order, until the session ends.
-
-        Args:
-            timeout: Seconds to wait for each next event (``None``: forever).
-
-        Raises:
-            RealtimeTimeoutError: No event came within ``timeout`` seconds.
-            ConnectionClosedError: The connection ended unexpectedly (after
-                every event received before it).
-            UsageError: The session was made with ``buffer_events=False``.
-        """
-        if not self._buffer:
-            raise UsageError("this session does not buffer events (buffer_events=False)")
-        return self._iterate(timeout)
-
-    def _iterate(self, timeout: float | None) -> Iterator[AnyTranslationEvent]:
-        while True:
-            try:
-                item = self._events.get(timeout=timeout)
-            except queue.Empty:
-                raise RealtimeTimeoutError(f"no event arrived within {timeout} s") from None
-            if item is _END:
-                self._events.put(_END)
-                info = self._close_info
-                if info is not None and info.error is not None:
-                    raise info.error
-                return
-            yield item
-
-    def __iter__(self) -> Iterator[AnyTranslationEvent]:
-        return self.events()
-
-    def receive_messages(self, timeout: float | None = None) -> Iterator[ConversationMessage]:
-        """Iterate over events as :class:`~realtime_client.ConversationMessage`.
-
-        ``message.transcript`` is a piece of the translation, ``message.audio``
-        a piece of translated speech, ``message.input_transcript`` a piece of
-        the source transcript (kind ``INPUT_TRANSCRIPT_DELTA``),
-        ``message.error`` a server error; the typed event is ``message.event``.
-
-        Raises:
-            As :meth:`events`.
-        """
-        return (message_for(event) for event in self.events(timeout))
-
     # --- the reader's side ---------------------------------------------------------------------
 
     def _handle_frame(self, frame: str | bytes) -> None:
+        try:
+            self._handle_one(frame)
+        finally:
+            if self._end_pending:  # closed from a callback: the end follows this event
+                self._end_pending = False
+                self._events.put(END)
+
+    def _handle_one(self, frame: str | bytes) -> None:
         if self._state is SessionState.CLOSED:
             return
         try:
@@ -581,6 +500,14 @@ class TranslationSession:
                     self._audio += event.delta
 
     def _reader_ended(self, exc: ConnectionClosedError) -> None:
+        try:
+            self._connection_ended(exc)
+        finally:
+            if self._end_pending:
+                self._end_pending = False
+                self._events.put(END)
+
+    def _connection_ended(self, exc: ConnectionClosedError) -> None:
         if exc.code is not None and self._peer_close is None:
             self._peer_close = exc
         self._confirmed.set()
@@ -607,19 +534,6 @@ class TranslationSession:
         self._writer_error = exc
         self._outbox.stop(drop=True)
         self._transport.abort()
-
-
-def _wire_key(key: type | str) -> str:
-    if isinstance(key, str):
-        if not key:
-            raise ValueError("event type must not be empty")
-        return key
-    for wire, cls in tev.SERVER_EVENT_TYPES.items():
-        if cls is key:
-            return wire
-    raise TypeError(
-        f"expected a translation server event class or a wire type string, got {key!r}"
-    )
 
 
 def open_translation(

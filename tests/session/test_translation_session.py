@@ -350,3 +350,19 @@ class TestApi:
         with pytest.raises(UsageError):
             _ = session.translated_audio
         session.close()
+
+
+class TestCloseFromCallback:
+    def test_close_in_a_callback_keeps_the_event_and_ends_iteration(self) -> None:
+        """close() from a callback does not deadlock; the event being handled is still
+        iterated, then iteration ends."""
+        from realtime_client.testing import FakeTransport
+
+        fake = FakeTransport()
+        session = TranslationSession(transport=fake, model="m")
+        session.on("session.output_transcript.delta", lambda _e: session.close())
+        with session:
+            fake.push({"type": "session.output_transcript.delta", "event_id": "a", "delta": "x"})
+            assert session.wait_closed(WAIT)
+            got = [e.type for e in session.events(timeout=WAIT)]
+        assert ["session.output_transcript.delta"] == got
