@@ -382,19 +382,27 @@ class TranslationSession(TranslationReceiving):
 
     # --- sending -------------------------------------------------------------------------------
 
-    def send(self, event: tev.ClientEvent) -> None:
+    def send(self, event: tev.ClientEvent, *, timeout: float | None = None) -> None:
         """Send one translation client event (encoded here, sent by the writer).
+
+        Args:
+            event: The event.
+            timeout: Seconds to wait for room in the send queue (``None``: as
+                long as it takes; a close wakes the wait).
 
         Raises:
             ProtocolError: ``event`` is not a valid translation client event.
             SessionClosedError: The session is closing or closed.
+            RealtimeTimeoutError: The send queue stayed full for ``timeout`` seconds.
         """
         frame = tev.encode_translation_client_event(event)
         if self._state is not SessionState.OPEN:
             raise SessionClosedError("the session is not open: nothing can be sent")
-        self._outbox.put([frame])
+        self._outbox.put([frame], timeout)
 
-    def send_audio(self, audio: bytes | bytearray | memoryview) -> None:
+    def send_audio(
+        self, audio: bytes | bytearray | memoryview, *, timeout: float | None = None
+    ) -> None:
         """Append input audio: 24 kHz mono PCM16 (200 ms chunks translate best).
 
         Keep sending silence while nobody speaks: the server treats the stream
@@ -404,6 +412,7 @@ class TranslationSession(TranslationReceiving):
             TypeError: ``audio`` is not bytes.
             ValueError: ``audio`` is empty or has an odd number of bytes.
             SessionClosedError: The session is closing or closed.
+            RealtimeTimeoutError: The send queue stayed full for ``timeout`` seconds.
         """
         if not isinstance(audio, (bytes, bytearray, memoryview)):
             raise TypeError(f"audio must be PCM16 bytes, got {type(audio).__name__}")
@@ -412,7 +421,7 @@ class TranslationSession(TranslationReceiving):
             raise ValueError(
                 f"audio must be a non-empty whole number of samples, got {len(data)} bytes"
             )
-        self.send(tev.SessionInputAudioBufferAppendEvent(audio=data))
+        self.send(tev.SessionInputAudioBufferAppendEvent(audio=data), timeout=timeout)
 
     def update(
         self,
