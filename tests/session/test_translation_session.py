@@ -366,3 +366,19 @@ class TestCloseFromCallback:
             assert session.wait_closed(WAIT)
             got = [e.type for e in session.events(timeout=WAIT)]
         assert ["session.output_transcript.delta"] == got
+
+
+class TestBackPressure:
+    def test_send_audio_times_out_on_a_full_queue(self) -> None:
+        """With the network stalled, send_audio(timeout=...) raises RealtimeTimeoutError
+        instead of blocking forever; close() still returns."""
+        from realtime_client import RealtimeTimeoutError
+        from realtime_client.testing import FakeTransport
+
+        fake = FakeTransport()
+        session = TranslationSession(transport=fake, model="m", close_timeout=0.5)
+        fake.pause_sends()
+        with session, pytest.raises(RealtimeTimeoutError):
+            for _ in range(5000):  # bounded: the queue holds 1024 frames
+                session.send_audio(b"\x00\x00", timeout=0.2)
+        assert session.closed
