@@ -378,7 +378,11 @@ class TestBackPressure:
         fake = FakeTransport()
         session = TranslationSession(transport=fake, model="m", close_timeout=0.5)
         fake.pause_sends()
-        with session, pytest.raises(RealtimeTimeoutError):
+
+        def flood() -> None:
             for _ in range(5000):  # bounded: the queue holds 1024 frames
                 session.send_audio(b"\x00\x00", timeout=0.2)
+
+        with session:
+            pytest.raises(RealtimeTimeoutError, flood)
         assert session.closed
