@@ -383,6 +383,6 @@ class TestBackPressure:
             for _ in range(5000):  # bounded: the queue holds 1024 frames
                 session.send_audio(b"\x00\x00", timeout=0.2)
 
-        with session:
-            pytest.raises(RealtimeTimeoutError, flood)
+        with session, pytest.raises(RealtimeTimeoutError):
+            flood()
         assert session.closed
