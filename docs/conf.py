@@ -59,3 +59,25 @@ table = generated / "event_table.md"
 text = _event_table()
 if not table.exists() or table.read_text() != text:
     table.write_text(text)
+
+
+def _translation_table() -> str:
+    """The translation protocol's wire type to class table, from its unions."""
+    from realtime_client.events import translation as tev
+
+    lines = []
+    for title, union in (("Client events", tev.ClientEvent), ("Server events", tev.ServerEvent)):
+        classes = sorted(get_args(union), key=wire_type)
+        lines += [f"### Translation {title.lower()} ({len(classes)})", ""]
+        lines += ["| wire type | class |", "|---|---|"]
+        for c in classes:
+            module = "events" if c is ev.ErrorEvent else "events.translation"
+            lines.append(f"| `{wire_type(c)}` | {{class}}`~realtime_client.{module}.{c.__name__}` |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+translation_table = generated / "translation_event_table.md"
+translation_text = _translation_table()
+if not translation_table.exists() or translation_table.read_text() != translation_text:
+    translation_table.write_text(translation_text)

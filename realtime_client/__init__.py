@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import events
 from ._config import ConversationOptions
-from .client import ClientSecret, ConversationClient
+from .client import CallAnswer, ClientSecret, ConversationClient, TranslationClientSecret
 from .errors import (
     APIError,
     AudioError,
@@ -22,6 +22,7 @@ from .errors import (
 )
 from .messages import ConversationMessage
 from .session import CloseInfo, ConversationSession, ResponseHandle, SessionState
+from .translation import TranslationSession
 
 __version__ = "0.1.0.dev0"
 
@@ -29,6 +30,7 @@ __all__ = [
     "APIError",
     "AudioError",
     "AuthenticationError",
+    "CallAnswer",
     "ClientSecret",
     "CloseInfo",
     "ConnectError",
@@ -45,6 +47,8 @@ __all__ = [
     "SessionClosedError",
     "SessionExpiredError",
     "SessionState",
+    "TranslationClientSecret",
+    "TranslationSession",
     "TransportError",
     "UsageError",
     "events",

@@ -1,4 +1,4 @@
-"""The ``realtime-client`` command: demo, talk, chat, transcribe, serve, devices.
+"""The ``realtime-client`` command: demo, talk, chat, transcribe, translate, serve, devices.
 
 Every subcommand that talks to a model runs against OpenAI when
 ``OPENAI_API_KEY`` is set (or ``--online``), and against the built-in offline
@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TextIO
 
-from . import __version__
+from . import __version__, _cli_translate
 from . import events as ev
 from .errors import AudioError, RealtimeError, UsageError
 
@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("devices", help="list audio devices")
+    _cli_translate.register(sub, devices)
     return parser
 
 
@@ -476,4 +477,5 @@ _COMMANDS = {
     "transcribe": _cmd_transcribe,
     "serve": _cmd_serve,
     "devices": _cmd_devices,
+    "translate": _cli_translate.cmd_translate,
 }

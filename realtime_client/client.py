@@ -17,9 +17,18 @@ import attrs
 
 from . import events as ev
 from ._callbacks import CloseInfo
+from ._calls import CallAnswer, create_call
 from ._config import ConversationOptions, Endpoint, HeaderSource, azure_endpoint, openai_endpoint
 from ._converter import converter
-from ._rest import ClientSecret, RestClient
+from ._rest import ClientSecret, RestClient, TranslationClientSecret
+from ._translation_setup import (
+    DEFAULT_TRANSLATION_MODEL,
+    NoiseReductionArg,
+    TranscriptionArg,
+    check_language,
+    check_model,
+    initial_update,
+)
 from ._transport import Transport, WebSocketTransport
 from .conversation import ConversationState
 from .session import (
@@ -28,8 +37,16 @@ from .session import (
     DEFAULT_PONG_TIMEOUT,
     ConversationSession,
 )
+from .translation import TranslationSession, open_translation
 
-__all__ = ["ClientSecret", "ConversationClient", "ConversationOptions", "TransportFactory"]
+__all__ = [
+    "CallAnswer",
+    "ClientSecret",
+    "ConversationClient",
+    "ConversationOptions",
+    "TransportFactory",
+    "TranslationClientSecret",
+]
 
 _log = logging.getLogger("realtime_client")
 
@@ -199,8 +216,8 @@ class ConversationClient:
 
     # --- sessions ------------------------------------------------------------------------------
 
-    def _connect(self, params: Mapping[str, str | None]) -> Transport:
-        url = self._endpoint.url("/realtime", params)
+    def _connect(self, params: Mapping[str, str | None], path: str = "/realtime") -> Transport:
+        url = self._endpoint.url(path, params)
         headers = self._endpoint.auth_headers()
         _log.debug("connecting to %s", url)
         if self._factory is not None:
@@ -378,6 +395,64 @@ class ConversationClient:
             call_id=call_id,
         )
 
+    def start_translation(
+        self,
+        *,
+        language: str,
+        model: str = DEFAULT_TRANSLATION_MODEL,
+        input_transcription: TranscriptionArg = None,
+        noise_reduction: NoiseReductionArg = None,
+        accumulate: bool = True,
+        buffer_events: bool = True,
+        on_error: Callable[[BaseException], object] | None = None,
+        on_close: Callable[[CloseInfo], object] | None = None,
+    ) -> TranslationSession:
+        """Open a live speech translation session (``/realtime/translations``).
+
+        Send audio with :meth:`~realtime_client.translation.TranslationSession.send_audio`;
+        translated speech and transcripts stream back. Arguments are checked
+        before anything connects.
+
+        Args:
+            language: The target language, for example ``"es"``.
+            model: The translation model (fixed for the session).
+            input_transcription: A transcription model name (or a
+                ``TranslationTranscription``) to also get the source transcript.
+            noise_reduction: ``"near_field"``, ``"far_field"`` or a ``NoiseReduction``.
+            accumulate: Keep the whole transcripts and translated audio on the session.
+            buffer_events: Queue events for iteration (``False``: callbacks only).
+            on_error: Called with every error the session reports.
+            on_close: Called once when the session has closed.
+
+        Raises:
+            ValueError: An argument is not valid; nothing was connected.
+            AuthenticationError: The credentials were refused.
+            ConnectError: The connection or handshake failed otherwise.
+            RealtimeTimeoutError: The handshake or ``session.created`` took too long.
+
+        .. versionadded:: 0.3
+        """
+        update = initial_update(
+            language=check_language(language),
+            input_transcription=input_transcription,
+            noise_reduction=noise_reduction,
+        )
+        assert update is not None  # the language is always set
+        params = {"model": check_model(model)}
+        return open_translation(
+            lambda: self._connect(params, "/realtime/translations"),
+            model=model,
+            update=update,
+            connect_timeout=self._connect_timeout,
+            accumulate=accumulate,
+            buffer_events=buffer_events,
+            on_error=on_error,
+            on_close=on_close,
+            ping_interval=self._ping_interval,
+            pong_timeout=self._pong_timeout,
+            close_timeout=self._close_timeout,
+        )
+
     # --- REST ----------------------------------------------------------------------------------
 
     def create_client_secret(
@@ -398,6 +473,60 @@ class ConversationClient:
             ValueError: ``expires_after_seconds`` is out of range.
         """
         return self._rest.create_client_secret(session, expires_after_seconds)
+
+    def create_translation_client_secret(
+        self,
+        *,
+        model: str = DEFAULT_TRANSLATION_MODEL,
+        language: str | None = None,
+        input_transcription: TranscriptionArg = None,
+        noise_reduction: NoiseReductionArg = None,
+        expires_after_seconds: int | None = None,
+    ) -> TranslationClientSecret:
+        """Create an ephemeral key for a translation session on another device.
+
+        Args:
+            model: The translation model.
+            language: The target language bound to the key.
+            input_transcription: As for :meth:`start_translation`.
+            noise_reduction: As for :meth:`start_translation`.
+            expires_after_seconds: Lifetime, 10 to 7200 s.
+
+        Raises:
+            APIError: The server refused.
+            ValueError: An argument is not valid (nothing was sent).
+
+        .. versionadded:: 0.3
+        """
+        settings = initial_update(
+            language=language,
+            input_transcription=input_transcription,
+            noise_reduction=noise_reduction,
+        )
+        audio = settings.session.audio if settings is not None else None
+        return self._rest.create_translation_client_secret(
+            check_model(model), audio, expires_after_seconds
+        )
+
+    def create_call(
+        self, *, sdp: str, session: ev.RealtimeSessionConfig | None = None
+    ) -> CallAnswer:
+        """Create a WebRTC call from a browser's SDP offer (``POST /realtime/calls``).
+
+        Relay the offer, return :attr:`CallAnswer.sdp` to the browser, then
+        :meth:`attach_call` with :attr:`CallAnswer.call_id` to control the call.
+
+        Args:
+            sdp: The browser's SDP offer.
+            session: The call's session configuration.
+
+        Raises:
+            ValueError: ``sdp`` is not an SDP offer (nothing was sent).
+            APIError: The server refused, or answered without SDP or a call id.
+
+        .. versionadded:: 0.3
+        """
+        return create_call(self._rest, sdp, session)
 
     def accept_call(self, call_id: str, *, session: ev.RealtimeSessionConfig) -> None:
         """Accept an incoming SIP call with this session configuration.

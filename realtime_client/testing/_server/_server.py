@@ -10,20 +10,23 @@ import secrets
 import socket
 import threading
 import time
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 from ...errors import UsageError
 from ._config import DEFAULT_MODEL, initial_realtime_session, initial_transcription_session
 from ._connection import FakeConnection
 from ._handshake import check_request, parse_path, rename_thread
+from ._http import CallRecord, RestRoutes
 from ._record import TrafficEntry, load_traffic
 from ._replies import Responder
 from ._session import SessionLogic
 from ._settings import ServerSettings, Transcriber
 from ._speech import SpeechEngine
+from ._translation import TranslationService
 
 if TYPE_CHECKING:
     from websockets.http11 import Request, Response
@@ -138,6 +141,10 @@ class FakeRealtimeServer:
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self._translations = TranslationService(
+            settings=self._settings, replay=self._replay, recording_tag=self._recording_tag
+        )
+        self._rest = RestRoutes(self._settings)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -162,6 +169,8 @@ class FakeRealtimeServer:
                 ping_interval=None,
                 close_timeout=_CLOSE_TIMEOUT,
                 compression=None,
+                # A factory, not a class: websockets only calls it (see _http.py).
+                create_connection=typing.cast(Any, self._rest.create_connection),
             )
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
@@ -207,6 +216,7 @@ class FakeRealtimeServer:
         threads: list[threading.Thread | None] = [closer, thread]
         for connection in self.connections:
             threads.extend(connection._threads)
+        threads.extend(self._translations.threads)
         for each in threads:
             if each is not None and each is not threading.current_thread():
                 each.join(max(0.0, deadline - time.monotonic()))
@@ -257,6 +267,22 @@ class FakeRealtimeServer:
         return self._recording_tag
 
     @property
+    def translations(self) -> TranslationService:
+        """The translation endpoint (``/v1/realtime/translations``): its connections.
+
+        .. versionadded:: 0.3
+        """
+        return self._translations
+
+    @property
+    def calls(self) -> dict[str, CallRecord]:
+        """The WebRTC calls created with ``POST /v1/realtime/calls``, by id (a copy).
+
+        .. versionadded:: 0.3
+        """
+        return self._rest.calls
+
+    @property
     def connections(self) -> list[FakeConnection]:
         """Every connection so far, in the order they opened (a copy)."""
         with self._lock:
@@ -279,6 +305,8 @@ class FakeRealtimeServer:
         rename_thread(connection, f"realtime-server-conn-{self._number}-handshake")
         with self._lock:
             self._sockets.append(connection)
+        if TranslationService.handles(request.path):
+            return self._translations.check_request(request)
         return check_request(
             request,
             api_key=self._settings.api_key,
@@ -289,9 +317,12 @@ class FakeRealtimeServer:
     def _handle(self, websocket: ServerConnection) -> None:
         from websockets.exceptions import ConnectionClosed
 
+        assert websocket.request is not None
+        if TranslationService.handles(websocket.request.path):
+            rename_thread(websocket, f"realtime-server-translation-{self._number}")
+            return self._translations.handle(websocket)
         index = next(self._connection_numbers)
         rename_thread(websocket, f"realtime-server-conn-{self._number}-{index}")
-        assert websocket.request is not None
         _, query = parse_path(websocket.request.path)
         connection = FakeConnection(
             index=index,
