@@ -217,6 +217,12 @@ class SessionLogic(InputAudioHandlers):
 
     def _on_conversation_item_truncate(self, event: ConversationItemTruncateEvent) -> None:
         self.conversation.truncate(event.item_id, event.content_index, event.audio_end_ms)
+        if self._stream is not None and self._stream.truncated(event.item_id, event.audio_end_ms):
+            # The item was still streaming: its audio stops here. An event of it
+            # produced but not sent yet is dropped; the stream closes the item next.
+            pending = self._next[1] if self._next is not None else None
+            if getattr(pending, "item_id", None) == event.item_id:
+                self._next = None
         self._send(
             ConversationItemTruncatedEvent(
                 event_id=self._ev(),
@@ -349,6 +355,8 @@ class SessionLogic(InputAudioHandlers):
             return False
         event = self._next[1]
         self._next = None
+        if self._stream is not None:
+            self._stream.observe(event)
         self._send(event)
         return True
 
