@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import pytest
+
 from realtime_client.testing import FakeConnection, FakeRealtimeServer
 from realtime_client.testing._server import AudioReply, FunctionCallReply, TextReply
 
@@ -260,3 +262,75 @@ class TestRetrieve:
             content["transcript"],
             item["status"],
         )
+
+
+def _audio_ms(events: list[dict[str, Any]]) -> int:
+    return (
+        len(
+            b"".join(
+                base64.b64decode(e["delta"])
+                for e in events
+                if e["type"] == "response.output_audio.delta"
+            )
+        )
+        // 48
+    )
+
+
+class TestPauseReply:
+    def test_barge_in_at_a_chosen_millisecond(self, make_server, make_peer) -> None:
+        """pause_reply(at_audio_ms=1000) holds the reply at 1000 ms of audio until speech cuts it.
+
+        At full speed the reply would be over before the test could speak; held,
+        the barge-in lands at the chosen point on any machine.
+        """
+        reply = AudioReply(transcript="a long reply " * 10, audio=SECOND * 5)
+        server = make_server(responder=lambda _: reply)  # speed: as fast as possible
+        peer, connection = _start(server, make_peer)
+        connection.pause_reply(at_audio_ms=1000)
+        peer.send({"type": "response.create"})
+        events: list[dict[str, Any]] = []
+        while _audio_ms(events) < 1000:
+            events += peer.until("response.output_audio.delta")
+        peer.append(speech_fixture(lead_ms=0, speech_ms=300, tail_ms=0))
+        events += peer.until("response.done")
+        assert 1000 <= _audio_ms(events) < 1200  # one 200 ms chunk at most past the point
+        assert ["input_audio_buffer.speech_started", *CLOSING_AUDIO] == types(events)[-7:]
+        assert "turn_detected" == events[-1]["response"]["status_details"]["reason"]
+
+    def test_truncate_at_a_chosen_millisecond(self, make_server, make_peer) -> None:
+        """Held at 1000 ms, a truncate at 700 ms cuts the item there and ends the hold."""
+        reply = AudioReply(transcript="a long reply " * 10, audio=SECOND * 5)
+        server = make_server(responder=lambda _: reply)
+        peer, connection = _start(server, make_peer)
+        connection.pause_reply(at_audio_ms=1000)
+        peer.send({"type": "response.create"})
+        events: list[dict[str, Any]] = []
+        while _audio_ms(events) < 1000:
+            events += peer.until("response.output_audio.delta")
+        item_id = events[-1]["item_id"]
+        peer.send(_truncate(item_id, 700))
+        events += peer.until("response.done")
+        assert CLOSING_AUDIO == types(events)[-6:]
+        peer.send({"type": "conversation.item.retrieve", "item_id": item_id})
+        item = peer.until("conversation.item.retrieved")[-1]["item"]
+        assert 700 * 48 == len(base64.b64decode(item["content"][0]["audio"]))
+
+    def test_resume_lets_the_reply_finish(self, make_server, make_peer) -> None:
+        """resume() ends the hold: the reply completes with all its audio."""
+        reply = AudioReply(transcript="short", audio=SECOND)
+        server = make_server(responder=lambda _: reply)
+        peer, connection = _start(server, make_peer)
+        connection.pause_reply(at_audio_ms=300)
+        peer.send({"type": "response.create"})
+        events: list[dict[str, Any]] = []
+        while _audio_ms(events) < 300:
+            events += peer.until("response.output_audio.delta")
+        connection.resume()
+        events += peer.until("response.done")
+        assert (1000, "completed") == (_audio_ms(events), events[-1]["response"]["status"])
+
+    def test_negative_point_is_refused(self, server: FakeRealtimeServer, peer: Peer) -> None:
+        """A negative at_audio_ms is a caller error, raised at once."""
+        with pytest.raises(ValueError, match="at_audio_ms"):
+            server.wait_for_connection().pause_reply(at_audio_ms=-1)

@@ -262,12 +262,38 @@ class FakeConnection:
         self._schedule(stall, after)
 
     def resume(self) -> None:
-        """End a stall."""
+        """End a stall, or a reply held by :meth:`pause_reply`."""
 
         def resume() -> None:
             self._stall_until = None
+            if self.logic is not None:
+                self.logic.resume_reply()
 
         self._inbound.put(resume)
+
+    def pause_reply(self, *, at_audio_ms: int) -> None:
+        """Hold the reply being streamed (or the next) once it has sent ``at_audio_ms`` of audio.
+
+        The audio delta that reaches ``at_audio_ms`` goes out, then nothing more of
+        the reply until it is interrupted: ``response.cancel``, a truncation of
+        its item, or speech with server VAD (or :meth:`resume`). Client events
+        are handled meanwhile, so an interruption lands at a known point of the
+        reply however slow the test machine is (see "Testing barge-in" in the
+        testing guide).
+
+        Raises:
+            ValueError: ``at_audio_ms`` is negative.
+
+        .. versionadded:: 0.2
+        """
+        if at_audio_ms < 0:
+            raise ValueError(f"at_audio_ms must be 0 or more, got {at_audio_ms}")
+
+        def pause() -> None:
+            if self.logic is not None:
+                self.logic.pause_reply(at_audio_ms)
+
+        self._inbound.put(pause)
 
     def send_raw(self, frame: str | bytes, *, after: str | None = None) -> None:
         """Send one frame exactly as given, valid or not (for hostile-input tests)."""

@@ -139,6 +139,12 @@ class OutputState:
             return attrs.evolve(item, status=status, content=content)
         return cast(ConversationItem, attrs.evolve(item, status=status))
 
+    @property
+    def audio_ms(self) -> int:
+        """Milliseconds of audio sent so far, over all the response's items."""
+        sent = sum(len(p.audio) for o in self.outputs for p in o.parts if p.kind == "audio")
+        return sent // self._per_ms
+
     def response_output(self) -> list[ConversationItem]:
         """The output for ``response.done``: every item, without audio bytes."""
         return [strip_audio(o.item) for o in self.outputs]

@@ -170,6 +170,11 @@ class ResponseStream:
     def _ev_id(self) -> str:
         return new_id("event")
 
+    @property
+    def audio_ms_sent(self) -> int:
+        """Milliseconds of audio the client has received from this response."""
+        return self._state.audio_ms
+
     def observe(self, event: ServerEvent) -> None:
         """Take note of one of this response's events as it is sent."""
         self._state.observe(event)
