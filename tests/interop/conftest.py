@@ -27,7 +27,7 @@ from realtime_client.testing import FakeRealtimeServer
 from tests.server.conftest import speech_fixture
 from tests.server.protocol_order import assert_order
 
-_CLIENTS = ("openai", "agents", "websockets")
+_CLIENTS = ("openai", "agents", "pipecat", "websockets")
 if os.environ.get("REALTIME_INTEROP") != "1" and not all(
     importlib.util.find_spec(name) for name in _CLIENTS
 ):

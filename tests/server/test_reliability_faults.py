@@ -69,3 +69,31 @@ class TestFailedHandshakes:
         with pytest.raises(ValueError):
             server.fail_handshakes(count, status, retry_after=hint)
         assert 0 == server.handshake_attempts
+
+
+class TestSilence:
+    def test_silenced_connection_answers_no_ping(
+        self, server: FakeRealtimeServer, peer: Peer
+    ) -> None:
+        """silence(): pings go unanswered and nothing is sent, the socket stays open."""
+        peer.ws.ping(b"before")
+        opcode, data = peer.ws.recv_data(control_frame=True)
+        assert (websocket.ABNF.OPCODE_PONG, b"before") == (opcode, data)
+        connection = server.wait_for_connection()
+        connection.silence()
+        connection.resume()  # does not undo silence()
+        peer.send({"type": "input_audio_buffer.clear"})
+        peer.ws.ping(b"after")
+        peer.ws.settimeout(0.5)  # a bounded wait for something that must not come
+        with pytest.raises(websocket.WebSocketTimeoutException):
+            peer.ws.recv_data(control_frame=True)
+        assert not connection.closed
+
+    def test_silence_after_an_event(self, server: FakeRealtimeServer, peer: Peer) -> None:
+        """silence(after=...) goes quiet right after that event: the reply stops mid-way."""
+        server.wait_for_connection().silence(after="response.created")
+        peer.send({"type": "response.create"})
+        assert "response.created" == peer.recv()["type"]
+        peer.ws.settimeout(0.5)
+        with pytest.raises(websocket.WebSocketTimeoutException):
+            peer.recv()

@@ -1,0 +1,153 @@
+"""pipecat's OpenAIRealtimeLLMService against the offline server.
+
+pipecat is independent of the openai SDK's event code: it parses the protocol
+with its own pydantic models (``pipecat.services.openai.realtime.events``) and
+treats any ``error`` event (but two) as fatal. It runs here inside a minimal
+pipeline of its own kind (source, the service, a sink that records frames), as
+its own test helpers build one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pipecat.frames.frames import (
+    EndFrame,
+    ErrorFrame,
+    Frame,
+    InterruptionFrame,
+    LLMContextFrame,
+    LLMFullResponseEndFrame,
+    LLMTextFrame,
+    TTSAudioRawFrame,
+)
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.services.openai.realtime.events import SessionProperties, parse_server_event
+from pipecat.services.openai.realtime.llm import OpenAIRealtimeLLMService
+from pipecat.workers.runner import WorkerRunner
+
+from realtime_client.testing import FakeRealtimeServer
+
+from .conftest import KEY, long_audio_server
+
+WAIT = 10.0
+
+
+class _Recorder(FrameProcessor):
+    """Passes frames on and keeps those flowing one way, for the test to wait on."""
+
+    def __init__(self, direction: FrameDirection) -> None:
+        super().__init__(enable_direct_mode=True)
+        self._direction = direction
+        self.frames: asyncio.Queue[Frame] = asyncio.Queue()
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if direction == self._direction:
+            await self.frames.put(frame)
+        await self.push_frame(frame, direction)
+
+
+async def _next_of(recorder: _Recorder, kind: type[Frame], seen: list[Frame]) -> Frame:
+    """Wait for the next frame of a kind, keeping every frame passed on the way."""
+    for _ in range(5000):
+        frame = await asyncio.wait_for(recorder.frames.get(), WAIT)
+        seen.append(frame)
+        if isinstance(frame, kind):
+            return frame
+    raise AssertionError(f"no {kind.__name__} in 5000 frames")
+
+
+async def _with_pipeline(
+    server: FakeRealtimeServer,
+    body: Callable[[PipelineWorker, _Recorder, _Recorder], Awaitable[None]],
+    **service_options: Any,
+) -> None:
+    llm = OpenAIRealtimeLLMService(api_key=KEY, base_url=server.url, **service_options)
+    upstream, downstream = _Recorder(FrameDirection.UPSTREAM), _Recorder(FrameDirection.DOWNSTREAM)
+    worker = PipelineWorker(
+        Pipeline([upstream, llm, downstream]),
+        cancel_on_idle_timeout=False,
+        params=PipelineParams(),
+    )
+    started = asyncio.Event()
+
+    @worker.event_handler("on_pipeline_started")
+    async def _started(_worker: Any, _frame: Any) -> None:
+        started.set()
+
+    runner = WorkerRunner(handle_sigint=False)
+    await runner.add_workers(worker)
+    running = asyncio.ensure_future(runner.run())
+    try:
+        await asyncio.wait_for(started.wait(), WAIT)
+        await body(worker, upstream, downstream)
+    finally:
+        await worker.queue_frame(EndFrame())
+        await asyncio.wait_for(running, WAIT)
+    errors = [f for f in _drain(upstream) if isinstance(f, ErrorFrame)]
+    assert errors == [], errors
+
+
+def _drain(recorder: _Recorder) -> list[Frame]:
+    out: list[Frame] = []
+    while not recorder.frames.empty():
+        out.append(recorder.frames.get_nowait())
+    return out
+
+
+def _ask(text: str) -> LLMContextFrame:
+    """The first context of a conversation: the service sets it up and asks for a response."""
+    return LLMContextFrame(context=LLMContext(messages=[{"role": "user", "content": text}]))
+
+
+class TestPipecat:
+    def test_every_frame_parses_with_pipecats_models(self, server: FakeRealtimeServer) -> None:
+        """A spoken reply to a text message: pipecat plays it and ends the response."""
+
+        async def body(worker: PipelineWorker, _up: _Recorder, down: _Recorder) -> None:
+            await worker.queue_frame(_ask("Hello there"))
+            seen: list[Frame] = []
+            await _next_of(down, LLMFullResponseEndFrame, seen)
+            assert any(isinstance(f, TTSAudioRawFrame) for f in seen)
+
+        asyncio.run(_with_pipeline(server, body))
+        frames = [e.frame for e in server.connections[0].traffic if e.sender == "server"]
+        unparsed = [f for f in frames if f and parse_server_event(f) is None]
+        assert unparsed == []
+
+    def test_text_reply(self, server: FakeRealtimeServer) -> None:
+        """Text output: the reply's text reaches the pipeline as LLMTextFrames."""
+        settings = OpenAIRealtimeLLMService.Settings(
+            session_properties=SessionProperties(output_modalities=["text"])
+        )
+
+        async def body(worker: PipelineWorker, _up: _Recorder, down: _Recorder) -> None:
+            await worker.queue_frame(_ask("Hello there"))
+            seen: list[Frame] = []
+            await _next_of(down, LLMFullResponseEndFrame, seen)
+            text = "".join(f.text for f in seen if isinstance(f, LLMTextFrame))
+            assert "Hello there" in text
+
+        asyncio.run(_with_pipeline(server, body, settings=settings))
+
+    def test_interruption_truncates_without_error(self, make_server: Any) -> None:
+        """pipecat's interruption mid-reply truncates the streaming item; no error comes back."""
+        server = long_audio_server(make_server)
+
+        async def body(worker: PipelineWorker, _up: _Recorder, down: _Recorder) -> None:
+            await worker.queue_frame(_ask("Tell me a long story"))
+            await _next_of(down, TTSAudioRawFrame, [])
+            await worker.queue_frame(InterruptionFrame())
+            connection = server.wait_for_connection()
+            await asyncio.to_thread(connection.wait_for_sent, "conversation.item.truncated")
+            await asyncio.to_thread(connection.wait_for_sent, "response.done")
+
+        asyncio.run(_with_pipeline(server, body))
+        sent = [e.type for e in server.connections[0].sent]
+        assert "error" not in sent
