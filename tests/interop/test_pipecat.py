@@ -13,6 +13,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
+from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.frames.frames import (
     EndFrame,
     ErrorFrame,
@@ -27,8 +29,10 @@ from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.services.llm_service import FunctionCallParams
 from pipecat.services.openai.realtime.events import SessionProperties, parse_server_event
 from pipecat.services.openai.realtime.llm import OpenAIRealtimeLLMService
+from pipecat.utils.types import NOT_GIVEN
 from pipecat.workers.runner import WorkerRunner
 
 from realtime_client.testing import FakeRealtimeServer
@@ -65,7 +69,7 @@ async def _next_of(recorder: _Recorder, kind: type[Frame], seen: list[Frame]) ->
 
 async def _with_pipeline(
     server: FakeRealtimeServer,
-    body: Callable[[PipelineWorker, _Recorder, _Recorder], Awaitable[None]],
+    body: Callable[[PipelineWorker, OpenAIRealtimeLLMService, _Recorder], Awaitable[None]],
     **service_options: Any,
 ) -> None:
     llm = OpenAIRealtimeLLMService(api_key=KEY, base_url=server.url, **service_options)
@@ -86,7 +90,7 @@ async def _with_pipeline(
     running = asyncio.ensure_future(runner.run())
     try:
         await asyncio.wait_for(started.wait(), WAIT)
-        await body(worker, upstream, downstream)
+        await body(worker, llm, downstream)
     finally:
         await worker.queue_frame(EndFrame())
         await asyncio.wait_for(running, WAIT)
@@ -101,16 +105,17 @@ def _drain(recorder: _Recorder) -> list[Frame]:
     return out
 
 
-def _ask(text: str) -> LLMContextFrame:
+def _ask(text: str, tools: ToolsSchema | None = None) -> LLMContextFrame:
     """The first context of a conversation: the service sets it up and asks for a response."""
-    return LLMContextFrame(context=LLMContext(messages=[{"role": "user", "content": text}]))
+    context = LLMContext(messages=[{"role": "user", "content": text}], tools=tools or NOT_GIVEN)
+    return LLMContextFrame(context=context)
 
 
 class TestPipecat:
     def test_every_frame_parses_with_pipecats_models(self, server: FakeRealtimeServer) -> None:
         """A spoken reply to a text message: pipecat plays it and ends the response."""
 
-        async def body(worker: PipelineWorker, _up: _Recorder, down: _Recorder) -> None:
+        async def body(worker: PipelineWorker, _llm: Any, down: _Recorder) -> None:
             await worker.queue_frame(_ask("Hello there"))
             seen: list[Frame] = []
             await _next_of(down, LLMFullResponseEndFrame, seen)
@@ -127,7 +132,7 @@ class TestPipecat:
             session_properties=SessionProperties(output_modalities=["text"])
         )
 
-        async def body(worker: PipelineWorker, _up: _Recorder, down: _Recorder) -> None:
+        async def body(worker: PipelineWorker, _llm: Any, down: _Recorder) -> None:
             await worker.queue_frame(_ask("Hello there"))
             seen: list[Frame] = []
             await _next_of(down, LLMFullResponseEndFrame, seen)
@@ -140,7 +145,7 @@ class TestPipecat:
         """pipecat's interruption mid-reply truncates the streaming item; no error comes back."""
         server = long_audio_server(make_server)
 
-        async def body(worker: PipelineWorker, _up: _Recorder, down: _Recorder) -> None:
+        async def body(worker: PipelineWorker, _llm: Any, down: _Recorder) -> None:
             await worker.queue_frame(_ask("Tell me a long story"))
             await _next_of(down, TTSAudioRawFrame, [])
             await worker.queue_frame(InterruptionFrame())
@@ -151,3 +156,38 @@ class TestPipecat:
         asyncio.run(_with_pipeline(server, body))
         sent = [e.type for e in server.connections[0].sent]
         assert "error" not in sent
+
+    def test_tool_call_and_retrieval(self, server: FakeRealtimeServer) -> None:
+        """A tool call runs pipecat's registered function, whose result reaches the server;
+        retrieve_conversation_item returns the server's item."""
+        calls: list[dict[str, Any]] = []
+
+        async def get_weather(params: FunctionCallParams) -> None:
+            calls.append(dict(params.arguments))
+            await params.result_callback({"forecast": "sunny"})
+
+        weather = FunctionSchema(
+            name="get_weather",
+            description="Weather for a city",
+            properties={"city": {"type": "string"}},
+            required=["city"],
+        )
+
+        async def body(worker: PipelineWorker, llm: Any, _down: _Recorder) -> None:
+            llm.register_function("get_weather", get_weather)
+            await worker.queue_frame(
+                _ask("Use get_weather with city=Paris", ToolsSchema(standard_tools=[weather]))
+            )
+            connection = server.wait_for_connection()
+            output = await asyncio.to_thread(
+                connection.wait_for_received, "conversation.item.create", count=2
+            )
+            call_id = output.item.call_id  # type: ignore[union-attr]
+            done = await asyncio.to_thread(connection.wait_for_sent, "response.done")
+            item = done.response.output[0]  # type: ignore[union-attr]
+            assert (item.call_id, "function_call_output") == (call_id, output.item.type)  # type: ignore[union-attr]
+            retrieved = await asyncio.wait_for(llm.retrieve_conversation_item(item.id), WAIT)
+            assert item.id == retrieved.id
+
+        asyncio.run(_with_pipeline(server, body))
+        assert [{"city": "Paris"}] == calls
