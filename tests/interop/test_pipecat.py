@@ -10,6 +10,7 @@ its own test helpers build one.
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from pipecat.frames.frames import (
     EndFrame,
     ErrorFrame,
     Frame,
+    InputAudioRawFrame,
     InterruptionFrame,
     LLMContextFrame,
     LLMFullResponseEndFrame,
@@ -37,7 +39,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from realtime_client.testing import FakeRealtimeServer
 
-from .conftest import KEY, long_audio_server
+from .conftest import KEY, long_audio_server, speech_b64
 
 WAIT = 10.0
 
@@ -125,6 +127,24 @@ class TestPipecat:
         frames = [e.frame for e in server.connections[0].traffic if e.sender == "server"]
         unparsed = [f for f in frames if f and parse_server_event(f) is None]
         assert unparsed == []
+
+    def test_spoken_turn_with_server_vad(self, server: FakeRealtimeServer) -> None:
+        """Microphone frames in: server VAD ends the turn and pipecat plays the spoken reply."""
+
+        async def body(worker: PipelineWorker, _llm: Any, down: _Recorder) -> None:
+            for chunk in speech_b64():
+                audio = base64.b64decode(chunk)
+                await worker.queue_frame(
+                    InputAudioRawFrame(audio=audio, sample_rate=24000, num_channels=1)
+                )
+            seen: list[Frame] = []
+            await _next_of(down, TTSAudioRawFrame, seen)
+            connection = server.wait_for_connection()
+            await asyncio.to_thread(connection.wait_for_sent, "response.done")
+            sent = [e.type for e in connection.sent]
+            assert sent.index("input_audio_buffer.speech_stopped") < sent.index("response.created")
+
+        asyncio.run(_with_pipeline(server, body))
 
     def test_text_reply(self, server: FakeRealtimeServer) -> None:
         """Text output: the reply's text reaches the pipeline as LLMTextFrames."""
