@@ -263,6 +263,21 @@ class TestRetrieve:
             item["status"],
         )
 
+    def test_item_still_streaming_has_the_audio_sent_so_far(self, make_server, make_peer) -> None:
+        """A retrieve mid-reply returns exactly the audio the client received before it."""
+        server = _audio_server(make_server)
+        peer, _ = _start(server, make_peer)
+        peer.send({"type": "response.create"})
+        events = peer.until("response.output_audio.delta")
+        item_id = events[-1]["item_id"]
+        peer.send({"type": "conversation.item.retrieve", "item_id": item_id})
+        events += peer.until("conversation.item.retrieved")
+        item = events[-1]["item"]
+        assert ("in_progress", _audio_bytes(events, item_id)) == (
+            item["status"],
+            base64.b64decode(item["content"][0]["audio"]),
+        )
+
 
 def _audio_ms(events: list[dict[str, Any]]) -> int:
     return (
