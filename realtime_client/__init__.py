@@ -14,11 +14,13 @@ from .errors import (
     ProtocolError,
     RealtimeError,
     RealtimeTimeoutError,
+    SendQueueFullError,
     ServerError,
     SessionClosedError,
     SessionExpiredError,
     TransportError,
     UsageError,
+    WaitTimeoutError,
 )
 from .messages import ConversationMessage
 from .session import CloseInfo, ConversationSession, ResponseHandle, SessionState
@@ -41,11 +43,13 @@ __all__ = [
     "RealtimeError",
     "RealtimeTimeoutError",
     "ResponseHandle",
+    "SendQueueFullError",
     "ServerError",
     "SessionClosedError",
     "SessionExpiredError",
     "SessionState",
     "TransportError",
     "UsageError",
+    "WaitTimeoutError",
     "events",
 ]

@@ -33,6 +33,7 @@ from .errors import (
     ServerError,
     SessionClosedError,
     UsageError,
+    WaitTimeoutError,
 )
 
 __all__ = ["REQUEST_TAG", "ResponseGate", "ResponseHandle", "function_tool_names"]
@@ -128,7 +129,7 @@ class ResponseHandle:
         server started it is a ``cancelled`` turn with no ``response_id``.
 
         Raises:
-            RealtimeTimeoutError: Not finished within ``timeout`` seconds (the
+            WaitTimeoutError: Not finished within ``timeout`` seconds (the
                 response goes on; :meth:`cancel` it if it is no longer wanted).
             ServerError: The server refused the request (for example, invalid options).
             SessionClosedError: The session closed before the response finished.
@@ -136,7 +137,7 @@ class ResponseHandle:
         """
         self.wait(timeout)
         if not self._done.is_set():
-            raise RealtimeTimeoutError(f"the response did not finish within {timeout} s")
+            raise WaitTimeoutError(f"the response did not finish within {timeout} s")
         if self._error is not None:
             raise self._error
         assert self._turn is not None  # set with _done unless _error is

@@ -466,7 +466,7 @@ class SessionConversation:
             response with accumulation on).
 
         Raises:
-            RealtimeTimeoutError: No answer within ``timeout``; the response goes on.
+            WaitTimeoutError: No answer within ``timeout``; the response goes on.
             ServerError: The server refused the request.
             SessionClosedError: The session closed first.
             TypeError: ``prompt`` is neither text nor bytes.

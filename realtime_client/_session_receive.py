@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 from . import events as ev
 from ._callbacks import CallbackRegistry, CloseInfo, EventKey
-from .errors import RealtimeTimeoutError, SessionClosedError, UsageError
+from .errors import SessionClosedError, UsageError, WaitTimeoutError
 from .messages import ConversationMessage
 
 __all__ = ["END", "SessionReceiving"]
@@ -101,7 +101,7 @@ class SessionReceiving:
             Each event, typed (or :class:`~realtime_client.events.UnknownServerEvent`).
 
         Raises:
-            RealtimeTimeoutError: No event came within ``timeout`` seconds.
+            WaitTimeoutError: No event came within ``timeout`` seconds.
             ConnectionClosedError: The connection ended unexpectedly (raised
                 after every event received before it was yielded);
                 :class:`~realtime_client.SessionExpiredError` at the server's
@@ -126,7 +126,7 @@ class SessionReceiving:
             try:
                 item = get(timeout=timeout)
             except queue.Empty:
-                raise RealtimeTimeoutError(f"no event arrived within {timeout} s") from None
+                raise WaitTimeoutError(f"no event arrived within {timeout} s") from None
             if item is END:
                 self._events.put(END)  # let other iterators end too
                 info = self._close_info

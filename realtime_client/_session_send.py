@@ -52,7 +52,7 @@ class SessionSending:
             ProtocolError: The event is not a client event or has a field of the
                 wrong type (the message names it).
             SessionClosedError: The session is closed.
-            RealtimeTimeoutError: The send queue stayed full for ``timeout`` seconds.
+            SendQueueFullError: The send queue stayed full for ``timeout`` seconds.
         """
         self._enqueue([ev.encode_client_event(event)], timeout)
 
@@ -111,7 +111,7 @@ class SessionSending:
                 long as it takes, 0 never waits (for an audio callback).
 
         Raises:
-            RealtimeTimeoutError: The send queue stayed full for ``timeout``
+            SendQueueFullError: The send queue stayed full for ``timeout``
                 seconds; none of ``audio`` was queued.
             SessionClosedError: The session is closed.
         """

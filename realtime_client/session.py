@@ -56,12 +56,6 @@ _CLOSE_SLACK: Final = 4 * _ABORT_GRACE  # how far past its budget a close can ru
 _EXPIRY_WORDS: Final = ("duration", "expire", "maximum", "max ")
 
 
-def _method(transport: object, name: str) -> Any:
-    """An optional transport method (``frame_ready``, ``last_received``), or None."""
-    found = getattr(transport, name, None)
-    return found if callable(found) else None
-
-
 _BATCH_MAX: Final = 32  # events handed to the iterator at once, at most
 
 
@@ -163,7 +157,7 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
             self._callbacks.on_close(on_close)
         self._lock = threading.Lock()
         self._state = SessionState.NEW
-        self._outbox = Outbox(self._options.send_queue_size)
+        self._outbox = Outbox(self._options.send_queue_size, self._options.send_queue_bytes)
         # Lists of events (the reader hands over everything one socket read
         # brought, in one put), then END.
         self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -172,12 +166,12 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
         self._created = threading.Event()  # session.created arrived, or the session closed
         self._created_seen = False
         self._refusal: ServerError | None = None
-        self._frame_ready: Callable[[], bool] | None = _method(transport, "frame_ready")
+        self._frame_ready: Callable[[], bool] = transport.frame_ready
         self._close_info: CloseInfo | None = None
         self._closed_event = threading.Event()
         self._closer: threading.Thread | None = None  # the thread running close()
         self._peer_close: ConnectionClosedError | None = None
-        self._writer_error: TransportError | None = None
+        self._writer_error: ConnectionClosedError | None = None
         self._terminal: RealtimeError | None = None
         self._end_pending = False  # closed from a callback: the reader queues the end
         self._end_queued = False  # the end marker is in the event queue
@@ -197,7 +191,6 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
                 "ping_interval": ping_interval,
                 "on_failure": self._writer_failed,
                 "pong_timeout": pong_timeout,
-                "last_received": _method(transport, "last_received"),
             },
             name=f"realtime-writer-{number}",
             daemon=True,
@@ -414,9 +407,7 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
             # Hand the events over once the next read would wait on the network:
             # one put and one wake-up per socket read, not per event.
             batch = self._batch
-            if batch and (
-                len(batch) >= _BATCH_MAX or self._frame_ready is None or not self._frame_ready()
-            ):
+            if batch and (len(batch) >= _BATCH_MAX or not self._frame_ready()):
                 self._batch = []
                 self._events.put(batch)
 
@@ -500,21 +491,26 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
             return
         error: RealtimeError | None
         if self._writer_error is not None:
-            error = ConnectionClosedError(
-                f"the connection failed while sending: {self._writer_error}"
-            )
-            error.__cause__ = self._writer_error
+            error = self._writer_error
         else:
             error = _terminal_error(exc)
         self._terminal = error
         if error is not None:
             _log.warning("session ended: %s", error)
+            # The connection is gone: blocked and later sends fail with its error.
+            self._outbox.stop(drop=True, error=error)
         self.close()
 
     def _writer_failed(self, exc: TransportError) -> None:
-        """Writer thread: a send failed; wake the reader, which closes the session."""
-        self._writer_error = exc
-        self._outbox.stop(drop=True)
+        """Writer thread: a send failed or the peer stopped answering; wake the
+        reader, which closes the session with this error."""
+        if isinstance(exc, ConnectionClosedError):
+            error = exc
+        else:
+            error = ConnectionClosedError(f"the connection failed while sending: {exc}")
+            error.__cause__ = exc
+        self._writer_error = error
+        self._outbox.stop(drop=True, error=error)  # blocked and later sends fail with it
         self._transport.abort()
 
     # --- sending -------------------------------------------------------------------------------

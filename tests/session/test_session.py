@@ -14,11 +14,13 @@ import pytest
 from realtime_client import (
     ConnectionClosedError,
     ProtocolError,
-    RealtimeTimeoutError,
+    SendQueueFullError,
     ServerError,
     SessionClosedError,
     SessionExpiredError,
+    TransportError,
     UsageError,
+    WaitTimeoutError,
 )
 from realtime_client import events as ev
 from realtime_client._config import ConversationOptions
@@ -96,11 +98,11 @@ class TestSending:
         ).open()
         try:
             queued: list[int] = []
-            refused: RealtimeTimeoutError | None = None
+            refused: SendQueueFullError | None = None
             for n in range(1, 6):  # the writer holds one, the queue two: the 4th fails
                 try:
                     s.send_audio(bytes([n, 0]) * 10, timeout=0)
-                except RealtimeTimeoutError as exc:
+                except SendQueueFullError as exc:
                     refused = exc
                     break
                 queued.append(n)
@@ -309,10 +311,12 @@ class TestReceiving:
         assert "Hello" == "".join(text)
 
     def test_iterator_timeout(self, session):
-        """events(timeout=...) raises RealtimeTimeoutError (also a TimeoutError)."""
-        with pytest.raises(RealtimeTimeoutError, match=r"0\.05"):
+        """events(timeout=...) raises WaitTimeoutError (also a TimeoutError), not a
+        transport error: the connection is fine."""
+        with pytest.raises(WaitTimeoutError, match=r"0\.05"):
             next(session.events(timeout=0.05))
-        assert issubclass(RealtimeTimeoutError, TimeoutError)
+        assert issubclass(WaitTimeoutError, TimeoutError)
+        assert not issubclass(WaitTimeoutError, TransportError)
 
     def test_unknown_event_passes_through(self, session, fake):
         """An event type this version does not know arrives as UnknownServerEvent."""
