@@ -489,11 +489,8 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
             unexpected = self._state is SessionState.OPEN
         if not unexpected:
             return
-        error: RealtimeError | None
-        if self._writer_error is not None:
-            error = self._writer_error
-        else:
-            error = _terminal_error(exc)
+        writer_error = self._writer_error
+        error = writer_error if writer_error is not None else _terminal_error(exc)
         self._terminal = error
         if error is not None:
             _log.warning("session ended: %s", error)

@@ -13,10 +13,10 @@ import pytest
 from realtime_client import (
     ProtocolError,
     RealtimeTimeoutError,
-    WaitTimeoutError,
     ServerError,
     SessionClosedError,
     UsageError,
+    WaitTimeoutError,
 )
 from realtime_client import events as ev
 from realtime_client._config import ConversationOptions
