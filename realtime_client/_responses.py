@@ -272,6 +272,7 @@ class ResponseGate:
         self._in_flight: dict[str, _Request] = {}  # sent; no response.created yet
         self._active: dict[str, _Request | None] = {}  # response id -> our request or None
         self._cancelling: set[str] = set()
+        self._echoes = False  # the server was seen echoing a request's tag
         self._closed = False
 
     @property
@@ -347,11 +348,25 @@ class ResponseGate:
         return request is not None and request.handle.out_of_band
 
     def on_created(self, response: ev.Response) -> _Request | None:
-        """A response started; returns our request for it, if it is ours."""
+        """A response started; returns our request for it, if it is ours.
+
+        The request's tag, where the server echoes the response's metadata,
+        names the request. A server that does not echo it (a proxy, a gateway,
+        an older deployment) still starts requests in the order they were sent,
+        so an untagged response goes to the oldest request in flight, until the
+        server is seen echoing tags (then an untagged response is one it
+        started on its own, such as voice activity detection's).
+        """
         tag = (response.metadata or {}).get(REQUEST_TAG)
         frames: list[str] = []
         with self._lock:
-            request = self._in_flight.pop(tag, None) if tag else None
+            if tag:
+                self._echoes = True
+                request = self._in_flight.pop(tag, None)
+            elif not self._echoes and self._in_flight:
+                request = self._in_flight.pop(next(iter(self._in_flight)))  # the oldest
+            else:
+                request = None
             if response.id is not None:
                 self._active[response.id] = request
                 if request is not None and request.cancelled:

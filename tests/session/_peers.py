@@ -10,6 +10,7 @@ prove no socket was opened.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import queue
@@ -177,6 +178,9 @@ class RawPeer:
             self._handler(connection)
         except (OSError, ConnectionError) as exc:
             self.errors.put(exc)
+        finally:  # the handler is done: end the TCP connection (no close frame)
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         self.release.set()

@@ -52,7 +52,7 @@ class TestHalfOpenPeer:
                 try:
                     for _ in range(2000):  # bounded: far more than every buffer holds
                         session.send_audio(chunk)  # timeout=None: must still come back
-                except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
+                except BaseException as exc:
                     outcome.append(exc)
 
             sender = threading.Thread(target=stream, name="test-streamer")
