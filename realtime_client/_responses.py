@@ -273,6 +273,7 @@ class ResponseGate:
         self._active: dict[str, _Request | None] = {}  # response id -> our request or None
         self._cancelling: set[str] = set()
         self._echoes = False  # the server was seen echoing a request's tag
+        self._guessed: dict[str, str] = {}  # tag -> response id matched by order, not tag
         self._closed = False
 
     @property
@@ -365,6 +366,8 @@ class ResponseGate:
                 request = self._in_flight.pop(tag, None)
             elif not self._echoes and self._in_flight:
                 request = self._in_flight.pop(next(iter(self._in_flight)))  # the oldest
+                if response.id is not None:
+                    self._guessed[request.tag] = response.id
             else:
                 request = None
             if response.id is not None:
@@ -376,9 +379,24 @@ class ResponseGate:
         self._send_quietly(frames)
         return request
 
+    def _unguess(self, tag: str) -> _Request | None:
+        """With the lock held: a refused request that an untagged response was
+        matched to by order. That response was someone else's (voice activity
+        detection started it meanwhile): it stays active, as not ours."""
+        rid = self._guessed.pop(tag, None)
+        request = self._active.get(rid) if rid is not None else None
+        if rid is None or request is None or request.tag != tag:
+            return None
+        self._active[rid] = None
+        return request
+
     def on_done(self, response: ev.Response) -> _Request | None:
         """A response ended; sends the next queued request. Returns our request, if ours."""
         with self._lock:
+            if self._guessed:
+                for tag, rid in list(self._guessed.items()):
+                    if rid == response.id:
+                        del self._guessed[tag]
             request = self._active.pop(response.id, None) if response.id else None
             self._cancelling.discard(response.id or "")
             frames = self._next()
@@ -398,8 +416,12 @@ class ResponseGate:
         with self._lock:
             if error.event_id:
                 request = self._in_flight.pop(error.event_id, None)
+                if request is None:
+                    request = self._unguess(error.event_id)
             elif len(self._in_flight) == 1:
                 request = self._in_flight.pop(next(iter(self._in_flight)))
+            elif not self._in_flight and len(self._guessed) == 1 and error.code == _ACTIVE_CODE:
+                request = self._unguess(next(iter(self._guessed)))
             else:
                 request = None
             if request is None:

@@ -21,8 +21,11 @@ import typing
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
+import attrs
+
 from . import events as ev
 from ._callbacks import CallbackRegistry, CloseInfo
+from ._checks import check_callable, check_instance, check_seconds, check_text
 from ._config import ConversationOptions
 from ._responses import ResponseHandle
 from ._session_conversation import ConversationLayer, SessionConversation
@@ -42,7 +45,7 @@ from .errors import (
     UsageError,
 )
 
-__all__ = ["CloseInfo", "ConversationSession", "ResponseHandle", "SessionState"]
+__all__ = ["CloseInfo", "ConversationSession", "ResponseHandle", "SessionState", "start_session"]
 
 _log = logging.getLogger("realtime_client")
 
@@ -139,12 +142,14 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
         call_id: str | None = None,
         model: str | None = None,
     ) -> None:
-        if ping_interval <= 0:
-            raise ValueError("ping_interval must be positive")
-        if pong_timeout is not None and pong_timeout <= 0:
-            raise ValueError("pong_timeout must be positive (or None)")
-        if close_timeout < 0:
-            raise ValueError("close_timeout must not be negative")
+        check_seconds("ping_interval", ping_interval)
+        check_seconds("pong_timeout", pong_timeout, allow_none=True)
+        check_seconds("close_timeout", close_timeout, allow_zero=True)
+        check_instance("options", options, ConversationOptions)
+        check_callable("on_error", on_error)
+        check_callable("on_close", on_close)
+        check_text("call_id", call_id)
+        check_text("model", model)
         self._transport = transport
         self._options = options or ConversationOptions()
         self._ping_interval = ping_interval
@@ -546,3 +551,63 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
         return (
             self._state is SessionState.CLOSED and self._end_queued and self._events.qsize() <= 1
         )
+
+
+def start_session(
+    transport: Transport,
+    *,
+    options: ConversationOptions,
+    on_error: Callable[[BaseException], object] | None,
+    on_close: Callable[[CloseInfo], object] | None,
+    ping_interval: float,
+    pong_timeout: float | None,
+    close_timeout: float,
+    call_id: str | None,
+    model: str | None,
+    config: ev.SessionConfig | None,
+    seed: list[str] | None,
+    created_timeout: float | None,
+) -> ConversationSession:
+    """The client's one way to make a session: build it over a connected
+    ``transport``, open it, wait for ``session.created`` (unless
+    ``created_timeout`` is None: a sideband socket joins an existing session),
+    then send the first configuration and the seeded items.
+
+    Nothing is left open on failure: the session (or, if building it failed,
+    the transport) is closed before the error propagates.
+    """
+    try:
+        session = ConversationSession(
+            transport=transport,
+            options=options,
+            on_error=on_error,
+            on_close=on_close,
+            ping_interval=ping_interval,
+            pong_timeout=pong_timeout,
+            close_timeout=close_timeout,
+            call_id=call_id,
+            model=model,
+        )
+    except BaseException:
+        transport.abort()
+        transport.shutdown()
+        raise
+    try:
+        if isinstance(config, ev.RealtimeSessionConfig):
+            layer = session._layer
+            layer.base_tools = list(config.tools or ())
+            tools = layer.tools_config()
+            config = attrs.evolve(config, tools=tools or None)
+            if config == ev.RealtimeSessionConfig():
+                config = None
+        session.open()
+        if created_timeout is not None:
+            session.wait_created(created_timeout)
+        if config is not None:
+            session.send(ev.SessionUpdateEvent(session=config))
+        if seed:
+            session._enqueue(seed)
+    except BaseException:
+        session.close()
+        raise
+    return session
