@@ -25,6 +25,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import socket
 import ssl
 import struct
@@ -128,6 +129,50 @@ class Transport(Protocol):
     def shutdown(self) -> None:
         """Release the connection's resources; never raises."""
         ...
+
+
+_SECRET_HEADER = re.compile(
+    r"(?im)^([ \t]*(?:authorization|proxy-authorization|api-key|cookie|set-cookie|"
+    r"openai-[a-z-]*key[a-z-]*|x-api-key)[ \t]*:)[^\r\n]*"
+)
+_BEARER = re.compile(r"(?i)\b(bearer|basic)[ \t]+[^\s,;\"']+")
+_KEY_LIKE = re.compile(r"\b(sk|ek|rk)-[A-Za-z0-9_-]{8,}")
+REDACTED: Final = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """``text`` with credential header values, bearer tokens and API keys replaced."""
+    text = _SECRET_HEADER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    return _KEY_LIKE.sub(REDACTED, text)
+
+
+class _RedactingFilter(logging.Filter):
+    """Keeps credentials out of websocket-client's trace (``websocket.enableTrace``),
+    which dumps the handshake's request headers, Authorization included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record that cannot format is passed on as it is
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_redactor_lock = threading.Lock()
+_redactor: _RedactingFilter | None = None
+
+
+def _install_redactor() -> None:
+    """Put the redacting filter on websocket-client's logger, once per process."""
+    global _redactor
+    with _redactor_lock:
+        if _redactor is None:
+            _redactor = _RedactingFilter()
+            logging.getLogger("websocket").addFilter(_redactor)
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -361,6 +406,7 @@ class WebSocketTransport:
         if context.verify_mode != ssl.CERT_REQUIRED or not context.check_hostname:
             raise ValueError("ssl_context must verify certificates and hostnames")
         target = _where(url)
+        _install_redactor()
         try:
             ws = websocket.create_connection(
                 url,
