@@ -163,16 +163,15 @@ class _RedactingFilter(logging.Filter):
 
 
 _redactor_lock = threading.Lock()
-_redactor: _RedactingFilter | None = None
+_REDACTOR: Final = _RedactingFilter()
 
 
 def _install_redactor() -> None:
-    """Put the redacting filter on websocket-client's logger, once per process."""
-    global _redactor
+    """Put the redacting filter on websocket-client's logger (once: filters are a set)."""
     with _redactor_lock:
-        if _redactor is None:
-            _redactor = _RedactingFilter()
-            logging.getLogger("websocket").addFilter(_redactor)
+        logger = logging.getLogger("websocket")
+        if _REDACTOR not in logger.filters:
+            logger.addFilter(_REDACTOR)
 
 
 def is_loopback_host(host: str | None) -> bool:
