@@ -55,10 +55,15 @@ def _frame(n: int, stamp: bool) -> str:
     )
 
 
+GO = json.dumps({"type": "input_audio_buffer.clear"})
+"""What a receiver sends once it is ready (callbacks registered): the sender waits for it."""
+
+
 def serve() -> None:
     """The sender (subprocess): prints its port, then serves each connection per
-    its ``model`` query parameter: ``flood-N`` or ``paced-N``; then for appends,
-    ``sink-N`` counts N client frames and answers ``bench.done``."""
+    its ``model`` query parameter: ``flood-N`` or ``paced-N`` (each starting once
+    the client sent its "go" frame); then for appends, ``sink-N`` counts N client
+    frames and answers ``bench.done``."""
     from urllib.parse import parse_qs, urlsplit
 
     from websockets.sync.server import serve as ws_serve
@@ -73,6 +78,8 @@ def serve() -> None:
         model = parse_qs(urlsplit(conn.request.path).query).get("model", ["flood-1"])[0]
         mode, count_text = model.split("-")
         count = int(count_text)
+        if mode in ("flood", "paced"):
+            conn.recv()  # the client's "go": its callbacks are registered, it is ready
         if mode == "flood":
             for n in range(count):
                 conn.send(frames[n % 64])
@@ -135,6 +142,7 @@ def floor(url: str, count: int, paced: bool, *, simd: bool = True) -> tuple[floa
     )
     lat: list[int] = []
     ws.recv()  # session.created
+    ws.send(GO)
     cpu = time.process_time()
     for _ in range(count):
         data = json.loads(ws.recv())
@@ -160,6 +168,7 @@ def ours(url: str, count: int, paced: bool) -> tuple[float, list[int]]:
     with client.start_conversation(model=f"{mode}-{count}") as session:
         events = session.events(timeout=30)
         next(events)  # session.created
+        session.clear_audio()  # the "go"
         cpu = time.process_time()
         for _ in range(count):
             event = next(events)
@@ -190,9 +199,14 @@ def ours_callbacks(url: str, count: int, paced: bool) -> tuple[float, list[int]]
     with client.start_conversation(
         model=f"{mode}-{count}", options=ConversationOptions(buffer_events=False)
     ) as session:
-        cpu = time.process_time()
+        # Registered before the "go": no event can arrive before its callback (the
+        # hang this benchmark had: the flood began before registration, the count
+        # was never reached, and every run waited out its timeout).
         session.on(ResponseOutputAudioDeltaEvent, on_delta)
-        done.wait(60)
+        cpu = time.process_time()
+        session.clear_audio()  # the "go"
+        if not done.wait(60):
+            raise RuntimeError(f"callbacks saw {seen[0]} of {count} events within 60 s")
         cpu = time.process_time() - cpu
     return cpu, lat
 
@@ -205,6 +219,7 @@ def peer_openai(url: str, count: int, paced: bool) -> tuple[float, list[int]]:
     lat: list[int] = []
     with client.realtime.connect(model=f"{mode}-{count}") as conn:
         conn.recv()  # session.created
+        conn.send({"type": "input_audio_buffer.clear"})
         cpu = time.process_time()
         for _ in range(count):
             event = conn.recv()

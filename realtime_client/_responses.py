@@ -47,8 +47,6 @@ _MAX_METADATA: Final = 16  # pairs the API accepts
 _MAX_RETRIES: Final = 3  # refusals for an active response before the request fails
 _ACTIVE_CODE: Final = "conversation_already_has_active_response"
 _numbers = itertools.count(1)
-_watchdog_numbers = itertools.count(1)
-_JOIN_GRACE: Final = 1.0  # seconds close() waits for the watchdog thread
 DEFAULT_START_TIMEOUT: Final = 30.0
 
 Conflict = Literal["wait", "cancel", "error"]
@@ -237,9 +235,8 @@ class ResponseGate:
     A sent request the server neither starts nor refuses within
     ``start_timeout`` seconds fails with
     :class:`~realtime_client.RealtimeTimeoutError` and the queue moves on, so a
-    lost frame can never hold the queue forever. A watchdog thread
-    (``realtime-watchdog-<n>``, started with the first request) enforces it;
-    :meth:`close` stops it.
+    lost frame can never hold the queue forever. The session's writer thread
+    enforces it by calling :meth:`expire` at each timed wake-up.
 
     Args:
         send: Queues frames for sending (the session's send queue).
@@ -266,8 +263,6 @@ class ResponseGate:
         self._reader = reader
         self._start_timeout = start_timeout
         self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._watchdog: threading.Thread | None = None
         self._pending: collections.deque[_Request] = collections.deque()
         self._in_flight: dict[str, _Request] = {}  # sent; no response.created yet
         self._active: dict[str, _Request | None] = {}  # response id -> our request or None
@@ -337,10 +332,6 @@ class ResponseGate:
         if frames:
             self._send(frames)
         return handle
-
-    def owns(self, thread: threading.Thread) -> bool:
-        """Whether ``thread`` is the gate's watchdog (it runs handles' done-callbacks)."""
-        return thread is self._watchdog
 
     def is_out_of_band(self, response_id: str | None) -> bool:
         """Whether this active response is one the session asked for out of band."""
@@ -442,7 +433,7 @@ class ResponseGate:
         self._send_quietly(frames)
 
     def close(self, error: RealtimeError) -> None:
-        """Fail every unfinished request with ``error``; refuse new ones; stop the watchdog."""
+        """Fail every unfinished request with ``error``; refuse new ones."""
         with self._lock:
             self._closed = True
             requests = [*self._pending, *self._in_flight.values()]
@@ -450,44 +441,41 @@ class ResponseGate:
             self._pending.clear()
             self._in_flight.clear()
             self._active.clear()
-            watchdog = self._watchdog
-            self._wake.notify_all()
         for request in requests:
             request.handle._resolve(error=error)
-        if watchdog is not None and watchdog is not threading.current_thread():
-            watchdog.join(_JOIN_GRACE)
 
-    # --- the watchdog -----------------------------------------------------------------------
+    # --- the start limit (checked from the writer thread's timed wake-up) ---------------
 
-    def _watch(self) -> None:
-        """Watchdog thread: fail requests the server neither started nor refused in time."""
-        while True:
-            expired: list[_Request] = []
-            with self._lock:
-                while not expired:
-                    if self._closed:
-                        return
-                    now = time.monotonic()
-                    expired = [r for r in self._in_flight.values() if r.deadline <= now]
-                    if not expired:
-                        deadlines = [r.deadline for r in self._in_flight.values()]
-                        self._wake.wait(min(deadlines) - now if deadlines else None)
-                for request in expired:
-                    del self._in_flight[request.tag]
-                frames = self._next()
+    def expire(self, now: float) -> tuple[list[str], float | None]:
+        """Fail the requests the server neither started nor refused by ``now``.
+
+        Called by the session's writer thread at each wake-up, so no thread of
+        the gate's own keeps time. Returns the frames to send next (the queued
+        request that may now go out) and the next deadline, if any. The failed
+        handles' done-callbacks run here, on the writer thread: they must not
+        block.
+        """
+        with self._lock:
+            if self._closed or not self._in_flight:
+                return [], None
+            expired = [r for r in self._in_flight.values() if r.deadline <= now]
             for request in expired:
-                _log.warning(
-                    "the server did not start response request %s within %g s; giving up on it",
-                    request.tag,
-                    self._start_timeout,
+                del self._in_flight[request.tag]
+            frames = self._next() if expired else []
+            upcoming = [r.deadline for r in self._in_flight.values()]
+        for request in expired:
+            _log.warning(
+                "the server did not start response request %s within %g s; giving up on it",
+                request.tag,
+                self._start_timeout,
+            )
+            request.handle._resolve(
+                error=RealtimeTimeoutError(
+                    f"the server neither started nor refused the response within "
+                    f"{self._start_timeout:g} s"
                 )
-                request.handle._resolve(
-                    error=RealtimeTimeoutError(
-                        f"the server neither started nor refused the response within "
-                        f"{self._start_timeout:g} s"
-                    )
-                )
-            self._send_quietly(frames)
+            )
+        return frames, min(upcoming) if upcoming else None
 
     # --- internals (_next, _send_now, _cancel_active, _cancel_ids: with the lock held) ------
 
@@ -499,18 +487,10 @@ class ResponseGate:
         return [request.frame]
 
     def _send_now(self, request: _Request) -> None:
-        """Mark ``request`` in flight (its frame is about to be sent); arm the watchdog."""
+        """Mark ``request`` in flight (its frame is about to be sent, which wakes
+        the writer, which then keeps its start limit)."""
         request.deadline = time.monotonic() + self._start_timeout
         self._in_flight[request.tag] = request
-        if self._watchdog is None:
-            self._watchdog = threading.Thread(
-                target=self._watch,
-                name=f"realtime-watchdog-{next(_watchdog_numbers)}",
-                daemon=True,
-            )
-            self._watchdog.start()
-        else:
-            self._wake.notify_all()
 
     def _cancel_active(self) -> list[str]:
         return self._cancel_ids([rid for rid in self._active if rid not in self._cancelling])

@@ -88,6 +88,7 @@ class ConversationLayer:
         send: Callable[[list[str]], None],
         reader: threading.Thread,
         model: str | None,
+        wake: Callable[[], None] | None = None,
     ) -> None:
         self._send = send
         self._accumulate = options.accumulate_last_turn
@@ -97,7 +98,7 @@ class ConversationLayer:
         self.tools = ToolRegistry()
         for function in options.tools:
             self.tools.register(function)
-        self._runner = ToolRunner(self.tools, timeout=options.tool_timeout)
+        self._runner = ToolRunner(self.tools, timeout=options.tool_timeout, wake=wake)
         self.gate = ResponseGate(
             send=send,
             conflict=options.response_conflict,
@@ -260,10 +261,18 @@ class ConversationLayer:
 
     # --- closing ----------------------------------------------------------------------------
 
+    def expire(self, now: float) -> tuple[list[str], float | None]:
+        """Writer thread, at each timed wake-up: enforce the response start limit
+        and the tool time limits. Returns frames to send and the next deadline."""
+        frames, due = self.gate.expire(now)
+        tools_due = self._runner.expire(now)
+        if tools_due is not None and (due is None or tools_due < due):
+            due = tools_due
+        return frames, due
+
     def runs_on(self, thread: threading.Thread) -> bool:
-        """Whether ``thread`` is one of the layer's own: a tool thread, the tool
-        watcher, or the response watchdog (close waits for each of them)."""
-        return self._runner.owns(thread) or self.gate.owns(thread)
+        """Whether ``thread`` is one of the layer's tool threads (close waits for them)."""
+        return self._runner.owns(thread)
 
     def close(self, timeout: float) -> None:
         """Fail unfinished requests and stop the tool threads, within about ``timeout`` s."""

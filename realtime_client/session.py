@@ -196,12 +196,17 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
                 "ping_interval": ping_interval,
                 "on_failure": self._writer_failed,
                 "pong_timeout": pong_timeout,
+                "deadlines": self._deadlines,
             },
             name=f"realtime-writer-{number}",
             daemon=True,
         )
         self._layer = ConversationLayer(
-            options=self._options, send=self._enqueue, reader=self._reader, model=model
+            options=self._options,
+            send=self._enqueue,
+            reader=self._reader,
+            model=model,
+            wake=self._outbox.wake,
         )
         self._layer.tools._subscribe(self._tools_changed)
         self._observers: list[Callable[[Any], None]] = [self._layer.observe]
@@ -502,6 +507,18 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
             # The connection is gone: blocked and later sends fail with its error.
             self._outbox.stop(drop=True, error=error)
         self.close()
+
+    def _deadlines(self, now: float) -> float | None:
+        """Writer thread, at each wake-up: every deadline of the session other
+        than liveness (response start, tool limits). Frames it produces are
+        queued past the send limit: the writer cannot wait for itself."""
+        frames, due = self._layer.expire(now)
+        if frames:
+            try:
+                self._outbox.put(frames, force=True)
+            except RealtimeError as exc:
+                _log.debug("not sent, the session is closing: %s", exc)
+        return due
 
     def _writer_failed(self, exc: TransportError) -> None:
         """Writer thread: a send failed or the peer stopped answering; wake the
