@@ -8,7 +8,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["check_callable", "check_instance", "check_seconds", "check_text"]
+import attrs
+
+__all__ = ["check_callable", "check_instance", "check_seconds", "check_text", "encode_event"]
 
 
 def check_seconds(
@@ -50,3 +52,22 @@ def check_callable(name: str, value: Callable[..., Any] | None) -> None:
     """``value`` is ``None`` or callable."""
     if value is not None and not callable(value):
         raise TypeError(f"{name} must be callable (or None), got {type(value).__name__}")
+
+
+def encode_event(event: object) -> str:
+    """Encode a client event the application built, as the caller's error.
+
+    A field of the wrong type is the caller's mistake, not the server's: it
+    raises :class:`ValueError` (the message names the event and the field),
+    and an object that is not a client event :class:`TypeError`. The
+    converter's :class:`~realtime_client.ProtocolError` stays for server frames.
+    """
+    from . import events as ev
+    from .errors import ProtocolError
+
+    if not attrs.has(type(event)) or not str(getattr(event, "type", "")):
+        raise TypeError(f"expected a client event, got {type(event).__name__}")
+    try:
+        return ev.encode_client_event(event)  # type: ignore[arg-type]
+    except ProtocolError as exc:
+        raise ValueError(str(exc)) from exc

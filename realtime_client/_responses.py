@@ -21,11 +21,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent import futures
+from concurrent.futures import Future
 from typing import Final, Literal, final
 
 import attrs
 
 from . import events as ev
+from ._checks import encode_event
 from ._turns import Turn
 from .errors import (
     RealtimeError,
@@ -79,15 +82,12 @@ class ResponseHandle:
         self._out_of_band = out_of_band
         self._reader = reader
         self._cancel = cancel
-        self._lock = threading.Lock()
-        self._done = threading.Event()
+        self._future: Future[Turn] = Future()
+        self._future.set_running_or_notify_cancel()  # never "cancelled": cancel() asks the server
         self._response_id: str | None = None
-        self._turn: Turn | None = None
-        self._error: RealtimeError | None = None
-        self._callbacks: list[Callable[[ResponseHandle], object]] = []
 
     def __repr__(self) -> str:
-        state = "done" if self._done.is_set() else "pending"
+        state = "done" if self._future.done() else "pending"
         return f"<ResponseHandle {self._tag} {state} response_id={self._response_id!r}>"
 
     @property
@@ -105,9 +105,20 @@ class ResponseHandle:
         """The server's id for the response, once it has started (``None`` before)."""
         return self._response_id
 
+    @property
+    def future(self) -> Future[Turn]:
+        """The handle as a :class:`concurrent.futures.Future` of its
+        :class:`~realtime_client.messages.Turn`, for ``concurrent.futures.wait``,
+        ``as_completed`` or ``asyncio.wrap_future``. Its ``cancel()`` does
+        nothing (it is running from the start): use :meth:`cancel`.
+
+        .. versionadded:: 0.3
+        """
+        return self._future
+
     def done(self) -> bool:
         """Whether the response has finished, or the request failed."""
-        return self._done.is_set()
+        return self._future.done()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until :meth:`done`, at most ``timeout`` seconds; whether it is done.
@@ -117,7 +128,7 @@ class ResponseHandle:
                 the reader thread that finishes the handle).
         """
         self._check_thread()
-        return self._done.wait(timeout)
+        return not futures.wait((self._future,), timeout).not_done
 
     def result(self, timeout: float | None = None) -> Turn:
         """The finished turn, waiting for it at most ``timeout`` seconds.
@@ -133,32 +144,29 @@ class ResponseHandle:
             SessionClosedError: The session closed before the response finished.
             UsageError: Called from a callback while not done.
         """
-        self.wait(timeout)
-        if not self._done.is_set():
-            raise WaitTimeoutError(f"the response did not finish within {timeout} s")
-        if self._error is not None:
-            raise self._error
-        assert self._turn is not None  # set with _done unless _error is
-        return self._turn
+        self._check_thread()
+        try:
+            return self._future.result(timeout)
+        except futures.TimeoutError:
+            if self._future.done():
+                raise  # the handle's own error (a start timeout is a TimeoutError too)
+            raise WaitTimeoutError(f"the response did not finish within {timeout} s") from None
 
     def cancel(self) -> None:
         """Cancel the response: drop the request if it is still queued, else
         send ``response.cancel`` once the server has started it. Does nothing
         once done."""
-        if not self._done.is_set():
+        if not self._future.done():
             self._cancel(self)
 
     def add_done_callback(self, fn: Callable[[ResponseHandle], object]) -> None:
-        """Call ``fn(handle)`` once done (at once if it is): on the reader thread,
-        so it must not block. An exception in it is logged."""
-        with self._lock:
-            if not self._done.is_set():
-                self._callbacks.append(fn)
-                return
-        _call(fn, self)
+        """Call ``fn(handle)`` once done (at once if it is), on the thread that
+        finishes the handle (the reader; the writer for a start timeout; the
+        closing thread), so it must not block. An exception in it is logged."""
+        self._future.add_done_callback(lambda _: _call(fn, self))
 
     def _check_thread(self) -> None:
-        if threading.current_thread() is self._reader and not self._done.is_set():
+        if threading.current_thread() is self._reader and not self._future.done():
             raise UsageError(
                 "waiting for a response in a callback would block the reader thread that "
                 "delivers it: use add_done_callback() or wait on another thread"
@@ -168,14 +176,15 @@ class ResponseHandle:
         self._response_id = response_id
 
     def _resolve(self, *, turn: Turn | None = None, error: RealtimeError | None = None) -> None:
-        with self._lock:
-            if self._done.is_set():
-                return
-            self._turn, self._error = turn, error
-            self._done.set()
-            callbacks, self._callbacks = self._callbacks, []
-        for fn in callbacks:
-            _call(fn, self)
+        """Finish the handle once; later calls do nothing."""
+        try:
+            if error is not None:
+                self._future.set_exception(error)
+            else:
+                assert turn is not None
+                self._future.set_result(turn)
+        except futures.InvalidStateError:
+            pass  # already finished (a late response.done after a close, say)
 
 
 def _call(fn: Callable[[ResponseHandle], object], handle: ResponseHandle) -> None:
@@ -291,7 +300,7 @@ class ResponseGate:
         thread's frames come between them.
 
         Raises:
-            ProtocolError: The options do not encode (the message names the field).
+            ValueError: The options do not encode (the message names the field).
             ValueError: ``options.metadata`` already holds 16 pairs, leaving no
                 room for the session's tag.
             SessionClosedError: The session is closed.
@@ -308,7 +317,7 @@ class ResponseGate:
         event = ev.ResponseCreateEvent(
             event_id=tag, response=attrs.evolve(base, metadata=metadata)
         )
-        frame = ev.encode_client_event(event)
+        frame = encode_event(event)
         handle = ResponseHandle(
             tag=tag,
             out_of_band=base.conversation == "none",

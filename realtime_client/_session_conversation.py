@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar, final, overload
 
 from . import events as ev
+from ._checks import encode_event
 from ._config import ConversationOptions
 from ._responses import ResponseGate, ResponseHandle, function_tool_names
 from ._turns import FunctionCall, Turn, TurnAccumulator, TurnStatus
@@ -274,9 +275,15 @@ class ConversationLayer:
         """Whether ``thread`` is one of the layer's tool threads (close waits for them)."""
         return self._runner.owns(thread)
 
-    def close(self, timeout: float) -> None:
-        """Fail unfinished requests and stop the tool threads, within about ``timeout`` s."""
-        self.gate.close(SessionClosedError("the session closed before the response finished"))
+    def close(self, timeout: float, error: RealtimeError | None = None) -> None:
+        """Fail unfinished requests and stop the tool threads, within about ``timeout`` s.
+
+        Unfinished requests fail with ``error`` (the connection's, when the
+        network ended the session), else with SessionClosedError (the app closed it).
+        """
+        self.gate.close(
+            error or SessionClosedError("the session closed before the response finished")
+        )
         self._runner.close(timeout)
 
 
@@ -352,7 +359,7 @@ class SessionConversation:
         .. versionadded:: 0.2
         """
         events = ConversationState.seed_events(items)
-        frames = [ev.encode_client_event(event) for event in events]
+        frames = [encode_event(event) for event in events]
         if frames:
             self._enqueue(frames)
         return len(frames)
@@ -498,5 +505,5 @@ class SessionConversation:
         if not prompt:
             raise ValueError("prompt must not be empty")
         item = ev.ConversationItemCreateEvent(item=ev.UserMessageItem(content=content))
-        frame = ev.encode_client_event(item)
+        frame = encode_event(item)
         return self._layer.gate.request(response, want_turn=True, before=[frame]).result(timeout)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pybase64
 
 from . import events as ev
+from ._checks import encode_event
 from ._config import ConversationOptions
 from .errors import UsageError
 
@@ -49,12 +50,12 @@ class SessionSending:
                 as it takes).
 
         Raises:
-            ProtocolError: The event is not a client event or has a field of the
-                wrong type (the message names it).
+            TypeError: The event is not a client event.
+            ValueError: A field has the wrong type or value (the message names it).
             SessionClosedError: The session is closed.
             SendQueueFullError: The send queue stayed full for ``timeout`` seconds.
         """
-        self._enqueue([ev.encode_client_event(event)], timeout)
+        self._enqueue([encode_event(event)], timeout)
 
     def update_session(self, session: ev.SessionConfig | ConversationOptions) -> None:
         """Change the session's configuration (``session.update``).
@@ -89,7 +90,7 @@ class SessionSending:
     def _send_then_respond(
         self, event: ev.ClientEvent, respond: bool, response: ev.ResponseOptions | None
     ) -> None:
-        frame = ev.encode_client_event(event)
+        frame = encode_event(event)
         if respond:
             self._request_response(response, [frame])
         else:

@@ -17,7 +17,7 @@ import attrs
 
 from . import events as ev
 from ._callbacks import CloseInfo
-from ._checks import check_callable, check_instance, check_seconds, check_text
+from ._checks import check_callable, check_instance, check_seconds, check_text, encode_event
 from ._config import ConversationOptions, Endpoint, HeaderSource, azure_endpoint, openai_endpoint
 from ._converter import converter
 from ._rest import ClientSecret, RestClient
@@ -293,7 +293,7 @@ class ConversationClient:
         opts = options or ConversationOptions()
         seed = None
         if items is not None:
-            seed = [ev.encode_client_event(e) for e in ConversationState.seed_events(items)]
+            seed = [encode_event(e) for e in ConversationState.seed_events(items)]
         chosen = model or (session.model if session is not None else None)
         if self._endpoint.azure:
             params: dict[str, str | None] = {}

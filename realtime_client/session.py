@@ -339,7 +339,7 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
             self._outbox.stop(drop=True)
         self._transport.shutdown()
         # Unfinished requests fail; tool threads stop (their sends already fail).
-        self._layer.close(max(deadline - time.monotonic(), _ABORT_GRACE))
+        self._layer.close(max(deadline - time.monotonic(), _ABORT_GRACE), self._terminal)
         peer = self._peer_close
         error: RealtimeError | None = self._terminal
         self._close_info = CloseInfo(

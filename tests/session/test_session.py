@@ -139,8 +139,10 @@ class TestSending:
             session.send_text(42)  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="audio must be bytes-like"):
             session.send_audio("pcm")  # type: ignore[arg-type]
-        with pytest.raises(ProtocolError, match=r"conversation\.item\.delete"):
-            session.delete_item(7)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=r"conversation\.item\.delete"):
+            session.delete_item(7)  # type: ignore[arg-type]  # the caller's error, not the server's
+        with pytest.raises(TypeError, match="expected a client event"):
+            session.send("not an event")  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="must not be negative"):
             session.truncate_item("i1", 0, -5)
         with pytest.raises(TypeError, match="not JSON-serializable"):
