@@ -20,10 +20,11 @@ from . import events as ev
 from ._checks import encode_event
 from ._config import ConversationOptions
 from ._responses import ResponseGate, ResponseHandle, function_tool_names
+from ._tool_runner import ToolBatch, ToolRunner
 from ._turns import FunctionCall, Turn, TurnAccumulator, TurnStatus
 from .conversation import ConversationState
 from .errors import RealtimeError, SessionClosedError, UsageError
-from .tools import ToolBatch, ToolRegistry, ToolRunner
+from .tools import ToolRegistry
 from .usage import UsageTracker
 
 __all__ = ["ConversationLayer", "SessionConversation"]
