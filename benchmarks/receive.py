@@ -66,6 +66,7 @@ def serve() -> None:
     frames and answers ``bench.done``."""
     from urllib.parse import parse_qs, urlsplit
 
+    from websockets.exceptions import ConnectionClosed
     from websockets.sync.server import serve as ws_serve
 
     frames = [_frame(n, False) for n in range(64)]
@@ -74,17 +75,21 @@ def serve() -> None:
     )
 
     def handler(conn: Any) -> None:
+        with contextlib.suppress(ConnectionClosed):  # a client leaving early is not news
+            stream(conn)
+
+    def stream(conn: Any) -> None:
         conn.send(created)  # a Realtime server's first event on every connection
         model = parse_qs(urlsplit(conn.request.path).query).get("model", ["flood-1"])[0]
         mode, count_text = model.split("-")
         count = int(count_text)
-        if mode in ("flood", "paced"):
+        if mode in ("flood", "paced", "live"):
             conn.recv()  # the client's "go": its callbacks are registered, it is ready
         if mode == "flood":
             for n in range(count):
                 conn.send(frames[n % 64])
-        elif mode == "paced":
-            interval = DELTA_MS / 1000 / SPEEDUP
+        elif mode in ("paced", "live"):  # 20x real time, or real time
+            interval = DELTA_MS / 1000 / (SPEEDUP if mode == "paced" else 1)
             start = time.monotonic()
             for n in range(count):
                 delay = start + n * interval - time.monotonic()
@@ -95,6 +100,24 @@ def serve() -> None:
             for _ in range(count):
                 conn.recv()
             conn.send(json.dumps({"type": "bench.done", "event_id": "done"}))
+        elif mode == "lat":  # server-seen latency of stamped appends
+            seen: list[int] = []
+            for _ in range(count):
+                frame = conn.recv()
+                arrived = time.monotonic_ns()
+                stamp = json.loads(frame).get("event_id") or "t0"
+                seen.append(arrived - int(stamp[1:]))
+            seen.sort()
+            conn.send(
+                json.dumps(
+                    {
+                        "type": "bench.done",
+                        "event_id": "done",
+                        "p50": seen[len(seen) // 2],
+                        "p99": seen[min(len(seen) - 1, len(seen) * 99 // 100)],
+                    }
+                )
+            )
         with contextlib.suppress(Exception):
             conn.recv()  # wait for the client to close
 

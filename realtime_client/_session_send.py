@@ -28,6 +28,20 @@ _APPEND_HEAD: Final = '{"type":"input_audio_buffer.append","audio":"'
 _APPEND_TAIL: Final = '"}'
 
 
+def _append_frame(event: ev.InputAudioBufferAppendEvent) -> str:
+    """The wire frame of an append, built directly: the same JSON the converter
+    makes, at a fraction of its cost (one event every 20-40 ms while talking)."""
+    audio = event.audio
+    if not isinstance(audio, (bytes, bytearray, memoryview)):
+        return encode_event(event)  # the converter names the wrong field type
+    frame = _APPEND_HEAD + pybase64.b64encode(audio).decode("ascii") + '"'
+    if event.event_id is not None:
+        if not isinstance(event.event_id, str):
+            return encode_event(event)
+        frame += ',"event_id":' + json.dumps(event.event_id)
+    return frame + "}"
+
+
 class SessionSending:
     """Sending methods, mixed into :class:`~realtime_client.ConversationSession`."""
 
@@ -55,7 +69,11 @@ class SessionSending:
             SessionClosedError: The session is closed.
             SendQueueFullError: The send queue stayed full for ``timeout`` seconds.
         """
-        self._enqueue([encode_event(event)], timeout)
+        if type(event) is ev.InputAudioBufferAppendEvent:
+            frame = _append_frame(event)  # the hot path of a live conversation
+        else:
+            frame = encode_event(event)
+        self._enqueue([frame], timeout)
 
     def update_session(self, session: ev.SessionConfig | ConversationOptions) -> None:
         """Change the session's configuration (``session.update``).
