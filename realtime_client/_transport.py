@@ -500,7 +500,7 @@ class WebSocketTransport:
         """Write one whole frame under the send lock; give up when ``stalled()``
         says so, or after ``bound`` seconds (a control frame)."""
         deadline = None if bound is None else time.monotonic() + bound
-        if deadline is None:
+        if bound is None:
             self._send_lock.acquire()
         elif not self._send_lock.acquire(timeout=bound):
             raise TransportError("the connection is busy with a send that does not progress")

@@ -79,9 +79,9 @@ class TestSending:
         """Audio is base64 on the wire and split into chunks of at most MAX_APPEND_BYTES."""
         import base64
 
-        from realtime_client import _session_send
+        from realtime_client import _frames
 
-        monkeypatch.setattr(_session_send, "MAX_APPEND_BYTES", 1000)
+        monkeypatch.setattr(_frames, "MAX_APPEND_BYTES", 1000)
         pcm = bytes(range(256)) * 10  # 2560 bytes -> 3 chunks
         session.send_audio(bytearray(pcm))
         frames = fake.wait_for_sent(3)
@@ -391,7 +391,7 @@ class TestReceiving:
             assert got.wait(WAIT)
             with pytest.raises(UsageError, match="buffer_events=False"):
                 s.events()
-            assert 0 == s._events.qsize()
+            assert 0 == s._pump._events.qsize()
 
     def test_session_id_from_session_created(self, session, fake):
         """session_id comes from session.created."""
