@@ -1,27 +1,27 @@
 """ConversationSession: one open Realtime conversation, a facade over composed parts.
 
-The parts, each owning its own state:
+The parts, each owning its own state, wired by
+:class:`~realtime_client._session_core.SessionCore` (the lifecycle
+``NEW -> OPEN -> CLOSING -> CLOSED`` and the one close path):
 
 * a :class:`~realtime_client._connection.Connection`: the transport, the
   reader and writer threads, the send queue and the one termination record;
 * an :class:`~realtime_client._pump.EventPump`: decodes each frame, lets the
-  observers see it (this facade's own, then the conversation layer), runs the
+  observers see it (the session's own, then the conversation layer), runs the
   callbacks and hands events to iterators;
 * the :class:`~realtime_client._session_conversation.ConversationLayer`:
   turns, items, usage, tools and the response queue.
 
-This module holds the lifecycle (``NEW -> OPEN -> CLOSING -> CLOSED``) and
-the public methods, which encode on the caller's thread (so a bad argument
-raises where it was passed) and delegate. See ``docs/threading.md``.
+This module holds the public methods: they check and encode on the caller's
+thread (so a bad argument raises where it was passed) and delegate. See
+``docs/threading.md``.
 """
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
 import threading
-import time
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final, TypeVar, overload
@@ -32,19 +32,13 @@ from . import events as ev
 from ._callbacks import CallbackRegistry, CloseInfo, EventKey
 from ._checks import check_callable, check_instance, check_seconds, check_text, encode_event
 from ._config import ConversationOptions
-from ._connection import ABORT_GRACE, Connection, EndCause
 from ._frames import append_frame, append_frames
-from ._pump import EventPump
 from ._responses import ResponseHandle
-from ._session_conversation import ConversationLayer
+from ._session_core import SessionCore, SessionState
 from ._transport import Transport
 from ._turns import Turn
 from .conversation import ConversationState
 from .errors import (
-    ConnectionClosedError,
-    RealtimeError,
-    RealtimeTimeoutError,
-    ServerError,
     SessionClosedError,
     UsageError,
 )
@@ -61,48 +55,6 @@ F = TypeVar("F", bound=Callable[..., object])
 DEFAULT_PING_INTERVAL: Final = 20.0
 DEFAULT_PONG_TIMEOUT: Final = 20.0
 DEFAULT_CLOSE_TIMEOUT: Final = 5.0
-_CLOSE_SLACK: Final = 4 * ABORT_GRACE  # how far past its budget a close can run, at most
-_UNDECODABLE_MARKERS: Final = ('"response.',)  # refused frames the layer still needs
-
-
-class SessionState(enum.Enum):
-    """Where a session is in its life: ``NEW -> OPEN -> CLOSING -> CLOSED``.
-
-    .. versionadded:: 0.1
-    """
-
-    NEW = "new"
-    OPEN = "open"
-    CLOSING = "closing"
-    CLOSED = "closed"
-
-
-class _SessionWatch:
-    """The facade's own observer: the session id, ``session.created``, and
-    server ``error`` events reported to ``on_error``."""
-
-    def __init__(self, callbacks: CallbackRegistry) -> None:
-        self._callbacks = callbacks
-        self.session_id: str | None = None
-        self.created = threading.Event()  # session.created arrived, or the session closed
-        self.created_seen = False
-        self.refusal: ServerError | None = None  # why a session ended before it began
-
-    def observe(self, event: Any) -> None:
-        kind = type(event)
-        if kind is ev.SessionCreatedEvent or kind is ev.SessionUpdatedEvent:
-            self.session_id = event.session.id or self.session_id
-            if kind is ev.SessionCreatedEvent:
-                self.created_seen = True
-                self.created.set()
-        elif kind is ev.ErrorEvent:
-            server_error = ServerError.from_event(event)
-            if not self.created_seen:
-                self.refusal = server_error
-            self._callbacks.report_error(server_error)
-
-    def observe_undecodable(self, raw: dict[str, Any]) -> None:
-        return
 
 
 @typing.final
@@ -163,49 +115,27 @@ class ConversationSession:
         check_text("call_id", call_id)
         check_text("model", model)
         self._options = options = options or ConversationOptions()
-        self._close_timeout = close_timeout
         self._call_id = call_id
         self._callbacks = CallbackRegistry()
         if on_error is not None:
             self._callbacks.on_error(on_error)
         if on_close is not None:
             self._callbacks.on_close(on_close)
-        self._lock = threading.Lock()
-        self._state = SessionState.NEW
-        self._close_info: CloseInfo | None = None
-        self._closed_event = threading.Event()
-        self._closer: threading.Thread | None = None  # the thread running close()
-        self._end_pending = False  # closed from a callback: the reader queues the end
-        self._watch = _SessionWatch(self._callbacks)
-        self._conn = Connection(
+        self._core = core = SessionCore(
             transport,
-            handle_frame=self._handle_frame,
-            flush=self._flush,
-            on_end=self._connection_ended,
+            options=options,
+            callbacks=self._callbacks,
             ping_interval=ping_interval,
             pong_timeout=pong_timeout,
-            deadlines=self._deadlines,
-            max_frames=options.send_queue_size,
-            max_bytes=options.send_queue_bytes,
-        )
-        self._layer = ConversationLayer(
-            options=options,
-            send=self._enqueue,
-            reader=self._conn.reader,
+            close_timeout=close_timeout,
             model=model,
-            wake=self._conn.wake,
         )
-        self._layer.tools._subscribe(self._tools_changed)
-        self._pump = EventPump(
-            decode=ev.decode_server_event,
-            callbacks=self._callbacks,
-            observers=(self._watch, self._layer),
-            buffer=options.buffer_events,
-            undecodable_markers=_UNDECODABLE_MARKERS,
-        )
+        self._layer = core.layer  # the parts the public methods delegate to
+        self._pump = core.pump
+        self._enqueue = core.enqueue
 
     def __repr__(self) -> str:
-        return f"<ConversationSession {self._state.value} id={self._watch.session_id!r}>"
+        return f"<ConversationSession {self._core.state.value} id={self.session_id!r}>"
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -217,13 +147,7 @@ class ConversationSession:
                 cannot be reopened).
             UsageError: The session is already open.
         """
-        with self._lock:
-            if self._state is SessionState.OPEN:
-                raise UsageError("the session is already open")
-            if self._state is not SessionState.NEW:
-                raise SessionClosedError("a closed session cannot be reopened")
-            self._state = SessionState.OPEN
-        self._conn.start()
+        self._core.open()
         return self
 
     def __enter__(self) -> ConversationSession:
@@ -233,10 +157,11 @@ class ConversationSession:
             SessionClosedError: The session has closed (its terminal error, if
                 any, is the ``__cause__``).
         """
-        if self._state is SessionState.NEW:
+        state = self._core.state
+        if state is SessionState.NEW:
             self.open()
-        elif self._state is SessionState.CLOSED:
-            info = self._close_info
+        elif state is SessionState.CLOSED:
+            info = self._core.close_info
             raise SessionClosedError("a closed session cannot be reopened") from (
                 info.error if info is not None else None
             )
@@ -248,22 +173,22 @@ class ConversationSession:
     @property
     def state(self) -> SessionState:
         """The lifecycle state."""
-        return self._state
+        return self._core.state
 
     @property
     def closed(self) -> bool:
         """Whether the session is closing or closed."""
-        return self._state in (SessionState.CLOSING, SessionState.CLOSED)
+        return self._core.state in (SessionState.CLOSING, SessionState.CLOSED)
 
     @property
     def close_info(self) -> CloseInfo | None:
         """How the session ended, once it has (``None`` before)."""
-        return self._close_info
+        return self._core.close_info
 
     @property
     def session_id(self) -> str | None:
         """The server's session id, from ``session.created`` (``None`` before)."""
-        return self._watch.session_id
+        return self._core.watch.session_id
 
     @property
     def call_id(self) -> str | None:
@@ -277,11 +202,11 @@ class ConversationSession:
 
     @property
     def _reader_thread(self) -> threading.Thread:
-        return self._conn.reader
+        return self._core.conn.reader
 
     def wait_closed(self, timeout: float | None = None) -> bool:
         """Block until the session has closed; whether it had within ``timeout``."""
-        return self._closed_event.wait(timeout)
+        return self._core.closed_event.wait(timeout)
 
     def close(self, timeout: float | None = None) -> None:
         """Close the session: idempotent, safe from any thread, bounded in time.
@@ -303,52 +228,7 @@ class ConversationSession:
             timeout: Upper bound in seconds for the polite part (default: the
                 session's ``close_timeout``); after it, the connection is cut.
         """
-        budget = self._close_timeout if timeout is None else max(timeout, 0.0)
-        with self._lock:
-            state = self._state
-            if state is SessionState.OPEN or state is SessionState.NEW:
-                self._state = SessionState.CLOSING
-                self._closer = threading.current_thread()
-        if state is SessionState.CLOSING:
-            if self._may_wait_for_close():
-                self._closed_event.wait(budget + _CLOSE_SLACK)
-            return
-        if state is SessionState.CLOSED:
-            return
-        conn = self._conn
-        conn.termination.record(EndCause.CLOSED_BY_APP)  # kept only if nothing ended it first
-        deadline = time.monotonic() + budget
-        conn.shut(deadline, started=state is SessionState.OPEN)
-        termination = conn.termination
-        error = termination.error
-        # Unfinished requests fail (with the connection's error if the network
-        # ended the session); tool threads stop (their sends already fail).
-        self._layer.close(max(deadline - time.monotonic(), ABORT_GRACE), error)
-        self._close_info = CloseInfo(
-            code=termination.peer_code, reason=termination.peer_reason, error=error
-        )
-        self._pump.stopped = True
-        if threading.current_thread() is conn.reader:
-            # Closed from a callback: the event being dispatched is queued after
-            # this returns, so the reader ends iteration once it is done with it.
-            self._end_pending = True
-        else:
-            self._pump.end()  # iterators finish
-        with self._lock:
-            self._state = SessionState.CLOSED
-        self._closed_event.set()
-        self._watch.created.set()  # wake a wait_created(): it reports the close
-        if error is not None:
-            self._callbacks.report_error(error)
-        self._callbacks.fire_close(self._close_info)  # exactly once, last
-        _log.debug("session closed (%s)", self._close_info)
-
-    def _may_wait_for_close(self) -> bool:
-        """Whether this thread can wait for another thread's close without a deadlock."""
-        current = threading.current_thread()
-        if current is self._closer or self._conn.owns(current):
-            return False
-        return not self._layer.runs_on(current)  # a tool thread: close may be joining it
+        self._core.close(timeout)
 
     def wait_created(self, timeout: float) -> None:
         """Wait for the server's ``session.created``, its first event on a new connection.
@@ -363,90 +243,11 @@ class ConversationSession:
                 reason, e.g. an unknown model, is in the message).
             SessionClosedError: The session was closed first.
         """
-        if not self._watch.created.wait(timeout):
-            raise RealtimeTimeoutError(
-                f"the server sent no session.created within {timeout:g} s of connecting"
-            )
-        if not self._watch.created_seen:
-            info = self._close_info
-            error = info.error if info is not None else None
-            refusal = self._watch.refusal
-            if isinstance(error, ConnectionClosedError) and refusal is not None:
-                raise ConnectionClosedError(
-                    f"{error}; the server said: {refusal}", code=error.code, reason=error.reason
-                ) from error
-            if error is not None:
-                raise error
-            raise SessionClosedError("the session closed before the server created it")
-
-    # --- the parts' hooks ----------------------------------------------------------------------
-
-    def _handle_frame(self, frame: str | bytes) -> None:
-        """Reader thread: one frame through the pump."""
-        self._pump.handle(frame)
-
-    def _flush(self) -> None:
-        self._pump.flush()
-
-    def _connection_ended(self, conn: Connection) -> None:
-        """Reader thread: the connection ended. Unless the app is closing the
-        session, close it with the connection's terminal error. (A reconnecting
-        session would start its next connection here instead.)"""
-        try:
-            with self._lock:
-                unexpected = self._state is SessionState.OPEN
-            if unexpected:
-                error = conn.termination.error
-                if error is not None:
-                    _log.warning("session ended: %s", error)
-                self.close()
-        finally:
-            if self._end_pending:
-                self._pump.end()
-
-    def _terminal_error(self) -> RealtimeError | None:
-        info = self._close_info
-        return info.error if info is not None else None
-
-    def _deadlines(self, now: float) -> float | None:
-        """Writer thread, at each wake-up: every deadline of the session other
-        than liveness (response start, tool limits). Frames it produces are
-        queued past the send limit: the writer cannot wait for itself."""
-        frames, due = self._layer.expire(now)
-        if frames:
-            try:
-                self._conn.send(frames, force=True)
-            except RealtimeError as exc:
-                _log.debug("not sent, the session is closing: %s", exc)
-        return due
-
-    def _tools_changed(self) -> None:
-        """A tool was registered or removed: send the new list if the session is open."""
-        if self._state is not SessionState.OPEN:
-            return  # before opening, the client sends them with the first configuration
-        tools = self._layer.tools_config()
-        try:
-            self.send(ev.SessionUpdateEvent(session=ev.RealtimeSessionConfig(tools=tools)))
-        except SessionClosedError:
-            _log.debug("tools changed while the session was closing; not sent")
-
-    def _enqueue(self, frames: list[str], timeout: float | None = None) -> None:
-        if self._state in (SessionState.CLOSING, SessionState.CLOSED):
-            raise SessionClosedError("the session is closed: nothing more can be sent")
-        self._conn.send(frames, timeout)
-
-    def _drained(self) -> bool:
-        """Closed, and nothing but the end is left to iterate."""
-        return self._pump.drained(self._state is SessionState.CLOSED)
+        self._core.wait_created(timeout)
 
     def on_close(self, fn: F) -> F:
         """Call ``fn(close_info)`` once the session has closed (immediately if it has)."""
-        with self._lock:
-            done = self._state is SessionState.CLOSED
-            if not done:
-                self._callbacks.on_close(fn)
-        if done and self._close_info is not None:
-            fn(self._close_info)
+        self._core.on_close(fn)
         return fn
 
     # --- receiving: callbacks and iteration -----------------------------------------------------
@@ -523,11 +324,12 @@ class ConversationSession:
             raise UsageError(
                 "this session does not buffer events (buffer_events=False): use callbacks"
             )
-        if self._drained():
-            if self._close_info is not None and self._close_info.error is not None:
-                raise self._close_info.error
+        if self._core.drained():
+            error = self._core.terminal_error()
+            if error is not None:
+                raise error
             raise SessionClosedError("the session is closed: there are no more events")
-        return self._pump.iterate(timeout, self._terminal_error)
+        return self._pump.iterate(timeout, self._core.terminal_error)
 
     def __iter__(self) -> Iterator[ev.ServerEvent | ev.UnknownServerEvent]:
         """Same as :meth:`events` without a timeout."""

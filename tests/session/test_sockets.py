@@ -239,7 +239,7 @@ class TestTransport:
         sender.start()
         # Wait until the outbox is full: the writer is stuck in the socket.
         for _ in range(500):
-            if session._conn.queued >= 4:
+            if session._core.conn.queued >= 4:
                 break
             threading.Event().wait(0.01)
         session.close()
