@@ -1,7 +1,7 @@
 """Running the model's function calls: a small named worker pool with time limits.
 
-Private: :mod:`realtime_client.tools` re-exports :class:`ToolRunner`,
-:class:`ToolBatch` and :class:`ToolResult`.
+Private (since 0.3): sessions run their tools here; :mod:`realtime_client.tools`
+re-exports :class:`ToolResult`.
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ class ToolRegistry:
 
     Contract: register tools from any thread, before or during a session; the
     session reads :meth:`definitions` when it configures the server, and the
-    :class:`ToolRunner` looks tools up from its worker threads. All methods are
+    A session's tool pool looks tools up from its worker threads. All methods are
     thread-safe. A tool registered during a session reaches the model only
     when the session sends its tools again (``session.update``); a session
     whose registry this is does so after every change.

@@ -228,7 +228,7 @@ class FakeTransport:
         """Record one frame (the Transport interface).
 
         While sends are paused (a peer that stopped reading), ``stalled()`` is
-        asked every :data:`~realtime_client._transport.TICK` seconds, as the
+        asked every ``TICK`` (0.25) seconds, as the
         real transport does; when it answers ``True`` the send fails.
         """
         with self._cond:
