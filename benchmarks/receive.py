@@ -55,12 +55,18 @@ def _frame(n: int, stamp: bool) -> str:
     )
 
 
+GO = json.dumps({"type": "input_audio_buffer.clear"})
+"""What a receiver sends once it is ready (callbacks registered): the sender waits for it."""
+
+
 def serve() -> None:
     """The sender (subprocess): prints its port, then serves each connection per
-    its ``model`` query parameter: ``flood-N`` or ``paced-N``; then for appends,
-    ``sink-N`` counts N client frames and answers ``bench.done``."""
+    its ``model`` query parameter: ``flood-N`` or ``paced-N`` (each starting once
+    the client sent its "go" frame); then for appends, ``sink-N`` counts N client
+    frames and answers ``bench.done``."""
     from urllib.parse import parse_qs, urlsplit
 
+    from websockets.exceptions import ConnectionClosed
     from websockets.sync.server import serve as ws_serve
 
     frames = [_frame(n, False) for n in range(64)]
@@ -69,15 +75,21 @@ def serve() -> None:
     )
 
     def handler(conn: Any) -> None:
+        with contextlib.suppress(ConnectionClosed):  # a client leaving early is not news
+            stream(conn)
+
+    def stream(conn: Any) -> None:
         conn.send(created)  # a Realtime server's first event on every connection
         model = parse_qs(urlsplit(conn.request.path).query).get("model", ["flood-1"])[0]
         mode, count_text = model.split("-")
         count = int(count_text)
+        if mode in ("flood", "paced", "live"):
+            conn.recv()  # the client's "go": its callbacks are registered, it is ready
         if mode == "flood":
             for n in range(count):
                 conn.send(frames[n % 64])
-        elif mode == "paced":
-            interval = DELTA_MS / 1000 / SPEEDUP
+        elif mode in ("paced", "live"):  # 20x real time, or real time
+            interval = DELTA_MS / 1000 / (SPEEDUP if mode == "paced" else 1)
             start = time.monotonic()
             for n in range(count):
                 delay = start + n * interval - time.monotonic()
@@ -88,6 +100,24 @@ def serve() -> None:
             for _ in range(count):
                 conn.recv()
             conn.send(json.dumps({"type": "bench.done", "event_id": "done"}))
+        elif mode == "lat":  # server-seen latency of stamped appends
+            seen: list[int] = []
+            for _ in range(count):
+                frame = conn.recv()
+                arrived = time.monotonic_ns()
+                stamp = json.loads(frame).get("event_id") or "t0"
+                seen.append(arrived - int(stamp[1:]))
+            seen.sort()
+            conn.send(
+                json.dumps(
+                    {
+                        "type": "bench.done",
+                        "event_id": "done",
+                        "p50": seen[len(seen) // 2],
+                        "p99": seen[min(len(seen) - 1, len(seen) * 99 // 100)],
+                    }
+                )
+            )
         with contextlib.suppress(Exception):
             conn.recv()  # wait for the client to close
 
@@ -135,6 +165,7 @@ def floor(url: str, count: int, paced: bool, *, simd: bool = True) -> tuple[floa
     )
     lat: list[int] = []
     ws.recv()  # session.created
+    ws.send(GO)
     cpu = time.process_time()
     for _ in range(count):
         data = json.loads(ws.recv())
@@ -160,6 +191,7 @@ def ours(url: str, count: int, paced: bool) -> tuple[float, list[int]]:
     with client.start_conversation(model=f"{mode}-{count}") as session:
         events = session.events(timeout=30)
         next(events)  # session.created
+        session.clear_audio()  # the "go"
         cpu = time.process_time()
         for _ in range(count):
             event = next(events)
@@ -190,9 +222,14 @@ def ours_callbacks(url: str, count: int, paced: bool) -> tuple[float, list[int]]
     with client.start_conversation(
         model=f"{mode}-{count}", options=ConversationOptions(buffer_events=False)
     ) as session:
-        cpu = time.process_time()
+        # Registered before the "go": no event can arrive before its callback (the
+        # hang this benchmark had: the flood began before registration, the count
+        # was never reached, and every run waited out its timeout).
         session.on(ResponseOutputAudioDeltaEvent, on_delta)
-        done.wait(60)
+        cpu = time.process_time()
+        session.clear_audio()  # the "go"
+        if not done.wait(60):
+            raise RuntimeError(f"callbacks saw {seen[0]} of {count} events within 60 s")
         cpu = time.process_time() - cpu
     return cpu, lat
 
@@ -205,6 +242,7 @@ def peer_openai(url: str, count: int, paced: bool) -> tuple[float, list[int]]:
     lat: list[int] = []
     with client.realtime.connect(model=f"{mode}-{count}") as conn:
         conn.recv()  # session.created
+        conn.send({"type": "input_audio_buffer.clear"})
         cpu = time.process_time()
         for _ in range(count):
             event = conn.recv()
@@ -253,9 +291,16 @@ def main() -> None:
     floor_cpu = rows[0][1]  # the standard-library floor; the SIMD row is the stricter one
     print(f"\n{DELTA_MS} ms PCM deltas; flood {args.events} events (best of {args.repeat});")
     print(f"paced {args.paced} events at {SPEEDUP}x real time\n")
-    print(f"{'receiver':36} {'CPU us/event':>13} {'x floor':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    floor_p50, floor_p99 = rows[0][2], rows[0][3]
+    print(
+        f"{'receiver':36} {'CPU us/event':>13} {'x floor':>8} {'p50 ms':>8} {'x floor':>8}"
+        f" {'p99 ms':>8} {'x floor':>8}"
+    )
     for name, cpu_us, p50, p99 in rows:
-        print(f"{name:36} {cpu_us:13.1f} {cpu_us / floor_cpu:8.2f} {p50:8.3f} {p99:8.3f}")
+        print(
+            f"{name:36} {cpu_us:13.1f} {cpu_us / floor_cpu:8.2f} {p50:8.3f}"
+            f" {p50 / floor_p50:8.2f} {p99:8.3f} {p99 / floor_p99:8.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,14 +1,20 @@
-"""Send benchmark: 20 ms audio appends, as a multiple of real time.
+"""Send benchmark: CPU per audio second and server-seen latency, against the floor.
 
-Run: ``python benchmarks/send.py [--appends 5000]``
+Run: ``python benchmarks/send.py [--appends 5000] [--burst 500]``
 
-The sender subprocess of ``receive.py`` counts the client's frames and answers
-when all have arrived, so the time covers encoding, queueing, the writer
-thread and the network. "wall" is bounded by the Python sink, which shares the
-two cores; "CPU" is the sending process's own CPU time per append. Compared
-in the same run with the raw floor
-(websocket-client ``send`` of a hand-built JSON frame) and the official
-``openai`` package's sync connection (``input_audio_buffer.append``).
+The sender subprocess of ``receive.py`` plays the server. Measured in one run:
+
+* CPU: the sending process's CPU time per second of audio for ``--appends``
+  appends of 20 ms, until the server has them all; "x floor" is the ratio to
+  the floor, websocket-client ``send`` of a JSON frame built with
+  ``json.dumps`` and base64 (the same work, without a library around it).
+  Three paths of this library: ``send_audio`` (pre-built frames),
+  ``send(InputAudioBufferAppendEvent)`` (typed events through the converter).
+* latency: ``--burst`` appends of 20 ms (500 = 10 s of audio) sent at once;
+  each carries its send time, and the server records when it arrived; p50 and
+  p99 of that delay, and their ratio to the floor's.
+
+The official ``openai`` package's sync connection is a peer row when installed.
 """
 
 from __future__ import annotations
@@ -20,85 +26,148 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
 
 from receive import Sender
 
 CHUNK = os.urandom(24_000 * 2 * 20 // 1000)  # 20 ms of 24 kHz 16-bit PCM
+CHUNK_SECONDS = 0.020
 
 
-def floor(url: str, count: int) -> tuple[float, float]:
+def _stamp() -> str:
+    return f"t{time.monotonic_ns()}"
+
+
+# --- each path: (open, send_one, wait_done, close) over one connection ----------------------------
+
+Path = Callable[[str, str, int], tuple[float, float, dict[str, Any]]]
+"""path(url, mode, count) -> (wall seconds, cpu seconds, the server's bench.done)."""
+
+
+def floor(url: str, mode: str, count: int) -> tuple[float, float, dict[str, Any]]:
     import websocket
 
-    ws = websocket.create_connection(f"{url}/realtime?model=sink-{count}")
+    ws = websocket.create_connection(f"{url}/realtime?model={mode}-{count}")
     ws.recv()  # session.created
     start, cpu = time.perf_counter(), time.process_time()
     for _ in range(count):
         ws.send(
             json.dumps(
-                {"type": "input_audio_buffer.append", "audio": base64.b64encode(CHUNK).decode()}
+                {
+                    "type": "input_audio_buffer.append",
+                    "audio": base64.b64encode(CHUNK).decode(),
+                    "event_id": _stamp(),
+                }
             )
         )
-    ws.recv()
-    result = time.perf_counter() - start, time.process_time() - cpu
+    done = json.loads(ws.recv())
+    result = time.perf_counter() - start, time.process_time() - cpu, done
     ws.close()
     return result
 
 
-def ours(url: str, count: int) -> tuple[float, float]:
+def _ours(url: str, mode: str, count: int, typed: bool) -> tuple[float, float, dict[str, Any]]:
+    from realtime_client import events as ev
     from realtime_client.client import ConversationClient
 
     client = ConversationClient(base_url=url, api_key="bench")
-    with client.start_conversation(model=f"sink-{count}") as session:
+    with client.start_conversation(model=f"{mode}-{count}") as session:
+        events = session.events(timeout=120)
+        next(events)  # session.created
         start, cpu = time.perf_counter(), time.process_time()
-        for _ in range(count):
-            session.send_audio(CHUNK)
-        events = session.events(timeout=60)
-        next(events)  # session.created, queued before the first append
-        next(events)  # bench.done
-        return time.perf_counter() - start, time.process_time() - cpu
+        if typed:
+            send = session.send
+            for _ in range(count):
+                send(ev.InputAudioBufferAppendEvent(audio=CHUNK, event_id=_stamp()))
+        else:
+            for _ in range(count):
+                session.send_audio(CHUNK)
+        done = next(events)  # bench.done (an unknown event, raw kept)
+        wall, used = time.perf_counter() - start, time.process_time() - cpu
+    return wall, used, dict(getattr(done, "raw", {}))
 
 
-def peer_openai(url: str, count: int) -> tuple[float, float]:
+def ours_typed(url: str, mode: str, count: int) -> tuple[float, float, dict[str, Any]]:
+    return _ours(url, mode, count, typed=True)
+
+
+def ours_audio(url: str, mode: str, count: int) -> tuple[float, float, dict[str, Any]]:
+    return _ours(url, mode, count, typed=False)
+
+
+def peer_openai(url: str, mode: str, count: int) -> tuple[float, float, dict[str, Any]]:
     import openai
 
     client = openai.OpenAI(api_key="bench", websocket_base_url=url)
-    with client.realtime.connect(model=f"sink-{count}") as conn:
+    with client.realtime.connect(model=f"{mode}-{count}") as conn:
         conn.recv_bytes()  # session.created
         start, cpu = time.perf_counter(), time.process_time()
         for _ in range(count):
-            conn.input_audio_buffer.append(audio=base64.b64encode(CHUNK).decode())
-        conn.recv_bytes()
-        return time.perf_counter() - start, time.process_time() - cpu
+            conn.input_audio_buffer.append(
+                audio=base64.b64encode(CHUNK).decode(), event_id=_stamp()
+            )
+        done = json.loads(conn.recv_bytes())
+        return time.perf_counter() - start, time.process_time() - cpu, done
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--appends", type=int, default=5000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--appends", type=int, default=5000, help="appends per CPU run")
+    parser.add_argument("--burst", type=int, default=500, help="appends sent at once (latency)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per row (best CPU, median latency)"
+    )
     args = parser.parse_args()
-    senders: list[tuple[str, Callable[[str, int], tuple[float, float]]]] = [
-        ("floor (websocket-client send)", floor),
-        ("realtime_client send_audio", ours),
+    paths: list[tuple[str, Path]] = [
+        ("floor (websocket-client+json+b64)", floor),
+        ("realtime_client send(typed event)", ours_typed),
+        ("realtime_client send_audio", ours_audio),
     ]
     try:
         import openai  # noqa: F401
 
-        senders.append(("openai input_audio_buffer.append", peer_openai))
+        paths.append(("openai input_audio_buffer.append", peer_openai))
     except ImportError:
         print("(openai not installed: peer skipped)")
-    audio_s = args.appends * 0.020
-    print(f"\n{args.appends} appends of 20 ms ({audio_s:.0f} s of audio), best of {args.repeat}\n")
-    print(f"{'sender':36} {'wall us':>8} {'x real time':>12} {'CPU us':>8} {'x RT (CPU)':>11}")
+    rows = []
     with Sender() as url:
-        for name, fn in senders:
-            fn(url, 100)  # warm up
-            wall, cpu = min(fn(url, args.appends) for _ in range(args.repeat))
-            print(
-                f"{name:36} {wall / args.appends * 1e6:8.1f} {audio_s / wall:12.0f}"
-                f" {cpu / args.appends * 1e6:8.1f} {audio_s / cpu:11.0f}"
+        for name, fn in paths:
+            fn(url, "sink", 100)  # warm up
+            cpu = min(fn(url, "sink", args.appends)[1] for _ in range(args.repeat))
+            bursts = sorted(
+                (fn(url, "lat", args.burst)[2] for _ in range(args.repeat)),
+                key=lambda d: d.get("p50", 0),
             )
+            median = bursts[len(bursts) // 2]
+            if fn is ours_audio:
+                median = {}  # send_audio frames carry no event_id to stamp
+            rows.append(
+                (
+                    name,
+                    cpu / (args.appends * CHUNK_SECONDS) * 1e3,
+                    median.get("p50", 0) / 1e6,
+                    median.get("p99", 0) / 1e6,
+                )
+            )
+    base_cpu, base_p50, base_p99 = rows[0][1], rows[0][2], rows[0][3]
+    print(
+        f"\nCPU: {args.appends} appends of 20 ms (best of {args.repeat}); latency: "
+        f"{args.burst} appends ({args.burst * CHUNK_SECONDS:.0f} s of audio) at once "
+        f"(median of {args.repeat})\n"
+    )
+    print(
+        f"{'sender':36} {'CPU ms/audio s':>15} {'x floor':>8} {'p50 ms':>8} {'x floor':>8}"
+        f" {'p99 ms':>8} {'x floor':>8}"
+    )
+    for name, cpu_ms, p50, p99 in rows:
+        latency = (
+            f"{p50:8.1f} {p50 / base_p50:8.2f} {p99:8.1f} {p99 / base_p99:8.2f}"
+            if p50
+            else f"{'-':>8} {'-':>8} {'-':>8} {'-':>8}"
+        )
+        print(f"{name:36} {cpu_ms:15.2f} {cpu_ms / base_cpu:8.2f} {latency}")
 
 
 if __name__ == "__main__":

@@ -14,11 +14,13 @@ from .errors import (
     ProtocolError,
     RealtimeError,
     RealtimeTimeoutError,
+    SendQueueFullError,
     ServerError,
     SessionClosedError,
     SessionExpiredError,
     TransportError,
     UsageError,
+    WaitTimeoutError,
 )
 from .messages import ConversationMessage
 from .session import CloseInfo, ConversationSession, ResponseHandle, SessionState
@@ -43,6 +45,7 @@ __all__ = [
     "RealtimeError",
     "RealtimeTimeoutError",
     "ResponseHandle",
+    "SendQueueFullError",
     "ServerError",
     "SessionClosedError",
     "SessionExpiredError",
@@ -51,5 +54,6 @@ __all__ = [
     "TranslationSession",
     "TransportError",
     "UsageError",
+    "WaitTimeoutError",
     "events",
 ]

@@ -289,6 +289,10 @@ class ConversationOptions:
             turn this off so the queue cannot grow without bound.
         send_queue_size: How many frames may wait to be sent before ``send*``
             blocks (back-pressure).
+        send_queue_bytes: How many bytes of frames may wait to be sent before
+            ``send*`` blocks (back-pressure in bytes; default 4 MiB, about 30 s
+            of 24 kHz audio). One call larger than this still goes through,
+            alone, once the queue is empty.
         response_conflict: What ``create_response`` does while another response
             is active: ``"wait"`` for it to end, ``"cancel"`` it first, or
             ``"error"`` (send anyway and let the server refuse).
@@ -321,6 +325,7 @@ class ConversationOptions:
     accumulate_last_turn: bool = True
     buffer_events: bool = True
     send_queue_size: int = attrs.field(default=1024)
+    send_queue_bytes: int = attrs.field(default=4 * 1024 * 1024)
     response_conflict: ResponseConflict = attrs.field(default="wait")
     tool_timeout: float = attrs.field(default=30.0)
     response_start_timeout: float = attrs.field(default=30.0)
@@ -347,6 +352,13 @@ class ConversationOptions:
     def _check_queue(self, _: object, value: int) -> None:
         if value < 1:
             raise ValueError("send_queue_size must be at least 1")
+
+    @send_queue_bytes.validator
+    def _check_queue_bytes(self, _: object, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"send_queue_bytes must be an int, got {type(value).__name__}")
+        if value < 1:
+            raise ValueError("send_queue_bytes must be at least 1")
 
     def session_config(
         self,

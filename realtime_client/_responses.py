@@ -21,11 +21,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent import futures
+from concurrent.futures import Future
 from typing import Final, Literal, final
 
 import attrs
 
 from . import events as ev
+from ._checks import encode_event
 from ._turns import Turn
 from .errors import (
     RealtimeError,
@@ -33,6 +36,7 @@ from .errors import (
     ServerError,
     SessionClosedError,
     UsageError,
+    WaitTimeoutError,
 )
 
 __all__ = ["REQUEST_TAG", "ResponseGate", "ResponseHandle", "function_tool_names"]
@@ -46,8 +50,6 @@ _MAX_METADATA: Final = 16  # pairs the API accepts
 _MAX_RETRIES: Final = 3  # refusals for an active response before the request fails
 _ACTIVE_CODE: Final = "conversation_already_has_active_response"
 _numbers = itertools.count(1)
-_watchdog_numbers = itertools.count(1)
-_JOIN_GRACE: Final = 1.0  # seconds close() waits for the watchdog thread
 DEFAULT_START_TIMEOUT: Final = 30.0
 
 Conflict = Literal["wait", "cancel", "error"]
@@ -80,15 +82,12 @@ class ResponseHandle:
         self._out_of_band = out_of_band
         self._reader = reader
         self._cancel = cancel
-        self._lock = threading.Lock()
-        self._done = threading.Event()
+        self._future: Future[Turn] = Future()
+        self._future.set_running_or_notify_cancel()  # never "cancelled": cancel() asks the server
         self._response_id: str | None = None
-        self._turn: Turn | None = None
-        self._error: RealtimeError | None = None
-        self._callbacks: list[Callable[[ResponseHandle], object]] = []
 
     def __repr__(self) -> str:
-        state = "done" if self._done.is_set() else "pending"
+        state = "done" if self._future.done() else "pending"
         return f"<ResponseHandle {self._tag} {state} response_id={self._response_id!r}>"
 
     @property
@@ -106,9 +105,20 @@ class ResponseHandle:
         """The server's id for the response, once it has started (``None`` before)."""
         return self._response_id
 
+    @property
+    def future(self) -> Future[Turn]:
+        """The handle as a :class:`concurrent.futures.Future` of its
+        :class:`~realtime_client.messages.Turn`, for ``concurrent.futures.wait``,
+        ``as_completed`` or ``asyncio.wrap_future``. Its ``cancel()`` does
+        nothing (it is running from the start): use :meth:`cancel`.
+
+        .. versionadded:: 0.3
+        """
+        return self._future
+
     def done(self) -> bool:
         """Whether the response has finished, or the request failed."""
-        return self._done.is_set()
+        return self._future.done()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until :meth:`done`, at most ``timeout`` seconds; whether it is done.
@@ -118,7 +128,7 @@ class ResponseHandle:
                 the reader thread that finishes the handle).
         """
         self._check_thread()
-        return self._done.wait(timeout)
+        return not futures.wait((self._future,), timeout).not_done
 
     def result(self, timeout: float | None = None) -> Turn:
         """The finished turn, waiting for it at most ``timeout`` seconds.
@@ -128,38 +138,35 @@ class ResponseHandle:
         server started it is a ``cancelled`` turn with no ``response_id``.
 
         Raises:
-            RealtimeTimeoutError: Not finished within ``timeout`` seconds (the
+            WaitTimeoutError: Not finished within ``timeout`` seconds (the
                 response goes on; :meth:`cancel` it if it is no longer wanted).
             ServerError: The server refused the request (for example, invalid options).
             SessionClosedError: The session closed before the response finished.
             UsageError: Called from a callback while not done.
         """
-        self.wait(timeout)
-        if not self._done.is_set():
-            raise RealtimeTimeoutError(f"the response did not finish within {timeout} s")
-        if self._error is not None:
-            raise self._error
-        assert self._turn is not None  # set with _done unless _error is
-        return self._turn
+        self._check_thread()
+        try:
+            return self._future.result(timeout)
+        except futures.TimeoutError:
+            if self._future.done():
+                raise  # the handle's own error (a start timeout is a TimeoutError too)
+            raise WaitTimeoutError(f"the response did not finish within {timeout} s") from None
 
     def cancel(self) -> None:
         """Cancel the response: drop the request if it is still queued, else
         send ``response.cancel`` once the server has started it. Does nothing
         once done."""
-        if not self._done.is_set():
+        if not self._future.done():
             self._cancel(self)
 
     def add_done_callback(self, fn: Callable[[ResponseHandle], object]) -> None:
-        """Call ``fn(handle)`` once done (at once if it is): on the reader thread,
-        so it must not block. An exception in it is logged."""
-        with self._lock:
-            if not self._done.is_set():
-                self._callbacks.append(fn)
-                return
-        _call(fn, self)
+        """Call ``fn(handle)`` once done (at once if it is), on the thread that
+        finishes the handle (the reader; the writer for a start timeout; the
+        closing thread), so it must not block. An exception in it is logged."""
+        self._future.add_done_callback(lambda _: _call(fn, self))
 
     def _check_thread(self) -> None:
-        if threading.current_thread() is self._reader and not self._done.is_set():
+        if threading.current_thread() is self._reader and not self._future.done():
             raise UsageError(
                 "waiting for a response in a callback would block the reader thread that "
                 "delivers it: use add_done_callback() or wait on another thread"
@@ -169,14 +176,15 @@ class ResponseHandle:
         self._response_id = response_id
 
     def _resolve(self, *, turn: Turn | None = None, error: RealtimeError | None = None) -> None:
-        with self._lock:
-            if self._done.is_set():
-                return
-            self._turn, self._error = turn, error
-            self._done.set()
-            callbacks, self._callbacks = self._callbacks, []
-        for fn in callbacks:
-            _call(fn, self)
+        """Finish the handle once; later calls do nothing."""
+        try:
+            if error is not None:
+                self._future.set_exception(error)
+            else:
+                assert turn is not None
+                self._future.set_result(turn)
+        except futures.InvalidStateError:
+            pass  # already finished (a late response.done after a close, say)
 
 
 def _call(fn: Callable[[ResponseHandle], object], handle: ResponseHandle) -> None:
@@ -236,9 +244,8 @@ class ResponseGate:
     A sent request the server neither starts nor refuses within
     ``start_timeout`` seconds fails with
     :class:`~realtime_client.RealtimeTimeoutError` and the queue moves on, so a
-    lost frame can never hold the queue forever. A watchdog thread
-    (``realtime-watchdog-<n>``, started with the first request) enforces it;
-    :meth:`close` stops it.
+    lost frame can never hold the queue forever. The session's writer thread
+    enforces it by calling :meth:`expire` at each timed wake-up.
 
     Args:
         send: Queues frames for sending (the session's send queue).
@@ -265,12 +272,12 @@ class ResponseGate:
         self._reader = reader
         self._start_timeout = start_timeout
         self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._watchdog: threading.Thread | None = None
         self._pending: collections.deque[_Request] = collections.deque()
         self._in_flight: dict[str, _Request] = {}  # sent; no response.created yet
         self._active: dict[str, _Request | None] = {}  # response id -> our request or None
         self._cancelling: set[str] = set()
+        self._echoes = False  # the server was seen echoing a request's tag
+        self._guessed: dict[str, str] = {}  # tag -> response id matched by order, not tag
         self._closed = False
 
     @property
@@ -293,7 +300,7 @@ class ResponseGate:
         thread's frames come between them.
 
         Raises:
-            ProtocolError: The options do not encode (the message names the field).
+            ValueError: The options do not encode (the message names the field).
             ValueError: ``options.metadata`` already holds 16 pairs, leaving no
                 room for the session's tag.
             SessionClosedError: The session is closed.
@@ -310,7 +317,7 @@ class ResponseGate:
         event = ev.ResponseCreateEvent(
             event_id=tag, response=attrs.evolve(base, metadata=metadata)
         )
-        frame = ev.encode_client_event(event)
+        frame = encode_event(event)
         handle = ResponseHandle(
             tag=tag,
             out_of_band=base.conversation == "none",
@@ -335,10 +342,6 @@ class ResponseGate:
             self._send(frames)
         return handle
 
-    def owns(self, thread: threading.Thread) -> bool:
-        """Whether ``thread`` is the gate's watchdog (it runs handles' done-callbacks)."""
-        return thread is self._watchdog
-
     def is_out_of_band(self, response_id: str | None) -> bool:
         """Whether this active response is one the session asked for out of band."""
         with self._lock:
@@ -346,11 +349,27 @@ class ResponseGate:
         return request is not None and request.handle.out_of_band
 
     def on_created(self, response: ev.Response) -> _Request | None:
-        """A response started; returns our request for it, if it is ours."""
+        """A response started; returns our request for it, if it is ours.
+
+        The request's tag, where the server echoes the response's metadata,
+        names the request. A server that does not echo it (a proxy, a gateway,
+        an older deployment) still starts requests in the order they were sent,
+        so an untagged response goes to the oldest request in flight, until the
+        server is seen echoing tags (then an untagged response is one it
+        started on its own, such as voice activity detection's).
+        """
         tag = (response.metadata or {}).get(REQUEST_TAG)
         frames: list[str] = []
         with self._lock:
-            request = self._in_flight.pop(tag, None) if tag else None
+            if tag:
+                self._echoes = True
+                request = self._in_flight.pop(tag, None)
+            elif not self._echoes and self._in_flight:
+                request = self._in_flight.pop(next(iter(self._in_flight)))  # the oldest
+                if response.id is not None:
+                    self._guessed[request.tag] = response.id
+            else:
+                request = None
             if response.id is not None:
                 self._active[response.id] = request
                 if request is not None and request.cancelled:
@@ -360,9 +379,24 @@ class ResponseGate:
         self._send_quietly(frames)
         return request
 
+    def _unguess(self, tag: str) -> _Request | None:
+        """With the lock held: a refused request that an untagged response was
+        matched to by order. That response was someone else's (voice activity
+        detection started it meanwhile): it stays active, as not ours."""
+        rid = self._guessed.pop(tag, None)
+        request = self._active.get(rid) if rid is not None else None
+        if rid is None or request is None or request.tag != tag:
+            return None
+        self._active[rid] = None
+        return request
+
     def on_done(self, response: ev.Response) -> _Request | None:
         """A response ended; sends the next queued request. Returns our request, if ours."""
         with self._lock:
+            if self._guessed:
+                for tag, rid in list(self._guessed.items()):
+                    if rid == response.id:
+                        del self._guessed[tag]
             request = self._active.pop(response.id, None) if response.id else None
             self._cancelling.discard(response.id or "")
             frames = self._next()
@@ -382,8 +416,12 @@ class ResponseGate:
         with self._lock:
             if error.event_id:
                 request = self._in_flight.pop(error.event_id, None)
+                if request is None:
+                    request = self._unguess(error.event_id)
             elif len(self._in_flight) == 1:
                 request = self._in_flight.pop(next(iter(self._in_flight)))
+            elif not self._in_flight and len(self._guessed) == 1 and error.code == _ACTIVE_CODE:
+                request = self._unguess(next(iter(self._guessed)))
             else:
                 request = None
             if request is None:
@@ -404,7 +442,7 @@ class ResponseGate:
         self._send_quietly(frames)
 
     def close(self, error: RealtimeError) -> None:
-        """Fail every unfinished request with ``error``; refuse new ones; stop the watchdog."""
+        """Fail every unfinished request with ``error``; refuse new ones."""
         with self._lock:
             self._closed = True
             requests = [*self._pending, *self._in_flight.values()]
@@ -412,44 +450,41 @@ class ResponseGate:
             self._pending.clear()
             self._in_flight.clear()
             self._active.clear()
-            watchdog = self._watchdog
-            self._wake.notify_all()
         for request in requests:
             request.handle._resolve(error=error)
-        if watchdog is not None and watchdog is not threading.current_thread():
-            watchdog.join(_JOIN_GRACE)
 
-    # --- the watchdog -----------------------------------------------------------------------
+    # --- the start limit (checked from the writer thread's timed wake-up) ---------------
 
-    def _watch(self) -> None:
-        """Watchdog thread: fail requests the server neither started nor refused in time."""
-        while True:
-            expired: list[_Request] = []
-            with self._lock:
-                while not expired:
-                    if self._closed:
-                        return
-                    now = time.monotonic()
-                    expired = [r for r in self._in_flight.values() if r.deadline <= now]
-                    if not expired:
-                        deadlines = [r.deadline for r in self._in_flight.values()]
-                        self._wake.wait(min(deadlines) - now if deadlines else None)
-                for request in expired:
-                    del self._in_flight[request.tag]
-                frames = self._next()
+    def expire(self, now: float) -> tuple[list[str], float | None]:
+        """Fail the requests the server neither started nor refused by ``now``.
+
+        Called by the session's writer thread at each wake-up, so no thread of
+        the gate's own keeps time. Returns the frames to send next (the queued
+        request that may now go out) and the next deadline, if any. The failed
+        handles' done-callbacks run here, on the writer thread: they must not
+        block.
+        """
+        with self._lock:
+            if self._closed or not self._in_flight:
+                return [], None
+            expired = [r for r in self._in_flight.values() if r.deadline <= now]
             for request in expired:
-                _log.warning(
-                    "the server did not start response request %s within %g s; giving up on it",
-                    request.tag,
-                    self._start_timeout,
+                del self._in_flight[request.tag]
+            frames = self._next() if expired else []
+            upcoming = [r.deadline for r in self._in_flight.values()]
+        for request in expired:
+            _log.warning(
+                "the server did not start response request %s within %g s; giving up on it",
+                request.tag,
+                self._start_timeout,
+            )
+            request.handle._resolve(
+                error=RealtimeTimeoutError(
+                    f"the server neither started nor refused the response within "
+                    f"{self._start_timeout:g} s"
                 )
-                request.handle._resolve(
-                    error=RealtimeTimeoutError(
-                        f"the server neither started nor refused the response within "
-                        f"{self._start_timeout:g} s"
-                    )
-                )
-            self._send_quietly(frames)
+            )
+        return frames, min(upcoming) if upcoming else None
 
     # --- internals (_next, _send_now, _cancel_active, _cancel_ids: with the lock held) ------
 
@@ -461,18 +496,10 @@ class ResponseGate:
         return [request.frame]
 
     def _send_now(self, request: _Request) -> None:
-        """Mark ``request`` in flight (its frame is about to be sent); arm the watchdog."""
+        """Mark ``request`` in flight (its frame is about to be sent, which wakes
+        the writer, which then keeps its start limit)."""
         request.deadline = time.monotonic() + self._start_timeout
         self._in_flight[request.tag] = request
-        if self._watchdog is None:
-            self._watchdog = threading.Thread(
-                target=self._watch,
-                name=f"realtime-watchdog-{next(_watchdog_numbers)}",
-                daemon=True,
-            )
-            self._watchdog.start()
-        else:
-            self._wake.notify_all()
 
     def _cancel_active(self) -> list[str]:
         return self._cancel_ids([rid for rid in self._active if rid not in self._cancelling])

@@ -4,8 +4,10 @@
 thread, before the event's callbacks run and before it is queued for
 iteration, so ``session.last_turn``, ``session.items`` and ``session.usage``
 are already up to date when a callback or an iterator sees the event.
-:class:`SessionConversation` holds the public methods that read and drive it;
-it is mixed into :class:`~realtime_client.ConversationSession`.
+It is an observer of the session's event pump (``observe`` and
+``observe_undecodable``); :class:`~realtime_client.ConversationSession`'s
+public methods read and drive it, and the writer thread calls :meth:`expire`
+for its deadlines.
 """
 
 from __future__ import annotations
@@ -13,23 +15,23 @@ from __future__ import annotations
 import logging
 import threading
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, TypeVar, final, overload
+from collections.abc import Callable, Sequence
+from typing import Final, final
 
 from . import events as ev
 from ._config import ConversationOptions
-from ._responses import ResponseGate, ResponseHandle, function_tool_names
+from ._responses import ResponseGate, function_tool_names
+from ._tool_runner import ToolBatch, ToolRunner
 from ._turns import FunctionCall, Turn, TurnAccumulator, TurnStatus
 from .conversation import ConversationState
-from .errors import RealtimeError, SessionClosedError, UsageError
-from .tools import ToolBatch, ToolRegistry, ToolRunner
+from .errors import RealtimeError, SessionClosedError
+from .tools import ToolRegistry
 from .usage import UsageTracker
 
-__all__ = ["ConversationLayer", "SessionConversation"]
+__all__ = ["ConversationLayer"]
 
 _log = logging.getLogger("realtime_client")
 
-F = TypeVar("F", bound=Callable[..., Any])
 
 _ITEM_EVENTS: Final = (
     ev.ConversationItemAddedEvent,
@@ -88,6 +90,7 @@ class ConversationLayer:
         send: Callable[[list[str]], None],
         reader: threading.Thread,
         model: str | None,
+        wake: Callable[[], None] | None = None,
     ) -> None:
         self._send = send
         self._accumulate = options.accumulate_last_turn
@@ -97,7 +100,7 @@ class ConversationLayer:
         self.tools = ToolRegistry()
         for function in options.tools:
             self.tools.register(function)
-        self._runner = ToolRunner(self.tools, timeout=options.tool_timeout)
+        self._runner = ToolRunner(self.tools, timeout=options.tool_timeout, wake=wake)
         self.gate = ResponseGate(
             send=send,
             conflict=options.response_conflict,
@@ -260,234 +263,26 @@ class ConversationLayer:
 
     # --- closing ----------------------------------------------------------------------------
 
+    def expire(self, now: float) -> tuple[list[str], float | None]:
+        """Writer thread, at each timed wake-up: enforce the response start limit
+        and the tool time limits. Returns frames to send and the next deadline."""
+        frames, due = self.gate.expire(now)
+        tools_due = self._runner.expire(now)
+        if tools_due is not None and (due is None or tools_due < due):
+            due = tools_due
+        return frames, due
+
     def runs_on(self, thread: threading.Thread) -> bool:
-        """Whether ``thread`` is one of the layer's own: a tool thread, the tool
-        watcher, or the response watchdog (close waits for each of them)."""
-        return self._runner.owns(thread) or self.gate.owns(thread)
+        """Whether ``thread`` is one of the layer's tool threads (close waits for them)."""
+        return self._runner.owns(thread)
 
-    def close(self, timeout: float) -> None:
-        """Fail unfinished requests and stop the tool threads, within about ``timeout`` s."""
-        self.gate.close(SessionClosedError("the session closed before the response finished"))
-        self._runner.close(timeout)
+    def close(self, timeout: float, error: RealtimeError | None = None) -> None:
+        """Fail unfinished requests and stop the tool threads, within about ``timeout`` s.
 
-
-class SessionConversation:
-    """The conversation methods, mixed into :class:`~realtime_client.ConversationSession`."""
-
-    _layer: ConversationLayer
-
-    if TYPE_CHECKING:  # defined by ConversationSession
-
-        def _enqueue(self, frames: list[str], timeout: float | None = None) -> None: ...
-
-        @property
-        def _reader_thread(self) -> threading.Thread: ...
-
-    @property
-    def last_turn(self) -> Turn | None:
-        """The last response that finished in the conversation, whole (``None`` before).
-
-        Updated on the reader thread before the ``response.done`` that finishes
-        it reaches callbacks and iterators. Out-of-band responses go to their
-        :class:`~realtime_client.session.ResponseHandle` instead. Always ``None``
-        with ``ConversationOptions(accumulate_last_turn=False)``.
-
-        .. versionadded:: 0.2
+        Unfinished requests fail with ``error`` (the connection's, when the
+        network ended the session), else with SessionClosedError (the app closed it).
         """
-        return self._layer.last_turn
-
-    @property
-    def items(self) -> list[ev.ConversationItem]:
-        """A snapshot of the conversation's items, in the server's order.
-
-        User audio items carry their input transcript once it arrived, even
-        when it came after the assistant's reply.
-
-        .. versionadded:: 0.2
-        """
-        return list(self._layer.state.items)
-
-    @property
-    def conversation(self) -> ConversationState:
-        """The live conversation state (thread-safe reads), for ``get()`` and the like.
-
-        .. versionadded:: 0.2
-        """
-        return self._layer.state
-
-    def export_items(self) -> list[dict[str, Any]]:
-        """The conversation as JSON-ready dictionaries, for :meth:`seed` or
-        ``start_conversation(items=...)`` in a new session.
-
-        .. versionadded:: 0.2
-        """
-        return self._layer.state.export()
-
-    def seed(self, items: Iterable[ev.ConversationItem | Mapping[str, Any]]) -> int:
-        """Recreate an exported conversation in this session (before its first response).
-
-        Every entry is checked before anything is sent. Audio the server did
-        not return becomes its transcript, as text.
-
-        Args:
-            items: What :meth:`export_items` returned (for example read back
-                with ``json.load``), or item objects.
-
-        Returns:
-            How many items were sent.
-
-        Raises:
-            ValueError: An entry is not a valid item; the message gives its position.
-            SessionClosedError: The session is closed.
-
-        .. versionadded:: 0.2
-        """
-        events = ConversationState.seed_events(items)
-        frames = [ev.encode_client_event(event) for event in events]
-        if frames:
-            self._enqueue(frames)
-        return len(frames)
-
-    @property
-    def usage(self) -> UsageTracker:
-        """Token usage per turn and per session, by modality, and the estimated cost.
-
-        .. versionadded:: 0.2
-        """
-        return self._layer.usage
-
-    @property
-    def tools(self) -> ToolRegistry:
-        """The function tools the model may call; the session runs their calls.
-
-        Registering or removing one while the session is open sends the new
-        tool list to the server (``session.update``).
-
-        .. versionadded:: 0.2
-        """
-        return self._layer.tools
-
-    @overload
-    def tool(self, function: F, /) -> F: ...
-
-    @overload
-    def tool(
-        self,
-        function: None = None,
-        /,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        parameters: Mapping[str, Any] | None = None,
-        follow_up: bool = True,
-        timeout: float | None = None,
-    ) -> Callable[[F], F]: ...
-
-    def tool(
-        self,
-        function: F | None = None,
-        /,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        parameters: Mapping[str, Any] | None = None,
-        follow_up: bool = True,
-        timeout: float | None = None,
-    ) -> F | Callable[[F], F]:
-        """Register a function tool: ``@session.tool`` or ``@session.tool(...)``.
-
-        The same as :meth:`ToolRegistry.register <realtime_client.tools.ToolRegistry.register>`
-        on :attr:`tools`; see it for the arguments.
-
-        .. versionadded:: 0.2
-        """
-        if function is not None:
-            return self._layer.tools.register(function)
-        return self._layer.tools.register(
-            name=name,
-            description=description,
-            parameters=parameters,
-            follow_up=follow_up,
-            timeout=timeout,
+        self.gate.close(
+            error or SessionClosedError("the session closed before the response finished")
         )
-
-    def create_response(self, options: ev.ResponseOptions | None = None) -> ResponseHandle:
-        """Ask the model for a response, without racing the one already active.
-
-        The request is queued and sent as soon as no response is active (or,
-        with ``ConversationOptions(response_conflict="cancel")``, after
-        cancelling the active one), so the server never refuses it with
-        ``conversation_already_has_active_response``. It never blocks, so a
-        callback may call it. The session tags the request: its ``event_id``
-        and a ``metadata`` entry ``"realtime_client.request"``.
-
-        Args:
-            options: Per-response settings: instructions, modalities, tools,
-                ``conversation="none"`` for an out-of-band response (delivered to
-                the handle only, never to :attr:`last_turn`), metadata, input.
-
-        Returns:
-            A handle: ``handle.result(timeout)`` is the finished turn.
-
-        Raises:
-            ProtocolError: The options do not encode (the message names the field).
-            ValueError: ``options.metadata`` already holds 16 pairs.
-            SessionClosedError: The session is closed.
-
-        .. versionchanged:: 0.2 Queued behind the active response; returns a handle.
-        """
-        return self._layer.gate.request(options, want_turn=True)
-
-    def _request_response(self, options: ev.ResponseOptions | None, before: list[str]) -> None:
-        self._layer.gate.request(options, want_turn=False, before=before)
-
-    def ask(
-        self,
-        prompt: str | bytes | bytearray | memoryview,
-        *,
-        timeout: float | None = None,
-        response: ev.ResponseOptions | None = None,
-    ) -> Turn:
-        """Say something and wait for the model's whole answer.
-
-        Text becomes a user text message; bytes become a user audio message
-        (in the session's input format, by default 24 kHz 16-bit mono PCM),
-        sent as one item, so server turn detection does not act on it. The
-        response is queued behind any active one, as :meth:`create_response`.
-
-        Args:
-            prompt: What the user says: text, or audio bytes.
-            timeout: Seconds to wait for the answer (``None``: until it comes or
-                the session closes).
-            response: Options for the response.
-
-        Returns:
-            The finished turn (also in :attr:`last_turn` for an in-conversation
-            response with accumulation on).
-
-        Raises:
-            RealtimeTimeoutError: No answer within ``timeout``; the response goes on.
-            ServerError: The server refused the request.
-            SessionClosedError: The session closed first.
-            TypeError: ``prompt`` is neither text nor bytes.
-            ValueError: ``prompt`` is empty.
-            UsageError: Called from a callback (it would block the reader thread).
-
-        .. versionadded:: 0.2
-        """
-        if threading.current_thread() is self._reader_thread:
-            raise UsageError(
-                "ask() waits for the reader thread, so it cannot run in a callback: "
-                "use create_response() and add_done_callback()"
-            )
-        if isinstance(prompt, str):
-            content: list[ev.UserContent] = [ev.InputTextContent(text=prompt)]
-        elif isinstance(prompt, (bytes, bytearray, memoryview)):
-            content = [ev.InputAudioContent(audio=bytes(prompt))]
-        else:
-            raise TypeError(f"prompt must be str or bytes, got {type(prompt).__name__}")
-        if not prompt:
-            raise ValueError("prompt must not be empty")
-        item = ev.ConversationItemCreateEvent(item=ev.UserMessageItem(content=content))
-        frame = ev.encode_client_event(item)
-        return self._layer.gate.request(response, want_turn=True, before=[frame]).result(timeout)
+        self._runner.close(timeout)

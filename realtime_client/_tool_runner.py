@@ -1,7 +1,7 @@
 """Running the model's function calls: a small named worker pool with time limits.
 
-Private: :mod:`realtime_client.tools` re-exports :class:`ToolRunner`,
-:class:`ToolBatch` and :class:`ToolResult`.
+Private (since 0.3): sessions run their tools here; :mod:`realtime_client.tools`
+re-exports :class:`ToolResult`.
 """
 
 from __future__ import annotations
@@ -228,7 +228,12 @@ class ToolRunner:
     """
 
     def __init__(
-        self, registry: ToolRegistry, *, max_workers: int = 4, timeout: float = 30.0
+        self,
+        registry: ToolRegistry,
+        *,
+        max_workers: int = 4,
+        timeout: float = 30.0,
+        wake: Callable[[], None] | None = None,
     ) -> None:
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
@@ -245,6 +250,7 @@ class ToolRunner:
         self._deadlines: list[tuple[float, int, _Job]] = []
         self._seq = itertools.count()
         self._watcher: threading.Thread | None = None
+        self._wake = wake  # an owner's clock calls expire(); None: a watcher thread of our own
         self._closed = False
 
     @property
@@ -345,7 +351,9 @@ class ToolRunner:
 
     def _spawn(self, wanted: int) -> None:
         """Start workers for ``wanted`` new jobs, within the limits (lock held)."""
-        if self._watcher is None:
+        if self._wake is not None:
+            self._wake()  # the owner's clock learns of the new deadlines
+        elif self._watcher is None:
             self._watcher = self._thread(self._watch)
         self._workers = [t for t in self._workers if t.is_alive()]
         limit = min(self._max_workers + self._stuck, 2 * self._max_workers)
@@ -380,32 +388,47 @@ class ToolRunner:
                 job.running = False
             self._answer(job, error, output)
 
+    def expire(self, now: float) -> float | None:
+        """Answer the calls past their time limit at ``now``; the next limit, if any.
+
+        The session's writer thread calls it at each timed wake-up (so no
+        thread of the runner's own keeps time); a runner made without ``wake``
+        runs a watcher thread that calls it.
+        """
+        expired: list[_Job] = []
+        with self._lock:
+            if self._closed:
+                return None
+            while self._deadlines and self._deadlines[0][0] <= now:
+                _, _, job = heapq.heappop(self._deadlines)
+                if job.batch._resolved(job.index):
+                    continue
+                expired.append(job)
+                if job.running:
+                    job.running = False
+                    self._stuck += 1
+            upcoming = self._deadlines[0][0] if self._deadlines else None
+        for job in expired:
+            self._answer(
+                job, f"tool {job.call.name!r} did not finish within {job.timeout:g} s", None
+            )
+        if expired:
+            with self._lock:  # replace workers stuck past their limit, for queued calls
+                if not self._closed:
+                    self._spawn(self._jobs.qsize())
+        return upcoming
+
     def _watch(self) -> None:
+        """The stand-alone runner's own clock."""
         while True:
-            expired: list[_Job] = []
-            with self._lock:
+            self.expire(time.monotonic())
+            with self._lock:  # the deadlines read again under the lock: no missed notify
                 if self._closed:
                     return
-                now = time.monotonic()
-                while self._deadlines and self._deadlines[0][0] <= now:
-                    _, _, job = heapq.heappop(self._deadlines)
-                    if job.batch._resolved(job.index):
-                        continue
-                    expired.append(job)
-                    if job.running:
-                        job.running = False
-                        self._stuck += 1
-                if not expired:
-                    wait = self._deadlines[0][0] - now if self._deadlines else None
+                if not self._deadlines:
+                    self._lock.wait()
+                elif (wait := self._deadlines[0][0] - time.monotonic()) > 0:
                     self._lock.wait(wait)
-            for job in expired:
-                self._answer(
-                    job, f"tool {job.call.name!r} did not finish within {job.timeout:g} s", None
-                )
-            if expired:
-                with self._lock:  # replace workers stuck past their limit, for queued calls
-                    if not self._closed:
-                        self._spawn(self._jobs.qsize())
 
     def _answer(self, job: _Job, error: str | None, output: str | None) -> None:
         result = ToolResult(

@@ -4,11 +4,18 @@ This is the only module that imports ``websocket`` (websocket-client). The
 session talks to a :class:`Transport`; tests swap in
 :class:`~realtime_client.testing.FakeTransport`.
 
-websocket-client does the handshake, TLS and the control frames it sends
-(pong, close). Data frames are read and written here, straight on the socket:
-websocket-client reads every frame header with its own small ``recv`` calls,
-and builds each frame it sends through several layers of Python, which costs
-more than the event itself (a live conversation sends one every 40 ms).
+websocket-client does the handshake and TLS, nothing else. After the
+handshake this module is the one owner of the WebSocket: it reads and writes
+every frame itself (data, ping, pong, close), straight on the socket, under
+one send lock. websocket-client reads every frame header with its own small
+``recv`` calls and builds each frame it sends through several layers of
+Python, which costs more than the event itself (a live conversation sends one
+every 40 ms); and sharing the socket with it meant two framings behind one lock.
+
+The socket keeps a short timeout (:data:`TICK`) after the handshake, so no
+call blocks on it for good: a read that times out is simply retried, and a
+send that the network does not take asks its caller's ``stalled()`` check
+each tick, so a peer that stopped reading is detected while a send is stuck.
 """
 
 from __future__ import annotations
@@ -18,13 +25,14 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import socket
 import ssl
 import struct
 import threading
 import time
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, Protocol
 from urllib.parse import urlsplit
 
@@ -48,19 +56,32 @@ _OP_BINARY: Final = 0x2
 _OP_CLOSE: Final = 0x8
 _OP_PING: Final = 0x9
 _OP_PONG: Final = 0xA
-_READ_SIZE: Final = 256 * 1024
+_READ_MIN: Final = 16 * 1024  # bytes asked of the socket while traffic is light
+_READ_MAX: Final = 256 * 1024  # ... and at most, under a burst
+TICK: Final = 0.25
+"""Seconds the socket waits before a blocked read or write wakes to check its
+caller (a read is retried; a stuck send asks ``stalled()``)."""
+_CONTROL_BOUND: Final = 1.0  # seconds a pong or close frame may take to go out
 _BODY_KEPT: Final = 2000
 DEFAULT_MAX_MESSAGE: Final = 256 * 1024 * 1024
 """The largest message accepted by default: far above any real event (audio
 deltas are kilobytes), low enough that a broken peer cannot exhaust memory."""
 
 
-class Transport(Protocol):
-    """What a session needs from a connection: frames in, frames out, teardown.
+Stalled = Callable[[], bool]
+"""Asked while a send makes no progress: ``True`` gives up (the peer is dead)."""
 
-    ``recv`` is called from the reader thread only; ``send`` and ``ping`` from
-    the writer thread only; ``send_close``, ``abort`` and ``shutdown`` from the
-    thread that closes the session, possibly while the other two are blocked.
+
+class Transport(Protocol):
+    """What a session needs from a connection: frames in, frames out, liveness, teardown.
+
+    Every capability the session uses is declared here; a transport implements
+    all of them (the session never probes for optional methods).
+
+    ``recv`` and ``frame_ready`` are called from the reader thread only;
+    ``send`` and ``ping`` from the writer thread only; ``last_received`` from
+    the writer; ``send_close``, ``abort`` and ``shutdown`` from the thread that
+    closes the session, possibly while the other two are blocked.
     """
 
     def recv(self) -> str | bytes:
@@ -72,16 +93,29 @@ class Transport(Protocol):
         """
         ...
 
-    def send(self, frame: str) -> None:
+    def send(self, frame: str, stalled: Stalled | None = None) -> None:
         """Send one text frame.
+
+        While the network takes nothing, ``stalled()`` is asked at least every
+        :data:`TICK` seconds; when it answers ``True`` the send gives up: the
+        connection is cut (a frame half sent cannot be finished) and
+        :class:`~realtime_client.TransportError` is raised.
 
         Raises:
             TransportError: The frame could not be sent.
         """
         ...
 
-    def ping(self) -> None:
-        """Send a keep-alive ping."""
+    def ping(self, stalled: Stalled | None = None) -> None:
+        """Send a keep-alive ping (``stalled`` as for :meth:`send`)."""
+        ...
+
+    def last_received(self) -> float:
+        """When (``time.monotonic()``) the last frame of any kind arrived, pongs included."""
+        ...
+
+    def frame_ready(self) -> bool:
+        """Whether :meth:`recv` would return at once (a whole message is buffered)."""
         ...
 
     def send_close(self, code: int = 1000, reason: str = "") -> None:
@@ -95,6 +129,49 @@ class Transport(Protocol):
     def shutdown(self) -> None:
         """Release the connection's resources; never raises."""
         ...
+
+
+_SECRET_HEADER = re.compile(
+    r"(?im)^([ \t]*(?:authorization|proxy-authorization|api-key|cookie|set-cookie|"
+    r"openai-[a-z-]*key[a-z-]*|x-api-key)[ \t]*:)[^\r\n]*"
+)
+_BEARER = re.compile(r"(?i)\b(bearer|basic)[ \t]+[^\s,;\"']+")
+_KEY_LIKE = re.compile(r"\b(sk|ek|rk)-[A-Za-z0-9_-]{8,}")
+REDACTED: Final = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """``text`` with credential header values, bearer tokens and API keys replaced."""
+    text = _SECRET_HEADER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    return _KEY_LIKE.sub(REDACTED, text)
+
+
+class _RedactingFilter(logging.Filter):
+    """Keeps credentials out of websocket-client's trace (``websocket.enableTrace``),
+    which dumps the handshake's request headers, Authorization included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record that cannot format is passed on as it is
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_redactor_lock = threading.Lock()
+_REDACTOR: Final = _RedactingFilter()
+
+
+def _install_redactor() -> None:
+    """Put the redacting filter on websocket-client's logger (once: filters are a set)."""
+    with _redactor_lock:
+        logger = logging.getLogger("websocket")
+        if _REDACTOR not in logger.filters:
+            logger.addFilter(_REDACTOR)
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -142,6 +219,7 @@ class _FrameReader:
         self._pos = 0
         self._max = max_message
         self._pong = pong
+        self._ask = _READ_MIN
         self.last_frame_at = time.monotonic()
 
     def _fill(self, need: int) -> None:
@@ -149,10 +227,21 @@ class _FrameReader:
         if self._pos and self._pos >= len(buf) // 2:
             del buf[: self._pos]
             self._pos = 0
+        recv = self._sock.recv
         while len(buf) - self._pos < need:
-            chunk = self._sock.recv(max(_READ_SIZE, need))
+            # Ask for little while traffic is light (the buffer recv allocates
+            # is held for as long as it waits), more while reads come back full.
+            ask = max(self._ask, need - (len(buf) - self._pos))
+            try:
+                chunk = recv(ask)
+            except TimeoutError:
+                continue  # the socket's tick: nothing arrived; keep waiting
             if not chunk:
                 raise ConnectionClosedError("the connection was closed without a close frame")
+            if len(chunk) >= self._ask:
+                self._ask = min(self._ask * 2, _READ_MAX)
+            elif self._ask > _READ_MIN:
+                self._ask = _READ_MIN
             buf += chunk
 
     def _take(self, n: int) -> bytes:
@@ -263,11 +352,13 @@ class _PeerClosed(Exception):
 
 @typing.final
 class WebSocketTransport:
-    """A :class:`Transport` over websocket-client.
+    """A :class:`Transport` over a socket that websocket-client opened.
 
-    Build one with :meth:`connect`. After the handshake the socket has no
-    timeout: the reader blocks until a frame comes, and closing the session
-    wakes it with :meth:`abort`.
+    Build one with :meth:`connect`. After the handshake the socket has a
+    :data:`TICK` timeout: the reader retries a read that times out, and a send
+    the network does not take checks its caller's ``stalled()`` each tick.
+    Every frame after the handshake is written here under one lock, so data,
+    pings, pongs and the close frame never interleave.
     """
 
     def __init__(self, ws: websocket.WebSocket, *, max_message: int = DEFAULT_MAX_MESSAGE) -> None:
@@ -276,9 +367,13 @@ class WebSocketTransport:
         if sock is None:
             raise ValueError("the WebSocket is not connected")
         self._sock: socket.socket = sock
+        self._sock.settimeout(TICK)
         self._reader = _FrameReader(self._sock, max_message, self._pong)
         self._close_sent = False
-        self._lock = threading.Lock()
+        self._aborted = False
+        self._lock = threading.Lock()  # guards _close_sent
+        self._send_lock = threading.Lock()  # one frame on the wire at a time
+        self._pending_pong: bytes | None = None  # a ping answer waiting for the wire
 
     @classmethod
     def connect(
@@ -310,6 +405,7 @@ class WebSocketTransport:
         if context.verify_mode != ssl.CERT_REQUIRED or not context.check_hostname:
             raise ValueError("ssl_context must verify certificates and hostnames")
         target = _where(url)
+        _install_redactor()
         try:
             ws = websocket.create_connection(
                 url,
@@ -340,15 +436,9 @@ class WebSocketTransport:
             raise ConnectError(f"TLS with {target} failed: {exc}") from exc
         except (OSError, websocket.WebSocketException) as exc:
             raise ConnectError(f"cannot connect to {target}: {exc}") from exc
-        transport = cls(ws, max_message=max_message)
-        transport._sock.settimeout(None)
-        return transport
+        return cls(ws, max_message=max_message)
 
-    def _pong(self, payload: bytes) -> None:
-        try:
-            self._ws.pong(payload)
-        except (OSError, websocket.WebSocketException) as exc:
-            _log.debug("could not answer a ping: %s", exc)
+    # --- receiving (the reader thread) ---------------------------------------------------------
 
     def last_received(self) -> float:
         """When (``time.monotonic()``) the last frame of any kind arrived, pongs included."""
@@ -369,7 +459,7 @@ class WebSocketTransport:
                 echo = not self._close_sent
                 self._close_sent = True
             if echo:
-                self._send_close_frame(closed.code or 1000, "")
+                self._control(_OP_CLOSE, struct.pack("!H", closed.code or 1000))
             raise ConnectionClosedError(
                 f"the server closed the connection (code {closed.code})"
                 + (f": {closed.reason}" if closed.reason else ""),
@@ -386,37 +476,88 @@ class WebSocketTransport:
         except (OSError, ValueError) as exc:  # ValueError: a recv on a closed SSL socket
             raise ConnectionClosedError(f"the connection broke: {exc}") from exc
 
-    def send(self, frame: str) -> None:
+    def _pong(self, payload: bytes) -> None:
+        """Reader thread: answer a ping without waiting for the wire.
+
+        While a send holds the wire, the answer is left for it to write after
+        its frame, so the reader never waits behind a slow send.
+        """
+        self._pending_pong = payload[:125]
+        if self._send_lock.acquire(blocking=False):
+            self._release()
+
+    # --- sending (the writer thread; control frames from the reader and the closer) -------------
+
+    def send(self, frame: str, stalled: Stalled | None = None) -> None:
         """Send one text frame; see :meth:`Transport.send`."""
-        data = frame.encode()
+        self._write(_masked_frame(_OP_TEXT, frame.encode()), stalled, None)
+
+    def ping(self, stalled: Stalled | None = None) -> None:
+        """Send a ping; see :meth:`Transport.ping`."""
+        self._write(_masked_frame(_OP_PING, b""), stalled, None)
+
+    def _write(self, data: bytes, stalled: Stalled | None, bound: float | None) -> None:
+        """Write one whole frame under the send lock; give up when ``stalled()``
+        says so, or after ``bound`` seconds (a control frame)."""
+        deadline = None if bound is None else time.monotonic() + bound
+        if bound is None:
+            self._send_lock.acquire()
+        elif not self._send_lock.acquire(timeout=bound):
+            raise TransportError("the connection is busy with a send that does not progress")
         try:
-            with self._ws.lock:  # the lock websocket-client takes for its own frames
-                self._sock.sendall(_masked_frame(_OP_TEXT, data))
+            self._write_locked(data, stalled, deadline)
+        finally:
+            self._release()
+
+    def _write_locked(self, data: bytes, stalled: Stalled | None, deadline: float | None) -> None:
+        view = memoryview(data)
+        send = self._sock.send
+        try:
+            while view:
+                try:
+                    sent = send(view)
+                except TimeoutError:
+                    if (stalled is not None and stalled()) or (
+                        deadline is not None and time.monotonic() >= deadline
+                    ):
+                        self.abort()  # part of a frame may be out: the stream is unusable
+                        raise TransportError(
+                            "sending stalled: the network took nothing while the peer was silent"
+                        ) from None
+                    continue
+                view = view[sent:]
         except OSError as exc:
             raise TransportError(f"sending failed: {exc}") from exc
 
-    def ping(self) -> None:
-        """Send a ping; see :meth:`Transport.ping`."""
+    def _release(self) -> None:
+        """Write a waiting ping answer (best effort), then let the next frame go."""
         try:
-            self._ws.ping()
-        except (OSError, websocket.WebSocketException) as exc:
-            raise TransportError(f"ping failed: {exc}") from exc
+            pong, self._pending_pong = self._pending_pong, None
+            if pong is not None and not self._aborted:
+                self._write_locked(
+                    _masked_frame(_OP_PONG, pong), None, time.monotonic() + _CONTROL_BOUND
+                )
+        except TransportError as exc:
+            _log.debug("could not answer a ping: %s", exc)
+        finally:
+            self._send_lock.release()
 
-    def _send_close_frame(self, code: int, reason: str) -> None:
+    def _control(self, opcode: int, payload: bytes) -> None:
+        """A pong or close frame: best effort, bounded, never raises."""
         try:
-            self._ws.send(
-                struct.pack("!H", code) + reason.encode()[:123], websocket.ABNF.OPCODE_CLOSE
-            )
-        except (OSError, websocket.WebSocketException, ValueError) as exc:
-            _log.debug("could not send the close frame: %s", exc)
+            self._write(_masked_frame(opcode, payload[:125]), None, _CONTROL_BOUND)
+        except TransportError as exc:
+            _log.debug("could not send a control frame (%#x): %s", opcode, exc)
 
     def send_close(self, code: int = 1000, reason: str = "") -> None:
         """Send a close frame once; see :meth:`Transport.send_close`."""
         with self._lock:
-            if self._close_sent:
+            if self._close_sent or self._aborted:
                 return
             self._close_sent = True
-        self._send_close_frame(code, reason)
+        self._control(_OP_CLOSE, struct.pack("!H", code) + reason.encode()[:123])
+
+    # --- teardown -------------------------------------------------------------------------------
 
     def abort(self) -> None:
         """Shut the socket down in both directions, waking blocked calls.
@@ -424,11 +565,13 @@ class WebSocketTransport:
         websocket-client's own ``abort()`` does nothing once a close frame has
         been sent, so the socket is shut down here directly.
         """
+        self._aborted = True
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
 
     def shutdown(self) -> None:
         """Close the socket; see :meth:`Transport.shutdown`."""
+        self._aborted = True
         try:
             self._ws.shutdown()  # type: ignore[no-untyped-call]
         except (OSError, websocket.WebSocketException) as exc:

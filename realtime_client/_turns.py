@@ -110,7 +110,7 @@ class FunctionCall:
 class Turn:
     """One finished response, assembled from its events.
 
-    Built by :class:`TurnAccumulator` on ``response.done``. Text, transcript and
+    Built by the session's turn accumulator on ``response.done``. Text, transcript and
     audio are the concatenation of the response's content parts in output order
     (by output index, then content index), whatever order their deltas arrived
     in. A cancelled or incomplete turn holds what was received before it ended.
@@ -369,7 +369,7 @@ class TurnAccumulator:
 
 
 def _default_out_of_band(response: ev.Response, joined_conversation: bool) -> bool:
-    """The stand-alone guess (see :class:`TurnAccumulator`); sessions pass their own rule."""
+    """The stand-alone guess (see ``TurnAccumulator``); sessions pass their own rule."""
     if response.conversation_id is not None or joined_conversation:
         return False
     return bool(response.output)

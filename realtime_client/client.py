@@ -18,6 +18,7 @@ import attrs
 from . import events as ev
 from ._callbacks import CloseInfo
 from ._calls import CallAnswer, create_call
+from ._checks import check_callable, check_instance, check_seconds, check_text, encode_event
 from ._config import ConversationOptions, Endpoint, HeaderSource, azure_endpoint, openai_endpoint
 from ._converter import converter
 from ._rest import ClientSecret, RestClient, TranslationClientSecret
@@ -36,6 +37,7 @@ from .session import (
     DEFAULT_PING_INTERVAL,
     DEFAULT_PONG_TIMEOUT,
     ConversationSession,
+    start_session,
 )
 from .translation import TranslationSession, open_translation
 
@@ -137,8 +139,13 @@ class ConversationClient:
         ssl_context: ssl.SSLContext | None,
         transport_factory: TransportFactory | None,
     ) -> None:
-        if connect_timeout <= 0 or request_timeout <= 0:
-            raise ValueError("timeouts must be positive")
+        check_seconds("connect_timeout", connect_timeout)
+        check_seconds("request_timeout", request_timeout)
+        check_seconds("ping_interval", ping_interval)
+        check_seconds("pong_timeout", pong_timeout, allow_none=True)
+        check_seconds("close_timeout", close_timeout, allow_zero=True)
+        check_instance("ssl_context", ssl_context, ssl.SSLContext)
+        check_callable("transport_factory", transport_factory)
         if ssl_context is not None and (
             ssl_context.verify_mode != ssl.CERT_REQUIRED or not ssl_context.check_hostname
         ):
@@ -238,9 +245,11 @@ class ConversationClient:
         model: str | None = None,
         seed: list[str] | None = None,
     ) -> ConversationSession:
+        check_callable("on_error", on_error)
+        check_callable("on_close", on_close)
         transport = self._connect(params)
-        session = ConversationSession(
-            transport=transport,
+        return start_session(
+            transport,
             options=options,
             on_error=on_error,
             on_close=on_close,
@@ -249,26 +258,10 @@ class ConversationClient:
             close_timeout=self._close_timeout,
             call_id=call_id,
             model=model,
+            config=config,
+            seed=seed,
+            created_timeout=None if call_id is not None else self._connect_timeout,
         )
-        try:
-            if isinstance(config, ev.RealtimeSessionConfig):
-                layer = session._layer
-                layer.base_tools = list(config.tools or ())
-                tools = layer.tools_config()
-                config = attrs.evolve(config, tools=tools or None)
-                if config == ev.RealtimeSessionConfig():
-                    config = None
-            session.open()
-            if call_id is None:  # a sideband socket joins a session that already exists
-                session.wait_created(self._connect_timeout)
-            if config is not None:
-                session.send(ev.SessionUpdateEvent(session=config))
-            if seed:
-                session._enqueue(seed)
-        except BaseException:
-            session.close()
-            raise
-        return session
 
     def start_conversation(
         self,
@@ -311,10 +304,13 @@ class ConversationClient:
 
         .. versionchanged:: 0.2 ``items``; the tools of ``options``.
         """
+        check_text("model", model)
+        check_instance("session", session, ev.RealtimeSessionConfig)
+        check_instance("options", options, ConversationOptions)
         opts = options or ConversationOptions()
         seed = None
         if items is not None:
-            seed = [ev.encode_client_event(e) for e in ConversationState.seed_events(items)]
+            seed = [encode_event(e) for e in ConversationState.seed_events(items)]
         chosen = model or (session.model if session is not None else None)
         if self._endpoint.azure:
             params: dict[str, str | None] = {}
@@ -353,6 +349,8 @@ class ConversationClient:
             on_error: Called with every error the session reports.
             on_close: Called once when the session has closed.
         """
+        check_instance("session", session, ev.TranscriptionSessionConfig)
+        check_instance("options", options, ConversationOptions)
         return self._open(
             {"intent": "transcription"},
             config=session,
@@ -383,8 +381,9 @@ class ConversationClient:
             on_error: Called with every error the session reports.
             on_close: Called once when the session has closed.
         """
-        if not isinstance(call_id, str) or not call_id:
-            raise ValueError("call_id must be a non-empty string")
+        check_text("call_id", call_id, allow_none=False)
+        check_instance("session", session, ev.RealtimeSessionConfig)
+        check_instance("options", options, ConversationOptions)
         opts = options or ConversationOptions()
         return self._open(
             {"call_id": call_id},

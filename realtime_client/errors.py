@@ -8,8 +8,13 @@ Every exception derives from :class:`RealtimeError`::
     │   │   └── AuthenticationError      HTTP 401 or 403 at the handshake
     │   ├── ConnectionClosedError        the connection closed unexpectedly (.code, .reason)
     │   │   └── SessionExpiredError      the server ended the session at its maximum duration
-    │   └── RealtimeTimeoutError         also a TimeoutError
-    ├── ProtocolError                    a frame that is not a valid event (.raw, .details)
+    │   └── RealtimeTimeoutError         the network or the server did not answer in time;
+    │                                    also a TimeoutError
+    ├── WaitTimeoutError                 a wait in your own call ran out (events(timeout=),
+    │   │                                a response's result(timeout)); also a TimeoutError
+    │   └── SendQueueFullError           the send queue stayed full for the call's timeout;
+    │                                    nothing was queued
+    ├── ProtocolError                    a frame from the server that is not a valid event
     ├── ServerError                      built from a server ``error`` event (.event, .code)
     ├── APIError                         a REST call failed (.status_code, .code)
     ├── AudioError                       PortAudio missing, no device, device failure
@@ -41,7 +46,9 @@ __all__ = [
     "SessionClosedError",
     "SessionExpiredError",
     "TransportError",
+    "SendQueueFullError",
     "UsageError",
+    "WaitTimeoutError",
 ]
 
 
@@ -117,12 +124,36 @@ class SessionExpiredError(ConnectionClosedError):
 
 @final
 class RealtimeTimeoutError(TransportError, TimeoutError):
-    """Waiting for the server took longer than the caller allowed."""
+    """The network or the server did not answer in time: the handshake, the
+    server's ``session.created``, the start of a requested response."""
+
+
+class WaitTimeoutError(RealtimeError, TimeoutError):
+    """A wait in your own call ran out: ``events(timeout=...)``,
+    ``receive_messages(timeout=...)``, a response handle's ``result(timeout)``.
+
+    Nothing is wrong with the connection; the thing waited for did not come
+    in the time the call allowed.
+
+    .. versionadded:: 0.3
+    """
+
+
+@final
+class SendQueueFullError(WaitTimeoutError):
+    """The send queue stayed full (in frames or bytes) for the call's ``timeout``:
+    the network takes less than the application sends. Nothing was queued.
+
+    .. versionadded:: 0.3
+    """
 
 
 @final
 class ProtocolError(RealtimeError):
-    """A frame that is not a valid event, or an event that cannot be encoded.
+    """A frame from the server that is not a valid event.
+
+    (An event the application builds with a field of the wrong type raises
+    :class:`TypeError`/:class:`ValueError` where it is sent, not this.)
 
     The message names the event type (when known) and the field path.
 

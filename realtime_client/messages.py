@@ -7,10 +7,10 @@ filled only where they apply. A hello world reads ``message.text`` until
 ``message.turn_finished`` and needs no protocol knowledge; the typed event
 stays available as ``message.event``.
 
-:class:`TurnAccumulator` and :class:`Turn` (defined in :mod:`realtime_client._turns`
-and re-exported here) build ``session.last_turn``: the whole text, audio,
-transcript, function calls and items of a response, finished on
-``response.done``.
+:class:`Turn` (defined in :mod:`realtime_client._turns` and re-exported here)
+is ``session.last_turn``: the whole text, audio, transcript, function calls
+and items of a response, finished on ``response.done``. The accumulator
+that builds it is private (``TurnAccumulator`` was public before 0.3).
 
 .. versionadded:: 0.2
 """
@@ -24,7 +24,7 @@ from typing import Any, Final, TypeAlias, final
 import attrs
 
 from . import events as ev
-from ._turns import FunctionCall, Turn, TurnAccumulator, TurnStatus
+from ._turns import FunctionCall, Turn, TurnStatus
 
 __all__ = [
     "AnyServerEvent",
@@ -32,7 +32,6 @@ __all__ = [
     "FunctionCall",
     "MessageKind",
     "Turn",
-    "TurnAccumulator",
     "TurnStatus",
 ]
 

@@ -1,48 +1,52 @@
-"""ConversationSession: one open Realtime conversation.
+"""ConversationSession: one open Realtime conversation, a facade over composed parts.
 
-A session owns two daemon threads. The reader (``realtime-reader-<n>``)
-decodes every frame, runs the callbacks and queues the event for iteration;
-the writer (``realtime-writer-<n>``) sends what callers queued and pings when
-the server falls silent. Callers' ``send*`` methods encode on the caller's
-thread, so a bad event raises where it was made. The sending and receiving
-halves live in ``_session_send`` and ``_session_receive``; this module owns
-the threads and the lifecycle. See ``docs/threading.md`` for the contract.
+The parts, each owning its own state, wired by
+:class:`~realtime_client._session_core.SessionCore` (the lifecycle
+``NEW -> OPEN -> CLOSING -> CLOSED`` and the one close path):
+
+* a :class:`~realtime_client._connection.Connection`: the transport, the
+  reader and writer threads, the send queue and the one termination record;
+* an :class:`~realtime_client._pump.EventPump`: decodes each frame, lets the
+  observers see it (the session's own, then the conversation layer), runs the
+  callbacks and hands events to iterators;
+* the :class:`~realtime_client._session_conversation.ConversationLayer`:
+  turns, items, usage, tools and the response queue.
+
+This module holds the public methods: they check and encode on the caller's
+thread (so a bad argument raises where it was passed) and delegate. See
+``docs/threading.md``.
 """
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
-import queue
 import threading
-import time
 import typing
-from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Final, TypeVar, overload
+
+import attrs
 
 from . import events as ev
-from ._callbacks import CallbackRegistry, CloseInfo
+from ._callbacks import CallbackRegistry, CloseInfo, EventKey
+from ._checks import check_callable, check_instance, check_seconds, check_text, encode_event
 from ._config import ConversationOptions
+from ._frames import append_frame, append_frames
 from ._responses import ResponseHandle
-from ._session_conversation import ConversationLayer, SessionConversation
-from ._session_receive import END, SessionReceiving
-from ._session_send import SessionSending
+from ._session_core import SessionCore, SessionState
 from ._transport import Transport
-from ._workers import Outbox, next_thread_number, run_reader, run_writer
+from ._turns import Turn
+from .conversation import ConversationState
 from .errors import (
-    ConnectionClosedError,
-    ProtocolError,
-    RealtimeError,
-    RealtimeTimeoutError,
-    ServerError,
     SessionClosedError,
-    SessionExpiredError,
-    TransportError,
     UsageError,
 )
+from .messages import ConversationMessage
+from .tools import ToolRegistry
+from .usage import UsageTracker
 
-__all__ = ["CloseInfo", "ConversationSession", "ResponseHandle", "SessionState"]
+__all__ = ["CloseInfo", "ConversationSession", "ResponseHandle", "SessionState", "start_session"]
 
 _log = logging.getLogger("realtime_client")
 
@@ -51,55 +55,10 @@ F = TypeVar("F", bound=Callable[..., object])
 DEFAULT_PING_INTERVAL: Final = 20.0
 DEFAULT_PONG_TIMEOUT: Final = 20.0
 DEFAULT_CLOSE_TIMEOUT: Final = 5.0
-_ABORT_GRACE: Final = 1.0  # after an abort, a blocked thread wakes at once; allow a little
-_CLOSE_SLACK: Final = 4 * _ABORT_GRACE  # how far past its budget a close can run, at most
-_EXPIRY_WORDS: Final = ("duration", "expire", "maximum", "max ")
-
-
-def _method(transport: object, name: str) -> Any:
-    """An optional transport method (``frame_ready``, ``last_received``), or None."""
-    found = getattr(transport, name, None)
-    return found if callable(found) else None
-
-
-_BATCH_MAX: Final = 32  # events handed to the iterator at once, at most
-
-
-class SessionState(enum.Enum):
-    """Where a session is in its life: ``NEW -> OPEN -> CLOSING -> CLOSED``.
-
-    .. versionadded:: 0.1
-    """
-
-    NEW = "new"
-    OPEN = "open"
-    CLOSING = "closing"
-    CLOSED = "closed"
-
-
-def _is_expiry(code: int | None, reason: str) -> bool:
-    """Whether a close is the server ending the session at its maximum duration."""
-    lowered = reason.lower()
-    return code == 1001 and any(word in lowered for word in _EXPIRY_WORDS)
-
-
-def _terminal_error(exc: ConnectionClosedError) -> RealtimeError | None:
-    """The error a server-side close means, or ``None`` for a normal (1000) close."""
-    if exc.code == 1000:
-        return None
-    if _is_expiry(exc.code, exc.reason):
-        error: ConnectionClosedError = SessionExpiredError(
-            f"the server ended the session at its maximum duration: {exc.reason}",
-            code=exc.code,
-            reason=exc.reason,
-        )
-        error.__cause__ = exc
-        return error
-    return exc
 
 
 @typing.final
-class ConversationSession(SessionConversation, SessionSending, SessionReceiving):
+class ConversationSession:
     """An open Realtime conversation: send events, receive events and messages.
 
     Usually made by :meth:`ConversationClient.start_conversation
@@ -119,10 +78,10 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
         on_close: Called once, last, with a :class:`CloseInfo`.
         ping_interval: Seconds of silence from the server after which a ping
             is sent.
-        pong_timeout: Seconds within which the server must answer a ping (any
-            frame counts); otherwise the connection is dead and the session
-            closes with :class:`~realtime_client.ConnectionClosedError`. None
-            never gives up.
+        pong_timeout: Seconds more of silence after which the connection is
+            dead (``ping_interval + pong_timeout`` in all, idle or streaming)
+            and the session closes with
+            :class:`~realtime_client.ConnectionClosedError`. None never gives up.
         close_timeout: Default bound, in seconds, of :meth:`close`.
         call_id: The SIP/WebRTC call this session controls, if any.
         model: The session's model, to price its usage (``session.usage``).
@@ -130,6 +89,8 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
     .. versionadded:: 0.1
     .. versionchanged:: 0.2 The conversation layer: ``last_turn``, ``items``,
        ``usage``, ``tools``, ``ask()``; ``create_response()`` returns a handle.
+    .. versionchanged:: 0.3 Composed of a connection, an event pump and the
+       conversation layer (no mixins); arguments checked before anything starts.
     """
 
     def __init__(
@@ -145,73 +106,38 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
         call_id: str | None = None,
         model: str | None = None,
     ) -> None:
-        if ping_interval <= 0:
-            raise ValueError("ping_interval must be positive")
-        if pong_timeout is not None and pong_timeout <= 0:
-            raise ValueError("pong_timeout must be positive (or None)")
-        if close_timeout < 0:
-            raise ValueError("close_timeout must not be negative")
-        self._transport = transport
-        self._options = options or ConversationOptions()
-        self._ping_interval = ping_interval
-        self._close_timeout = close_timeout
+        check_seconds("ping_interval", ping_interval)
+        check_seconds("pong_timeout", pong_timeout, allow_none=True)
+        check_seconds("close_timeout", close_timeout, allow_zero=True)
+        check_instance("options", options, ConversationOptions)
+        check_callable("on_error", on_error)
+        check_callable("on_close", on_close)
+        check_text("call_id", call_id)
+        check_text("model", model)
+        self._options = options = options or ConversationOptions()
         self._call_id = call_id
         self._callbacks = CallbackRegistry()
         if on_error is not None:
             self._callbacks.on_error(on_error)
         if on_close is not None:
             self._callbacks.on_close(on_close)
-        self._lock = threading.Lock()
-        self._state = SessionState.NEW
-        self._outbox = Outbox(self._options.send_queue_size)
-        # Lists of events (the reader hands over everything one socket read
-        # brought, in one put), then END.
-        self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._buffer = self._options.buffer_events
-        self._batch: list[Any] = []  # the reader's events not yet handed over
-        self._created = threading.Event()  # session.created arrived, or the session closed
-        self._created_seen = False
-        self._refusal: ServerError | None = None
-        self._frame_ready: Callable[[], bool] | None = _method(transport, "frame_ready")
-        self._close_info: CloseInfo | None = None
-        self._closed_event = threading.Event()
-        self._closer: threading.Thread | None = None  # the thread running close()
-        self._peer_close: ConnectionClosedError | None = None
-        self._writer_error: TransportError | None = None
-        self._terminal: RealtimeError | None = None
-        self._end_pending = False  # closed from a callback: the reader queues the end
-        self._end_queued = False  # the end marker is in the event queue
-        self._session_id: str | None = None
-        self._debug = _log.isEnabledFor(logging.DEBUG)
-        number = next_thread_number()
-        self._reader = threading.Thread(
-            target=run_reader,
-            args=(transport, self._handle_frame, self._reader_ended),
-            name=f"realtime-reader-{number}",
-            daemon=True,
+        self._core = core = SessionCore(
+            transport,
+            options=options,
+            callbacks=self._callbacks,
+            ping_interval=ping_interval,
+            pong_timeout=pong_timeout,
+            close_timeout=close_timeout,
+            model=model,
         )
-        self._writer = threading.Thread(
-            target=run_writer,
-            args=(self._outbox, transport),
-            kwargs={
-                "ping_interval": ping_interval,
-                "on_failure": self._writer_failed,
-                "pong_timeout": pong_timeout,
-                "last_received": _method(transport, "last_received"),
-            },
-            name=f"realtime-writer-{number}",
-            daemon=True,
-        )
-        self._layer = ConversationLayer(
-            options=self._options, send=self._enqueue, reader=self._reader, model=model
-        )
-        self._layer.tools._subscribe(self._tools_changed)
-        self._observers: list[Callable[[Any], None]] = [self._layer.observe]
+        self._layer = core.layer  # the parts the public methods delegate to
+        self._pump = core.pump
+        self._enqueue = core.enqueue
 
     def __repr__(self) -> str:
-        return f"<ConversationSession {self._state.value} id={self._session_id!r}>"
+        return f"<ConversationSession {self._core.state.value} id={self.session_id!r}>"
 
-    # --- lifecycle ---------------------------------------------------------------------------
+    # --- lifecycle -----------------------------------------------------------------------------
 
     def open(self) -> ConversationSession:
         """Start the reader and writer threads; returns the session.
@@ -221,14 +147,7 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
                 cannot be reopened).
             UsageError: The session is already open.
         """
-        with self._lock:
-            if self._state is SessionState.OPEN:
-                raise UsageError("the session is already open")
-            if self._state is not SessionState.NEW:
-                raise SessionClosedError("a closed session cannot be reopened")
-            self._state = SessionState.OPEN
-        self._writer.start()
-        self._reader.start()
+        self._core.open()
         return self
 
     def __enter__(self) -> ConversationSession:
@@ -238,10 +157,11 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
             SessionClosedError: The session has closed (its terminal error, if
                 any, is the ``__cause__``).
         """
-        if self._state is SessionState.NEW:
+        state = self._core.state
+        if state is SessionState.NEW:
             self.open()
-        elif self._state is SessionState.CLOSED:
-            info = self._close_info
+        elif state is SessionState.CLOSED:
+            info = self._core.close_info
             raise SessionClosedError("a closed session cannot be reopened") from (
                 info.error if info is not None else None
             )
@@ -253,22 +173,22 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
     @property
     def state(self) -> SessionState:
         """The lifecycle state."""
-        return self._state
+        return self._core.state
 
     @property
     def closed(self) -> bool:
         """Whether the session is closing or closed."""
-        return self._state in (SessionState.CLOSING, SessionState.CLOSED)
+        return self._core.state in (SessionState.CLOSING, SessionState.CLOSED)
 
     @property
     def close_info(self) -> CloseInfo | None:
         """How the session ended, once it has (``None`` before)."""
-        return self._close_info
+        return self._core.close_info
 
     @property
     def session_id(self) -> str | None:
         """The server's session id, from ``session.created`` (``None`` before)."""
-        return self._session_id
+        return self._core.watch.session_id
 
     @property
     def call_id(self) -> str | None:
@@ -276,17 +196,17 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
         return self._call_id
 
     @property
-    def _reader_thread(self) -> threading.Thread:
-        return self._reader
-
-    @property
     def options(self) -> ConversationOptions:
         """The options the session was made with."""
         return self._options
 
+    @property
+    def _reader_thread(self) -> threading.Thread:
+        return self._core.conn.reader
+
     def wait_closed(self, timeout: float | None = None) -> bool:
         """Block until the session has closed; whether it had within ``timeout``."""
-        return self._closed_event.wait(timeout)
+        return self._core.closed_event.wait(timeout)
 
     def close(self, timeout: float | None = None) -> None:
         """Close the session: idempotent, safe from any thread, bounded in time.
@@ -308,74 +228,7 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
             timeout: Upper bound in seconds for the polite part (default: the
                 session's ``close_timeout``); after it, the connection is cut.
         """
-        budget = self._close_timeout if timeout is None else max(timeout, 0.0)
-        with self._lock:
-            state = self._state
-            if state is SessionState.OPEN or state is SessionState.NEW:
-                self._state = SessionState.CLOSING
-                self._closer = threading.current_thread()
-        if state is SessionState.CLOSING:
-            if self._may_wait_for_close():
-                self._closed_event.wait(budget + _CLOSE_SLACK)
-            return
-        if state is SessionState.CLOSED:
-            return
-        started = state is SessionState.OPEN
-        deadline = time.monotonic() + budget
-        if started:
-            self._outbox.stop()  # 1. the writer drains what is queued, then exits
-            if not self._join(self._writer, deadline):
-                self._outbox.stop(drop=True)  # a send is stuck: cut the connection
-                self._transport.abort()
-                self._join(self._writer, time.monotonic() + _ABORT_GRACE)
-            self._transport.send_close()  # 2. polite close; the reader sees the answer
-            if not self._join(self._reader, deadline):
-                self._transport.abort()  # 3. wake a reader blocked in recv
-                self._join(self._reader, time.monotonic() + _ABORT_GRACE)
-        else:
-            self._outbox.stop(drop=True)
-        self._transport.shutdown()
-        # Unfinished requests fail; tool threads stop (their sends already fail).
-        self._layer.close(max(deadline - time.monotonic(), _ABORT_GRACE))
-        peer = self._peer_close
-        error: RealtimeError | None = self._terminal
-        self._close_info = CloseInfo(
-            code=peer.code if peer is not None else None,
-            reason=peer.reason if peer is not None else "",
-            error=error,
-        )
-        if threading.current_thread() is self._reader:
-            # Closed from a callback: the event being dispatched is queued after
-            # this returns, so the reader ends iteration once it is done with it.
-            self._end_pending = True
-        else:
-            self._put_end()  # 4. iterators finish
-        with self._lock:
-            self._state = SessionState.CLOSED
-        self._closed_event.set()
-        self._created.set()  # wake a wait_created(): it reports the close
-        if error is not None:
-            self._callbacks.report_error(error)
-        self._callbacks.fire_close(self._close_info)  # 5. exactly once, last
-        _log.debug("session closed (%s)", self._close_info)
-
-    def _may_wait_for_close(self) -> bool:
-        """Whether this thread can wait for another thread's close without a deadlock."""
-        current = threading.current_thread()
-        if current is self._closer or current is self._reader or current is self._writer:
-            return False
-        return not self._layer.runs_on(current)  # a tool thread: close may be joining it
-
-    @staticmethod
-    def _join(thread: threading.Thread, deadline: float) -> bool:
-        """Join until ``deadline``; never the calling thread itself (paho's rule)."""
-        if thread is threading.current_thread():
-            return False
-        if thread.is_alive():
-            thread.join(max(deadline - time.monotonic(), 0.0))
-        return not thread.is_alive()
-
-    # --- the threads' hooks ------------------------------------------------------------------
+        self._core.close(timeout)
 
     def wait_created(self, timeout: float) -> None:
         """Wait for the server's ``session.created``, its first event on a new connection.
@@ -390,166 +243,549 @@ class ConversationSession(SessionConversation, SessionSending, SessionReceiving)
                 reason, e.g. an unknown model, is in the message).
             SessionClosedError: The session was closed first.
         """
-        if not self._created.wait(timeout):
-            raise RealtimeTimeoutError(
-                f"the server sent no session.created within {timeout:g} s of connecting"
-            )
-        if not self._created_seen:
-            info = self._close_info
-            error = info.error if info is not None else None
-            refusal = self._refusal
-            if isinstance(error, ConnectionClosedError) and refusal is not None:
-                raise ConnectionClosedError(
-                    f"{error}; the server said: {refusal}", code=error.code, reason=error.reason
-                ) from error
-            if error is not None:
-                raise error
-            raise SessionClosedError("the session closed before the server created it")
-
-    def _handle_frame(self, frame: str | bytes) -> None:
-        """Reader thread: decode, observe, run callbacks, queue."""
-        try:
-            self._handle_one(frame)
-        finally:
-            # Hand the events over once the next read would wait on the network:
-            # one put and one wake-up per socket read, not per event.
-            batch = self._batch
-            if batch and (
-                len(batch) >= _BATCH_MAX or self._frame_ready is None or not self._frame_ready()
-            ):
-                self._batch = []
-                self._events.put(batch)
-
-    def _flush_batch(self) -> None:
-        batch, self._batch = self._batch, []
-        if batch:
-            self._events.put(batch)
-
-    def _handle_one(self, frame: str | bytes) -> None:
-        if self._state is SessionState.CLOSED:
-            return  # frames still buffered after a close from a callback
-        try:
-            event = ev.decode_server_event(frame)
-        except ProtocolError as exc:
-            _log.warning("skipped a bad frame from the server: %s", exc)
-            self._callbacks.report_error(exc)
-            self._undecodable(frame)
-            return
-        if self._debug:
-            _log.debug("received %s (%d bytes)", event.type, len(frame))
-        kind = event.type
-        if isinstance(event, (ev.SessionCreatedEvent, ev.SessionUpdatedEvent)):
-            self._session_id = event.session.id or self._session_id
-            if isinstance(event, ev.SessionCreatedEvent):
-                self._created_seen = True
-                self._created.set()
-        elif isinstance(event, ev.ErrorEvent):
-            server_error = ServerError.from_event(event)
-            if not self._created_seen:
-                self._refusal = server_error  # why a session ends before it began
-            self._callbacks.report_error(server_error)
-        for observe in self._observers:
-            try:
-                observe(event)
-            except Exception as exc:
-                _log.exception("internal observer failed on %s", kind)
-                self._callbacks.report_error(exc)
-        if self._batch and self._callbacks.wants(event):
-            self._flush_batch()  # a slow callback must not hold back earlier events
-        self._callbacks.dispatch(event)
-        if self._buffer:
-            self._batch.append(event)
-
-    def _undecodable(self, frame: str | bytes) -> None:
-        """Reader thread: a refused frame may still start or end a response;
-        the conversation layer must learn of it, or its queue waits forever."""
-        if isinstance(frame, bytes):
-            if b'"response.' not in frame:
-                return  # cheap filter: the layer only cares about response.created / .done
-        elif '"response.' not in frame:
-            return
-        try:
-            raw = json.loads(frame)
-        except (ValueError, RecursionError):
-            return
-        try:
-            self._layer.observe_undecodable(raw)
-        except Exception as error:
-            _log.exception("internal observer failed on a bad frame")
-            self._callbacks.report_error(error)
-
-    def _reader_ended(self, exc: ConnectionClosedError) -> None:
-        """Reader thread: the connection ended; close if nobody asked for it."""
-        try:
-            self._connection_ended(exc)
-        finally:
-            if self._end_pending:
-                self._put_end()
-
-    def _put_end(self) -> None:
-        self._flush_batch()  # the reader has ended (or is stuck in a callback)
-        self._end_queued = True
-        self._events.put(END)
-
-    def _connection_ended(self, exc: ConnectionClosedError) -> None:
-        if exc.code is not None and self._peer_close is None:
-            self._peer_close = exc
-        with self._lock:
-            unexpected = self._state is SessionState.OPEN
-        if not unexpected:
-            return
-        error: RealtimeError | None
-        if self._writer_error is not None:
-            error = ConnectionClosedError(
-                f"the connection failed while sending: {self._writer_error}"
-            )
-            error.__cause__ = self._writer_error
-        else:
-            error = _terminal_error(exc)
-        self._terminal = error
-        if error is not None:
-            _log.warning("session ended: %s", error)
-        self.close()
-
-    def _writer_failed(self, exc: TransportError) -> None:
-        """Writer thread: a send failed; wake the reader, which closes the session."""
-        self._writer_error = exc
-        self._outbox.stop(drop=True)
-        self._transport.abort()
-
-    # --- sending -------------------------------------------------------------------------------
-
-    def _tools_changed(self) -> None:
-        """A tool was registered or removed: send the new list if the session is open."""
-        if self._state is not SessionState.OPEN:
-            return  # before opening, the client sends them with the first configuration
-        tools = self._layer.tools_config()
-        try:
-            self.send(ev.SessionUpdateEvent(session=ev.RealtimeSessionConfig(tools=tools)))
-        except SessionClosedError:
-            _log.debug("tools changed while the session was closing; not sent")
-
-    def _enqueue(self, frames: list[str], timeout: float | None = None) -> None:
-        if self._state in (SessionState.CLOSING, SessionState.CLOSED):
-            raise SessionClosedError("the session is closed: nothing more can be sent")
-        self._outbox.put(frames, timeout)
-
-    # --- lifecycle callbacks and the receiving half's hook ------------------------------------
+        self._core.wait_created(timeout)
 
     def on_close(self, fn: F) -> F:
         """Call ``fn(close_info)`` once the session has closed (immediately if it has)."""
-        with self._lock:
-            done = self._state is SessionState.CLOSED
-            if not done:
-                self._callbacks.on_close(fn)
-        if done and self._close_info is not None:
-            fn(self._close_info)
+        self._core.on_close(fn)
         return fn
 
-    def _drained(self) -> bool:
-        """Closed, and nothing but the end is left to iterate."""
-        # Closed from a callback, the reader still queues the event it was
-        # dispatching, then the end: until the end is queued, iterate.
-        return (
-            self._state is SessionState.CLOSED and self._end_queued and self._events.qsize() <= 1
+    # --- receiving: callbacks and iteration -----------------------------------------------------
+
+    @overload
+    def on(self, key: EventKey) -> Callable[[F], F]: ...
+
+    @overload
+    def on(self, key: EventKey, fn: F) -> F: ...
+
+    def on(self, key: EventKey, fn: F | None = None) -> F | Callable[[F], F]:
+        """Call ``fn(event)`` on the reader thread for every event of ``key``.
+
+        Usable directly (``session.on(ev.ErrorEvent, fn)``) or as a decorator
+        (``@session.on("response.done")``). Callbacks run in registration order,
+        before the event is queued for iteration; one that raises is logged and
+        reported to ``on_error``, and the others still run.
+
+        Args:
+            key: An event class (``ev.ResponseDoneEvent``) or a wire type
+                string (which also matches events this version does not know).
+            fn: The callback; omitted when used as a decorator.
+
+        Returns:
+            ``fn`` (or a decorator that registers and returns its function).
+
+        Raises:
+            TypeError: ``key`` is not a server event class or a string.
+        """
+        if fn is None:
+
+            def register(f: F) -> F:
+                return self._callbacks.on(key, f)
+
+            return register
+        return self._callbacks.on(key, fn)
+
+    def on_any(self, fn: F) -> F:
+        """Call ``fn(event)`` for every event, after the type-specific callbacks."""
+        return self._callbacks.on_any(fn)
+
+    def on_error(self, fn: F) -> F:
+        """Call ``fn(exception)`` for every error reported (see the class docs)."""
+        return self._callbacks.on_error(fn)
+
+    def remove_callback(self, fn: Callable[..., object]) -> bool:
+        """Unregister ``fn`` from every event, error and close; whether it was registered."""
+        return self._callbacks.remove(fn)
+
+    # --- iteration -----------------------------------------------------------------------------
+
+    def events(
+        self, timeout: float | None = None
+    ) -> Iterator[ev.ServerEvent | ev.UnknownServerEvent]:
+        """Iterate over received events, in order, until the session ends.
+
+        Args:
+            timeout: Seconds to wait for each next event (``None``: forever).
+
+        Yields:
+            Each event, typed (or :class:`~realtime_client.events.UnknownServerEvent`).
+
+        Raises:
+            WaitTimeoutError: No event came within ``timeout`` seconds.
+            ConnectionClosedError: The connection ended unexpectedly (raised
+                after every event received before it was yielded);
+                :class:`~realtime_client.SessionExpiredError` at the server's
+                maximum session duration.
+            SessionClosedError: The session had already closed and nothing
+                remained to read.
+            UsageError: The session was made with ``buffer_events=False``.
+        """
+        if not self._pump.buffer:
+            raise UsageError(
+                "this session does not buffer events (buffer_events=False): use callbacks"
+            )
+        if self._core.drained():
+            error = self._core.terminal_error()
+            if error is not None:
+                raise error
+            raise SessionClosedError("the session is closed: there are no more events")
+        return self._pump.iterate(timeout, self._core.terminal_error)
+
+    def __iter__(self) -> Iterator[ev.ServerEvent | ev.UnknownServerEvent]:
+        """Same as :meth:`events` without a timeout."""
+        return self.events()
+
+    def receive_messages(self, timeout: float | None = None) -> Iterator[ConversationMessage]:
+        """Iterate over received events as :class:`~realtime_client.ConversationMessage`.
+
+        The simple view: ``message.text``, ``message.audio``, ``message.transcript``,
+        ``message.error``, ``message.turn_finished`` and more, each filled only
+        where it applies; the typed event stays in ``message.event``.
+
+        Args:
+            timeout: Seconds to wait for each next message (``None``: forever).
+
+        Raises:
+            As :meth:`events`.
+        """
+        events = self.events(timeout)
+        from_event = ConversationMessage.from_event
+        return (from_event(event) for event in events)
+
+    # --- sending ---------------------------------------------------------------------------------
+
+    def send(self, event: ev.ClientEvent, *, timeout: float | None = None) -> None:
+        """Send any typed client event.
+
+        Args:
+            event: The event, for example :class:`~realtime_client.events.ResponseCancelEvent`.
+            timeout: Seconds to wait for room in the send queue (``None``: as long
+                as it takes).
+
+        Raises:
+            TypeError: The event is not a client event.
+            ValueError: A field has the wrong type or value (the message names it).
+            SessionClosedError: The session is closed.
+            SendQueueFullError: The send queue stayed full for ``timeout`` seconds.
+        """
+        if type(event) is ev.InputAudioBufferAppendEvent:
+            frame = append_frame(event)  # the hot path of a live conversation
+        else:
+            frame = encode_event(event)
+        self._enqueue([frame], timeout)
+
+    def update_session(self, session: ev.SessionConfig | ConversationOptions) -> None:
+        """Change the session's configuration (``session.update``).
+
+        Args:
+            session: A realtime or transcription session config, or
+                :class:`~realtime_client.ConversationOptions` (its session settings
+                are sent; its local behaviour settings are not changed).
+        """
+        if isinstance(session, ConversationOptions):
+            session = session.session_config()
+        self.send(ev.SessionUpdateEvent(session=session))
+
+    def send_text(
+        self, text: str, *, respond: bool = True, response: ev.ResponseOptions | None = None
+    ) -> None:
+        """Add a user message with ``text`` and, by default, ask for a response.
+
+        Args:
+            text: What the user says.
+            respond: Also ask for a response: queued behind the active one, if
+                any, as :meth:`create_response` does.
+            response: Options for that response.
+
+        .. versionchanged:: 0.2 The response waits for the active one to end.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        item = ev.UserMessageItem(content=[ev.InputTextContent(text=text)])
+        self._send_then_respond(ev.ConversationItemCreateEvent(item=item), respond, response)
+
+    def _send_then_respond(
+        self, event: ev.ClientEvent, respond: bool, response: ev.ResponseOptions | None
+    ) -> None:
+        frame = encode_event(event)
+        if respond:
+            self._request_response(response, [frame])
+        else:
+            self._enqueue([frame])
+
+    def send_audio(
+        self, audio: bytes | bytearray | memoryview, *, timeout: float | None = None
+    ) -> None:
+        """Append audio to the input buffer, split into chunks the server accepts.
+
+        The audio must be in the session's input format (by default 16-bit
+        little-endian mono PCM at 24 kHz). With server turn detection, the
+        server decides when the user's turn ends; with manual turns, call
+        :meth:`commit_audio` and then :meth:`create_response`.
+
+        Args:
+            audio: Raw audio bytes. Empty audio sends nothing.
+            timeout: Seconds to wait for room in the send queue; None waits as
+                long as it takes, 0 never waits (for an audio callback).
+
+        Raises:
+            SendQueueFullError: The send queue stayed full for ``timeout``
+                seconds; none of ``audio`` was queued.
+            SessionClosedError: The session is closed.
+        """
+        frames = append_frames(audio)
+        if frames:
+            self._enqueue(frames, timeout)
+
+    def commit_audio(self) -> None:
+        """Commit the input buffer as a user message (manual turns)."""
+        self.send(ev.InputAudioBufferCommitEvent())
+
+    def clear_audio(self) -> None:
+        """Discard the audio in the input buffer."""
+        self.send(ev.InputAudioBufferClearEvent())
+
+    def cancel_response(self, response_id: str | None = None) -> None:
+        """Cancel the active response, or the one named ``response_id``.
+
+        A cancelled response still ends with ``response.done`` (status
+        ``cancelled``).
+        """
+        self.send(ev.ResponseCancelEvent(response_id=response_id))
+
+    def submit_tool_response(self, call_id: str, output: Any, *, respond: bool = True) -> None:
+        """Answer a function call and, by default, ask for the next response.
+
+        Args:
+            call_id: The ``call_id`` of the model's function call.
+            output: The result: a string is sent as is, anything else as JSON.
+            respond: Also ask for the next response (queued behind the active
+                one, if any). Sessions with registered tools answer their calls
+                themselves; this is for calls you handle yourself.
+
+        Raises:
+            TypeError: ``output`` is neither a string nor JSON-serializable.
+        """
+        if not isinstance(call_id, str) or not call_id:
+            raise TypeError("call_id must be a non-empty str")
+        if not isinstance(output, str):
+            try:
+                output = json.dumps(output, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"tool output is not JSON-serializable: {exc}") from None
+        item = ev.FunctionCallOutputItem(call_id=call_id, output=output)
+        self._send_then_respond(ev.ConversationItemCreateEvent(item=item), respond, None)
+
+    def create_item(
+        self, item: ev.ConversationItem, *, previous_item_id: str | None = None
+    ) -> None:
+        """Add ``item`` to the conversation, after ``previous_item_id`` if given."""
+        self.send(ev.ConversationItemCreateEvent(item=item, previous_item_id=previous_item_id))
+
+    def retrieve_item(self, item_id: str) -> None:
+        """Ask for ``item_id`` as it stands; the answer is ``conversation.item.retrieved``."""
+        self.send(ev.ConversationItemRetrieveEvent(item_id=item_id))
+
+    def delete_item(self, item_id: str) -> None:
+        """Remove ``item_id`` from the conversation."""
+        self.send(ev.ConversationItemDeleteEvent(item_id=item_id))
+
+    def truncate_item(self, item_id: str, content_index: int, audio_end_ms: int) -> None:
+        """Cut an assistant audio item at ``audio_end_ms``: what the user actually heard.
+
+        Raises:
+            ValueError: ``content_index`` or ``audio_end_ms`` is negative.
+        """
+        if content_index < 0 or audio_end_ms < 0:
+            raise ValueError("content_index and audio_end_ms must not be negative")
+        self.send(
+            ev.ConversationItemTruncateEvent(
+                item_id=item_id, content_index=content_index, audio_end_ms=audio_end_ms
+            )
         )
+
+    def clear_output_audio(self) -> None:
+        """Stop the audio the server is playing to a WebRTC or SIP call.
+
+        Raises:
+            UsageError: This session is not attached to a call: over a plain
+                WebSocket the client plays the audio itself (stop your player
+                and call :meth:`truncate_item`).
+        """
+        if self._call_id is None:
+            raise UsageError(
+                "output_audio_buffer.clear applies only to WebRTC/SIP calls "
+                "(a session opened with attach_call)"
+            )
+        self.send(ev.OutputAudioBufferClearEvent())
+
+    # --- the conversation ------------------------------------------------------------------------
+
+    @property
+    def last_turn(self) -> Turn | None:
+        """The last response that finished in the conversation, whole (``None`` before).
+
+        Updated on the reader thread before the ``response.done`` that finishes
+        it reaches callbacks and iterators. Out-of-band responses go to their
+        :class:`~realtime_client.session.ResponseHandle` instead. Always ``None``
+        with ``ConversationOptions(accumulate_last_turn=False)``.
+
+        .. versionadded:: 0.2
+        """
+        return self._layer.last_turn
+
+    @property
+    def items(self) -> list[ev.ConversationItem]:
+        """A snapshot of the conversation's items, in the server's order.
+
+        User audio items carry their input transcript once it arrived, even
+        when it came after the assistant's reply.
+
+        .. versionadded:: 0.2
+        """
+        return list(self._layer.state.items)
+
+    @property
+    def conversation(self) -> ConversationState:
+        """The live conversation state (thread-safe reads), for ``get()`` and the like.
+
+        .. versionadded:: 0.2
+        """
+        return self._layer.state
+
+    def export_items(self) -> list[dict[str, Any]]:
+        """The conversation as JSON-ready dictionaries, for :meth:`seed` or
+        ``start_conversation(items=...)`` in a new session.
+
+        .. versionadded:: 0.2
+        """
+        return self._layer.state.export()
+
+    def seed(self, items: Iterable[ev.ConversationItem | Mapping[str, Any]]) -> int:
+        """Recreate an exported conversation in this session (before its first response).
+
+        Every entry is checked before anything is sent. Audio the server did
+        not return becomes its transcript, as text.
+
+        Args:
+            items: What :meth:`export_items` returned (for example read back
+                with ``json.load``), or item objects.
+
+        Returns:
+            How many items were sent.
+
+        Raises:
+            ValueError: An entry is not a valid item; the message gives its position.
+            SessionClosedError: The session is closed.
+
+        .. versionadded:: 0.2
+        """
+        events = ConversationState.seed_events(items)
+        frames = [encode_event(event) for event in events]
+        if frames:
+            self._enqueue(frames)
+        return len(frames)
+
+    @property
+    def usage(self) -> UsageTracker:
+        """Token usage per turn and per session, by modality, and the estimated cost.
+
+        .. versionadded:: 0.2
+        """
+        return self._layer.usage
+
+    @property
+    def tools(self) -> ToolRegistry:
+        """The function tools the model may call; the session runs their calls.
+
+        Registering or removing one while the session is open sends the new
+        tool list to the server (``session.update``).
+
+        .. versionadded:: 0.2
+        """
+        return self._layer.tools
+
+    @overload
+    def tool(self, function: F, /) -> F: ...
+
+    @overload
+    def tool(
+        self,
+        function: None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        follow_up: bool = True,
+        timeout: float | None = None,
+    ) -> Callable[[F], F]: ...
+
+    def tool(
+        self,
+        function: F | None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        follow_up: bool = True,
+        timeout: float | None = None,
+    ) -> F | Callable[[F], F]:
+        """Register a function tool: ``@session.tool`` or ``@session.tool(...)``.
+
+        The same as :meth:`ToolRegistry.register <realtime_client.tools.ToolRegistry.register>`
+        on :attr:`tools`; see it for the arguments.
+
+        .. versionadded:: 0.2
+        """
+        if function is not None:
+            return self._layer.tools.register(function)
+        return self._layer.tools.register(
+            name=name,
+            description=description,
+            parameters=parameters,
+            follow_up=follow_up,
+            timeout=timeout,
+        )
+
+    def create_response(self, options: ev.ResponseOptions | None = None) -> ResponseHandle:
+        """Ask the model for a response, without racing the one already active.
+
+        The request is queued and sent as soon as no response is active (or,
+        with ``ConversationOptions(response_conflict="cancel")``, after
+        cancelling the active one), so the server never refuses it with
+        ``conversation_already_has_active_response``. It never blocks, so a
+        callback may call it. The session tags the request: its ``event_id``
+        and a ``metadata`` entry ``"realtime_client.request"``.
+
+        Args:
+            options: Per-response settings: instructions, modalities, tools,
+                ``conversation="none"`` for an out-of-band response (delivered to
+                the handle only, never to :attr:`last_turn`), metadata, input.
+
+        Returns:
+            A handle: ``handle.result(timeout)`` is the finished turn.
+
+        Raises:
+            ProtocolError: The options do not encode (the message names the field).
+            ValueError: ``options.metadata`` already holds 16 pairs.
+            SessionClosedError: The session is closed.
+
+        .. versionchanged:: 0.2 Queued behind the active response; returns a handle.
+        """
+        return self._layer.gate.request(options, want_turn=True)
+
+    def _request_response(self, options: ev.ResponseOptions | None, before: list[str]) -> None:
+        self._layer.gate.request(options, want_turn=False, before=before)
+
+    def ask(
+        self,
+        prompt: str | bytes | bytearray | memoryview,
+        *,
+        timeout: float | None = None,
+        response: ev.ResponseOptions | None = None,
+    ) -> Turn:
+        """Say something and wait for the model's whole answer.
+
+        Text becomes a user text message; bytes become a user audio message
+        (in the session's input format, by default 24 kHz 16-bit mono PCM),
+        sent as one item, so server turn detection does not act on it. The
+        response is queued behind any active one, as :meth:`create_response`.
+
+        Args:
+            prompt: What the user says: text, or audio bytes.
+            timeout: Seconds to wait for the answer (``None``: until it comes or
+                the session closes).
+            response: Options for the response.
+
+        Returns:
+            The finished turn (also in :attr:`last_turn` for an in-conversation
+            response with accumulation on).
+
+        Raises:
+            WaitTimeoutError: No answer within ``timeout``; the response goes on.
+            ServerError: The server refused the request.
+            SessionClosedError: The session closed first.
+            TypeError: ``prompt`` is neither text nor bytes.
+            ValueError: ``prompt`` is empty.
+            UsageError: Called from a callback (it would block the reader thread).
+
+        .. versionadded:: 0.2
+        """
+        if threading.current_thread() is self._reader_thread:
+            raise UsageError(
+                "ask() waits for the reader thread, so it cannot run in a callback: "
+                "use create_response() and add_done_callback()"
+            )
+        if isinstance(prompt, str):
+            content: list[ev.UserContent] = [ev.InputTextContent(text=prompt)]
+        elif isinstance(prompt, (bytes, bytearray, memoryview)):
+            content = [ev.InputAudioContent(audio=bytes(prompt))]
+        else:
+            raise TypeError(f"prompt must be str or bytes, got {type(prompt).__name__}")
+        if not prompt:
+            raise ValueError("prompt must not be empty")
+        item = ev.ConversationItemCreateEvent(item=ev.UserMessageItem(content=content))
+        frame = encode_event(item)
+        return self._layer.gate.request(response, want_turn=True, before=[frame]).result(timeout)
+
+
+def start_session(
+    transport: Transport,
+    *,
+    options: ConversationOptions,
+    on_error: Callable[[BaseException], object] | None,
+    on_close: Callable[[CloseInfo], object] | None,
+    ping_interval: float,
+    pong_timeout: float | None,
+    close_timeout: float,
+    call_id: str | None,
+    model: str | None,
+    config: ev.SessionConfig | None,
+    seed: list[str] | None,
+    created_timeout: float | None,
+) -> ConversationSession:
+    """The client's one way to make a session: build it over a connected
+    ``transport``, open it, wait for ``session.created`` (unless
+    ``created_timeout`` is None: a sideband socket joins an existing session),
+    then send the first configuration and the seeded items.
+
+    Nothing is left open on failure: the session (or, if building it failed,
+    the transport) is closed before the error propagates.
+    """
+    try:
+        session = ConversationSession(
+            transport=transport,
+            options=options,
+            on_error=on_error,
+            on_close=on_close,
+            ping_interval=ping_interval,
+            pong_timeout=pong_timeout,
+            close_timeout=close_timeout,
+            call_id=call_id,
+            model=model,
+        )
+    except BaseException:
+        transport.abort()
+        transport.shutdown()
+        raise
+    try:
+        if isinstance(config, ev.RealtimeSessionConfig):
+            layer = session._layer
+            layer.base_tools = list(config.tools or ())
+            tools = layer.tools_config()
+            config = attrs.evolve(config, tools=tools or None)
+            if config == ev.RealtimeSessionConfig():
+                config = None
+        session.open()
+        if created_timeout is not None:
+            session.wait_created(created_timeout)
+        if config is not None:
+            session.send(ev.SessionUpdateEvent(session=config))
+        if seed:
+            session._enqueue(seed)
+    except BaseException:
+        session.close()
+        raise
+    return session

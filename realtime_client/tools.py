@@ -2,12 +2,14 @@
 
 :class:`ToolRegistry` turns functions into tool definitions, with the JSON
 Schema of their parameters derived from the signature and the Google-style
-docstring. :class:`ToolRunner` runs the model's calls on a small pool of
+docstring. A session runs the model's calls (privately) on a small pool of
 worker threads, with a time limit per call, and always produces an output
 for the model: an unknown tool, bad arguments, an exception or a timeout each
 become an error output (``{"error": "..."}``), never an exception for the
-caller. The calls of one response are collected in a :class:`ToolBatch` and
-answered together, followed by one ``response.create``.
+caller; each is a :class:`ToolResult`. The calls of one response are answered
+together, followed by one ``response.create``.
+
+.. versionchanged:: 0.3 ``ToolRunner`` and ``ToolBatch`` are private.
 
 .. versionadded:: 0.2
 """
@@ -24,10 +26,10 @@ from typing import Any, Final, TypeVar, final, overload
 import attrs
 
 from . import events as ev
-from ._tool_runner import ToolBatch, ToolResult, ToolRunner
+from ._tool_runner import ToolResult
 from ._tool_schema import Signature, parse_docstring
 
-__all__ = ["Tool", "ToolBatch", "ToolRegistry", "ToolResult", "ToolRunner"]
+__all__ = ["Tool", "ToolRegistry", "ToolResult"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,7 +95,7 @@ class ToolRegistry:
 
     Contract: register tools from any thread, before or during a session; the
     session reads :meth:`definitions` when it configures the server, and the
-    :class:`ToolRunner` looks tools up from its worker threads. All methods are
+    A session's tool pool looks tools up from its worker threads. All methods are
     thread-safe. A tool registered during a session reaches the model only
     when the session sends its tools again (``session.update``); a session
     whose registry this is does so after every change.

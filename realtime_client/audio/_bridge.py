@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, final
 
 from .. import events as ev
-from ..errors import RealtimeError, RealtimeTimeoutError, SessionClosedError
+from ..errors import RealtimeError, SendQueueFullError, SessionClosedError
 from ._playback import PlaybackPosition
 
 __all__ = ["AudioSink", "AudioSource", "BridgeSession", "VoiceBridge"]
@@ -289,7 +289,7 @@ class VoiceBridge:
             return
         try:
             self._session.send_audio(chunk, timeout=0)
-        except RealtimeTimeoutError:  # the network is behind: drop this chunk, keep going
+        except SendQueueFullError:  # the network is behind: drop this chunk, keep going
             self.chunks_dropped += 1
             return
         except RealtimeError as exc:

@@ -12,12 +12,13 @@ import queue
 import threading
 import time
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 
 from .. import events as ev
+from .._transport import TICK
 from ..errors import ConnectionClosedError, RealtimeError, TransportError
 
 __all__ = ["FakeTransport"]
@@ -223,11 +224,19 @@ class FakeTransport:
             )
         return item
 
-    def send(self, frame: str) -> None:
-        """Record one frame (the Transport interface)."""
+    def send(self, frame: str, stalled: Callable[[], bool] | None = None) -> None:
+        """Record one frame (the Transport interface).
+
+        While sends are paused (a peer that stopped reading), ``stalled()`` is
+        asked every ``TICK`` (0.25) seconds, as the
+        real transport does; when it answers ``True`` the send fails.
+        """
         with self._cond:
             while self._paused and not self._aborted:
-                self._cond.wait()
+                if not self._cond.wait(TICK) and stalled is not None and stalled():
+                    self._aborted = True
+                    self._incoming.put(_ABORTED)
+                    raise TransportError("sending stalled: the peer stopped reading")
             if self._aborted or self._client_close is not None:
                 raise TransportError("the connection is closed")
             if self._fail_next is not None:
@@ -239,7 +248,7 @@ class FakeTransport:
             self._raw_sent.append(frame)
             self._cond.notify_all()
 
-    def ping(self) -> None:
+    def ping(self, stalled: Callable[[], bool] | None = None) -> None:
         """Count a ping, and answer it unless ``answer_pings=False`` (the Transport interface)."""
         with self._cond:
             if self._aborted:

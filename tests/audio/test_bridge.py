@@ -9,7 +9,7 @@ import pytest
 
 from realtime_client import events as ev
 from realtime_client.audio import Microphone, Speaker, VoiceBridge, WavSink
-from realtime_client.errors import RealtimeTimeoutError, SessionClosedError
+from realtime_client.errors import SendQueueFullError, SessionClosedError
 
 from ._fakes import FakeFactory, FakeSession, ramp, tone
 
@@ -258,7 +258,7 @@ class TestMicrophonePushesChunks:
             Microphone(stream_factory=factory, chunk_ms=20, blocksize_ms=20) as mic,
             VoiceBridge(session, source=mic) as bridge,
         ):
-            session.fail_send = RealtimeTimeoutError("the send queue stayed full for 0 s")
+            session.fail_send = SendQueueFullError("the send queue stayed full for 0 s")
             factory.stream.push(ramp(480))
             session.fail_send = None
             factory.stream.push(ramp(480, start=7))

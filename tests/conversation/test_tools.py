@@ -11,8 +11,10 @@ from typing import Annotated, Any, Literal, Optional
 import pytest
 
 from realtime_client import events as ev
-from realtime_client.messages import FunctionCall, TurnAccumulator
-from realtime_client.tools import ToolBatch, ToolRegistry, ToolRunner
+from realtime_client._tool_runner import ToolBatch, ToolRunner
+from realtime_client._turns import TurnAccumulator
+from realtime_client.messages import FunctionCall
+from realtime_client.tools import ToolRegistry
 
 from ._build import Ids, call_turn
 from .test_turns import feed_all

@@ -10,7 +10,8 @@ import attrs
 import pytest
 
 from realtime_client import events as ev
-from realtime_client.messages import ConversationMessage, FunctionCall, Turn, TurnAccumulator
+from realtime_client._turns import TurnAccumulator
+from realtime_client.messages import ConversationMessage, FunctionCall, Turn
 
 from ._build import Ids, audio_turn, call_turn, text_turn
 

@@ -16,6 +16,7 @@ from realtime_client import (
     ServerError,
     SessionClosedError,
     UsageError,
+    WaitTimeoutError,
 )
 from realtime_client import events as ev
 from realtime_client._config import ConversationOptions
@@ -253,8 +254,9 @@ class TestThreads:
             session.create_response()
 
     def test_result_times_out(self, fake):
-        """result(timeout) raises RealtimeTimeoutError while the response runs."""
-        with open_session(fake) as session, pytest.raises(RealtimeTimeoutError):
+        """result(timeout) raises WaitTimeoutError (a wait in the app's call, not a
+        transport timeout) while the response runs."""
+        with open_session(fake) as session, pytest.raises(WaitTimeoutError):
             session.create_response().result(0.01)
 
     def test_tool_threads_stop_with_the_session(self, fake):

@@ -14,11 +14,13 @@ import pytest
 from realtime_client import (
     ConnectionClosedError,
     ProtocolError,
-    RealtimeTimeoutError,
+    SendQueueFullError,
     ServerError,
     SessionClosedError,
     SessionExpiredError,
+    TransportError,
     UsageError,
+    WaitTimeoutError,
 )
 from realtime_client import events as ev
 from realtime_client._config import ConversationOptions
@@ -77,9 +79,9 @@ class TestSending:
         """Audio is base64 on the wire and split into chunks of at most MAX_APPEND_BYTES."""
         import base64
 
-        from realtime_client import _session_send
+        from realtime_client import _frames
 
-        monkeypatch.setattr(_session_send, "MAX_APPEND_BYTES", 1000)
+        monkeypatch.setattr(_frames, "MAX_APPEND_BYTES", 1000)
         pcm = bytes(range(256)) * 10  # 2560 bytes -> 3 chunks
         session.send_audio(bytearray(pcm))
         frames = fake.wait_for_sent(3)
@@ -96,11 +98,11 @@ class TestSending:
         ).open()
         try:
             queued: list[int] = []
-            refused: RealtimeTimeoutError | None = None
+            refused: SendQueueFullError | None = None
             for n in range(1, 6):  # the writer holds one, the queue two: the 4th fails
                 try:
                     s.send_audio(bytes([n, 0]) * 10, timeout=0)
-                except RealtimeTimeoutError as exc:
+                except SendQueueFullError as exc:
                     refused = exc
                     break
                 queued.append(n)
@@ -137,8 +139,10 @@ class TestSending:
             session.send_text(42)  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="audio must be bytes-like"):
             session.send_audio("pcm")  # type: ignore[arg-type]
-        with pytest.raises(ProtocolError, match=r"conversation\.item\.delete"):
-            session.delete_item(7)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=r"conversation\.item\.delete"):
+            session.delete_item(7)  # type: ignore[arg-type]  # the caller's error, not the server's
+        with pytest.raises(TypeError, match="expected a client event"):
+            session.send("not an event")  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="must not be negative"):
             session.truncate_item("i1", 0, -5)
         with pytest.raises(TypeError, match="not JSON-serializable"):
@@ -309,10 +313,12 @@ class TestReceiving:
         assert "Hello" == "".join(text)
 
     def test_iterator_timeout(self, session):
-        """events(timeout=...) raises RealtimeTimeoutError (also a TimeoutError)."""
-        with pytest.raises(RealtimeTimeoutError, match=r"0\.05"):
+        """events(timeout=...) raises WaitTimeoutError (also a TimeoutError), not a
+        transport error: the connection is fine."""
+        with pytest.raises(WaitTimeoutError, match=r"0\.05"):
             next(session.events(timeout=0.05))
-        assert issubclass(RealtimeTimeoutError, TimeoutError)
+        assert issubclass(WaitTimeoutError, TimeoutError)
+        assert not issubclass(WaitTimeoutError, TransportError)
 
     def test_unknown_event_passes_through(self, session, fake):
         """An event type this version does not know arrives as UnknownServerEvent."""
@@ -385,7 +391,7 @@ class TestReceiving:
             assert got.wait(WAIT)
             with pytest.raises(UsageError, match="buffer_events=False"):
                 s.events()
-            assert 0 == s._events.qsize()
+            assert 0 == s._pump._events.qsize()
 
     def test_session_id_from_session_created(self, session, fake):
         """session_id comes from session.created."""

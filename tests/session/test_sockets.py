@@ -222,7 +222,9 @@ class TestTransport:
 
         url = ws_server(handler)
         client = ConversationClient(base_url=url, api_key="k", close_timeout=0.3)
-        session = client.start_conversation(options=ConversationOptions(send_queue_size=4))
+        session = client.start_conversation(
+            options=ConversationOptions(send_queue_size=4, send_queue_bytes=64 * 1024 * 1024)
+        )
         chunk = bytes(1024 * 1024)
         outcome: list[BaseException] = []
 
@@ -237,7 +239,7 @@ class TestTransport:
         sender.start()
         # Wait until the outbox is full: the writer is stuck in the socket.
         for _ in range(500):
-            if len(session._outbox) >= 4:
+            if session._core.conn.queued >= 4:
                 break
             threading.Event().wait(0.01)
         session.close()

@@ -1,0 +1,277 @@
+"""One connection's part of a session: the transport, its two threads, and how it ended.
+
+A :class:`Connection` owns a connected :class:`~realtime_client._transport.Transport`,
+the send queue, the reader thread (``realtime-reader-<n>``) and the writer
+thread (``realtime-writer-<n>``), and one :class:`Termination` record. It knows
+nothing of the Realtime protocol: frames go in and out as text, the reader
+hands each received frame to ``handle_frame`` (an event pump), and the writer
+calls ``deadlines`` at each timed wake-up. A conversation session and a
+translation session build on it alike; a reconnecting session can replace one
+connection with the next under the same facade, each with its own record.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+import typing
+from collections.abc import Callable, Sequence
+from typing import Final
+
+import attrs
+
+from ._transport import Transport
+from ._workers import Deadlines, Outbox, next_thread_number, run_reader, run_writer
+from .errors import ConnectionClosedError, RealtimeError, SessionExpiredError, TransportError
+
+__all__ = ["ABORT_GRACE", "Connection", "EndCause", "Ending", "Termination"]
+
+ABORT_GRACE: Final = 1.0
+"""Seconds a thread gets to wake after the connection is cut (it wakes at once)."""
+_EXPIRY_WORDS: Final = ("duration", "expire", "maximum", "max ")
+
+
+class EndCause(enum.Enum):
+    """Why a connection ended."""
+
+    CLOSED_BY_APP = "closed by the application"
+    CLOSED_BY_SERVER = "closed by the server"
+    EXPIRED = "the server ended the session at its maximum duration"
+    BROKEN = "the connection broke"
+    UNRESPONSIVE = "the peer stopped answering"
+
+
+@typing.final
+@attrs.frozen(kw_only=True)
+class Ending:
+    """How a connection ended: the cause, and the error it means (``None`` for a
+    clean end: the app closing, or the server closing with code 1000)."""
+
+    cause: EndCause
+    error: RealtimeError | None = None
+
+
+@typing.final
+class Termination:
+    """The one record of a connection's end, set once under one lock.
+
+    The first cause recorded wins (an application's close racing the server's
+    is whichever came first); later ones are ignored. Separately, the close
+    frame the peer sent, if any, is kept for :class:`~realtime_client.CloseInfo`.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ending: Ending | None = None
+        self._peer: ConnectionClosedError | None = None
+
+    def record(self, cause: EndCause, error: RealtimeError | None = None) -> bool:
+        """Record the end; whether this call was the first (and so the one kept)."""
+        with self._lock:
+            if self._ending is not None:
+                return False
+            self._ending = Ending(cause=cause, error=error)
+            return True
+
+    def note_peer_close(self, exc: ConnectionClosedError) -> None:
+        """Keep the peer's close frame (its code and reason), the first one seen."""
+        if exc.code is None:
+            return
+        with self._lock:
+            if self._peer is None:
+                self._peer = exc
+
+    @property
+    def ending(self) -> Ending | None:
+        """The end, once recorded."""
+        return self._ending
+
+    @property
+    def error(self) -> RealtimeError | None:
+        """The terminal error, if the end has one."""
+        ending = self._ending
+        return ending.error if ending is not None else None
+
+    @property
+    def peer_code(self) -> int | None:
+        """The close code the peer sent, if it sent one."""
+        return self._peer.code if self._peer is not None else None
+
+    @property
+    def peer_reason(self) -> str:
+        """The close reason the peer sent."""
+        return self._peer.reason if self._peer is not None else ""
+
+
+def classify_close(exc: ConnectionClosedError) -> Ending:
+    """What a connection ending seen by the reader means."""
+    if exc.code is None:
+        return Ending(cause=EndCause.BROKEN, error=exc)
+    if exc.code == 1000:
+        return Ending(cause=EndCause.CLOSED_BY_SERVER)
+    lowered = exc.reason.lower()
+    if exc.code == 1001 and any(word in lowered for word in _EXPIRY_WORDS):
+        error = SessionExpiredError(
+            f"the server ended the session at its maximum duration: {exc.reason}",
+            code=exc.code,
+            reason=exc.reason,
+        )
+        error.__cause__ = exc
+        return Ending(cause=EndCause.EXPIRED, error=error)
+    return Ending(cause=EndCause.CLOSED_BY_SERVER, error=exc)
+
+
+@typing.final
+class Connection:
+    """A transport with its reader and writer threads and its termination record.
+
+    Contract: :meth:`start` once; :meth:`send` from any thread; the reader
+    calls ``handle_frame`` for every frame, ``flush`` whenever no further frame
+    is already buffered, and ``on_end(self)`` once when the connection ends
+    (whoever ended it); :meth:`shut` from the thread that closes, within a bound.
+
+    Args:
+        transport: The connected transport (this connection owns it from now on).
+        handle_frame: Reader thread: one received frame.
+        flush: Reader thread: the next read would wait on the network.
+        on_end: Reader thread: the connection ended (the record says how).
+        ping_interval: Seconds of silence from the peer before a ping.
+        pong_timeout: Seconds more of silence before the peer is declared dead
+            (``None``: never).
+        deadlines: Writer thread, at each wake-up: other deadlines (see
+            :func:`~realtime_client._workers.run_writer`).
+        max_frames: Frames the send queue holds before ``send`` waits.
+        max_bytes: Bytes the send queue holds before ``send`` waits.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        handle_frame: Callable[[str | bytes], None],
+        flush: Callable[[], None],
+        on_end: Callable[[Connection], None],
+        ping_interval: float,
+        pong_timeout: float | None,
+        deadlines: Deadlines | None,
+        max_frames: int,
+        max_bytes: int,
+    ) -> None:
+        self.transport = transport
+        self.termination = Termination()
+        self._outbox = Outbox(max_frames, max_bytes)
+        self._handle_frame = handle_frame
+        self._flush = flush
+        self._on_end = on_end
+        number = next_thread_number()
+        self.reader = threading.Thread(
+            target=run_reader,
+            args=(transport, self._handle, self._reader_ended),
+            name=f"realtime-reader-{number}",
+            daemon=True,
+        )
+        self.writer = threading.Thread(
+            target=run_writer,
+            args=(self._outbox, transport),
+            kwargs={
+                "ping_interval": ping_interval,
+                "on_failure": self._writer_failed,
+                "pong_timeout": pong_timeout,
+                "deadlines": deadlines,
+            },
+            name=f"realtime-writer-{number}",
+            daemon=True,
+        )
+
+    # --- any thread ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the writer, then the reader."""
+        self.writer.start()
+        self.reader.start()
+
+    def send(
+        self, frames: Sequence[str], timeout: float | None = None, *, force: bool = False
+    ) -> None:
+        """Queue ``frames`` together for the writer (see :meth:`Outbox.put`)."""
+        self._outbox.put(frames, timeout, force=force)
+
+    def wake(self) -> None:
+        """Wake the writer so it looks at its deadlines again."""
+        self._outbox.wake()
+
+    def refuse_sends(self, error: RealtimeError | None = None) -> None:
+        """Refuse further sends and drop what is queued (``error``: what senders get)."""
+        self._outbox.stop(drop=True, error=error)
+
+    @property
+    def queued(self) -> int:
+        """Frames waiting to be sent."""
+        return len(self._outbox)
+
+    def owns(self, thread: threading.Thread) -> bool:
+        """Whether ``thread`` is this connection's reader or writer."""
+        return thread is self.reader or thread is self.writer
+
+    def shut(self, deadline: float, *, started: bool) -> None:
+        """Close the connection by ``deadline`` (``time.monotonic()``), then release it.
+
+        Frames already queued are sent, the closing handshake runs and both
+        threads are joined; a send or a peer that does not finish in time is cut
+        off. Never joins the calling thread (a callback may close).
+        """
+        if started:
+            self._outbox.stop()  # 1. the writer drains what is queued, then exits
+            if not _join(self.writer, deadline):
+                self._outbox.stop(drop=True)  # a send is stuck: cut the connection
+                self.transport.abort()
+                _join(self.writer, time.monotonic() + ABORT_GRACE)
+            self.transport.send_close()  # 2. polite close; the reader sees the answer
+            if not _join(self.reader, deadline):
+                self.transport.abort()  # 3. wake a reader blocked in recv
+                _join(self.reader, time.monotonic() + ABORT_GRACE)
+        else:
+            self._outbox.stop(drop=True)
+        self.transport.shutdown()
+
+    # --- the threads' hooks --------------------------------------------------------------------
+
+    def _handle(self, frame: str | bytes) -> None:
+        """Reader thread: hand the frame on; flush once the next read would wait."""
+        try:
+            self._handle_frame(frame)
+        finally:
+            if not self.transport.frame_ready():
+                self._flush()
+
+    def _reader_ended(self, exc: ConnectionClosedError) -> None:
+        """Reader thread: record how the connection ended (if nobody did first)."""
+        self.termination.note_peer_close(exc)
+        ending = classify_close(exc)
+        if self.termination.record(ending.cause, ending.error) and ending.error is not None:
+            # Blocked and later sends fail with the connection's error.
+            self._outbox.stop(drop=True, error=ending.error)
+        self._on_end(self)
+
+    def _writer_failed(self, exc: TransportError) -> None:
+        """Writer thread: a send failed or the peer stopped answering. Record it
+        and cut the connection; the reader wakes and reports the end."""
+        if isinstance(exc, ConnectionClosedError):
+            error, cause = exc, EndCause.UNRESPONSIVE
+        else:
+            error = ConnectionClosedError(f"the connection failed while sending: {exc}")
+            error.__cause__ = exc
+            cause = EndCause.BROKEN
+        self.termination.record(cause, error)
+        self._outbox.stop(drop=True, error=error)
+        self.transport.abort()
+
+
+def _join(thread: threading.Thread, deadline: float) -> bool:
+    """Join until ``deadline``; never the calling thread itself (paho's rule)."""
+    if thread is threading.current_thread():
+        return False
+    if thread.is_alive():
+        thread.join(max(deadline - time.monotonic(), 0.0))
+    return not thread.is_alive()
