@@ -194,8 +194,18 @@ class FakeRealtimeServer:
         # websockets' shutdown() closes connections without a time limit: a send
         # blocked on a client that never reads holds the lock its close() needs.
         # So it runs on a thread of its own, and is unblocked by aborting below.
+        with self._lock:
+            opened = list(self._sockets)
+
+        def shut_down() -> None:
+            # websockets < 17 (the last for Python 3.10 is 16.1) leaves connections open
+            # at shutdown(); 17 closes them with 1001 too, and a second close is a no-op.
+            for websocket in opened:
+                websocket.close(1001)
+            server.shutdown()
+
         closer = threading.Thread(
-            target=server.shutdown, name=f"realtime-server-stop-{self._number}", daemon=True
+            target=shut_down, name=f"realtime-server-stop-{self._number}", daemon=True
         )
         closer.start()
         closer.join(min(_CLOSE_TIMEOUT, timeout / 2))
