@@ -393,7 +393,7 @@ def serve_forever(
         ready: Called once with the base URL (``ws://HOST:PORT/v1``) when the
             server accepts connections.
         stop_event: Stops the server when set; None runs until interrupted.
-        api_key: The only key accepted; None accepts any key.
+        api_key: The only key accepted; None accepts any key, or none.
         speed: How much faster than real time responses stream.
 
     .. versionadded:: 0.1
