@@ -328,6 +328,12 @@ class FakeRealtimeServer:
         with self._lock:
             self._connections.append(connection)
             self._lock.notify_all()
+        wants = (
+            "transcription"
+            if query.get("intent")
+            else f"model {query.get('model') or DEFAULT_MODEL}"
+        )
+        log.info("connection %d opened from %s: %s", index, _peer(websocket), wants)
         if self._on_connect is not None:
             try:
                 self._on_connect(connection)
@@ -358,6 +364,13 @@ class FakeRealtimeServer:
             worker.join(_CLOSE_TIMEOUT * 2)
             self._save(connection)
             connection.mark_closed()
+            log.info(
+                "connection %d closed: %d events in, %d out, close code %s",
+                index,
+                len(connection.received),
+                len(connection.sent),
+                websocket.close_code,
+            )
 
     def _save(self, connection: FakeConnection) -> None:
         if self._settings.record_dir is None:
@@ -368,6 +381,11 @@ class FakeRealtimeServer:
             connection.save(target)
         except OSError:
             log.exception("could not save the recording of connection %d", connection.index)
+
+
+def _peer(websocket: ServerConnection) -> str:
+    address = websocket.remote_address
+    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
 
 
 def _abort(websocket: ServerConnection) -> None:
