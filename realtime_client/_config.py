@@ -184,11 +184,11 @@ def openai_endpoint(
     log_from_env(env)
     ws_base = _ws_scheme(base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL, "base_url")
     key = api_key if api_key is not None else env.get(API_KEY_ENV)
-    if not key and token_provider is None and not _brings_credentials(headers):
-        # openai-python refuses to make a client for OpenAI without a key; so does this
-        # one. Other servers (the offline server, a gateway that adds the key) may need none.
-        if urlsplit(ws_base).hostname == urlsplit(DEFAULT_BASE_URL).hostname:
-            raise UsageError(MISSING_KEY)
+    # openai-python refuses to make a client for OpenAI without a key; so does this one.
+    # Other servers (the offline server, a gateway that adds the key) may need none.
+    to_openai = urlsplit(ws_base).hostname == urlsplit(DEFAULT_BASE_URL).hostname
+    if to_openai and not key and token_provider is None and not _brings_credentials(headers):
+        raise UsageError(MISSING_KEY)
     fixed: dict[str, str] = {}
     for name, value in (
         ("OpenAI-Organization", organization if organization is not None else env.get(ORG_ENV)),
