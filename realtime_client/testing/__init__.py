@@ -55,7 +55,7 @@ def __getattr__(name: str) -> Any:
     if name in _SERVER_NAMES:
         try:
             server = importlib.import_module(f"{__name__}._server")
-        except ModuleNotFoundError as exc:
+        except ImportError as exc:
             if exc.name not in ("websockets", "numpy"):
                 raise
             raise ModuleNotFoundError(
