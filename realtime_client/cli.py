@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from importlib import resources
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 from . import __version__
 from . import events as ev
@@ -34,9 +34,6 @@ from ._cli_support import (
     _status,
 )
 from .errors import AudioError, RealtimeError, UsageError
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["build_parser", "main"]
 
@@ -265,7 +262,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 args,
                 output_modalities=["audio"],
                 turn_detection=ev.ServerVad(),
-                input_transcription=ev.InputTranscription(model="gpt-4o-mini-transcribe"),
+                input_transcription=ev.InputTranscription(model=TRANSCRIPTION_MODEL),
             )
             with (
                 _client(args, offline_default=True) as client,
@@ -298,7 +295,7 @@ def _cmd_talk(args: argparse.Namespace) -> int:
         turn_detection=vad,
         input_audio_format=fmt,
         output_audio_format=fmt,
-        input_transcription=ev.InputTranscription(model="gpt-4o-mini-transcribe"),
+        input_transcription=ev.InputTranscription(model=TRANSCRIPTION_MODEL),
     )
     with (
         Microphone(wire_format=wire, device=_device(args.input_device)) as mic,
