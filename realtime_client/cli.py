@@ -49,10 +49,10 @@ TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line, ``realtime-client CMD: ...``."""
+    """An argument parser whose usage errors are one line: ``realtime-client CMD: error: ...``."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _add_model_options(parser: argparse.ArgumentParser, *, model: str) -> None:

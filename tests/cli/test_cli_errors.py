@@ -70,34 +70,34 @@ class TestBadArguments:
         [
             (
                 ["serve", "--port", "99999"],
-                "realtime-client serve: argument --port: must be 0 to 65535, not 99999",
+                "realtime-client serve: error: argument --port: must be 0 to 65535, not 99999",
             ),
             (
                 ["serve", "--port", "-1"],
-                "realtime-client serve: argument --port: must be 0 to 65535, not -1",
+                "realtime-client serve: error: argument --port: must be 0 to 65535, not -1",
             ),
             (
                 ["serve", "--port", "http"],
-                "realtime-client serve: argument --port: not a port number: 'http'",
+                "realtime-client serve: error: argument --port: not a port number: 'http'",
             ),
             (
                 ["serve", "--speed", "0"],
-                "realtime-client serve: argument --speed: must be greater than 0, not 0",
+                "realtime-client serve: error: argument --speed: must be greater than 0, not 0",
             ),
             (
                 ["demo", "--timeout", "0"],
-                "realtime-client demo: argument --timeout: must be a number of seconds above 0, not 0",
+                "realtime-client demo: error: argument --timeout: must be a number of seconds above 0, not 0",
             ),
             (
                 ["demo", "--timeout", "nan"],
-                "realtime-client demo: argument --timeout: must be a number of seconds above 0, not nan",
+                "realtime-client demo: error: argument --timeout: must be a number of seconds above 0, not nan",
             ),
             (
                 ["talk", "--format", "mp3"],
-                "realtime-client talk: argument --format: invalid choice: 'mp3' (choose from",
+                "realtime-client talk: error: argument --format: invalid choice: 'mp3' (choose from",
             ),
-            (["chat", "--nonsense"], "realtime-client: unrecognized arguments: --nonsense"),
-            (["--log-level", "loud", "serve"], "realtime-client: argument --log-level:"),
+            (["chat", "--nonsense"], "realtime-client: error: unrecognized arguments: --nonsense"),
+            (["--log-level", "loud", "serve"], "realtime-client: error: argument --log-level:"),
         ],
     )
     def test_one_line_and_status_2(self, capsys, argv, expected):
