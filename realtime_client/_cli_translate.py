@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any, Final, TextIO
 
+from ._cli_support import _answer_sink, _check_key, _client, _device, _status
 from ._translation_setup import DEFAULT_TRANSLATION_MODEL, check_language
 from .errors import UsageError
 from .events import translation as tev
@@ -27,15 +29,15 @@ _DRAIN_S: Final = 30.0  # bound on waiting for the speaker to play what is left
 _PLAYBACK_ID: Final = "translation"
 
 
-def register(sub: Any, devices: argparse.ArgumentParser) -> None:
+def register(sub: Any, add_device_options: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add the ``translate`` subcommand to the command's subparsers."""
     parser = sub.add_parser(
         "translate",
-        parents=[devices],
         help="live speech translation (microphone or WAV file)",
         description="Translate speech into another language: translated speech and both "
         "transcripts, live. Offline unless --online.",
     )
+    add_device_options(parser)
     parser.add_argument("--to", required=True, metavar="LANG", help="target language, e.g. es")
     parser.add_argument("--file", metavar="WAV", help="translate this file instead of the mic")
     parser.add_argument("--output", metavar="WAV", help="write the translated speech here")
@@ -85,7 +87,6 @@ class _Printer:
 
 def cmd_translate(args: argparse.Namespace) -> int:
     """Run ``translate``; arguments are checked before any device or socket opens."""
-    from . import cli
     from .audio import Microphone, WavSource
 
     try:
@@ -97,48 +98,45 @@ def cmd_translate(args: argparse.Namespace) -> int:
     transcription = args.source_transcript_model
     transcription = None if transcription.lower() == "none" else transcription
     if args.online:
-        cli._check_key(args)
+        _check_key(args)
     source: Any = (
         WavSource(args.file, chunk_ms=_CHUNK_MS, realtime=False, pad_ms=_FILE_TAIL_MS)
         if args.file
-        else Microphone(chunk_ms=_CHUNK_MS, device=cli._device(args.input_device))
+        else Microphone(chunk_ms=_CHUNK_MS, device=_device(args.input_device))
     )
-    sink: Any = None
     printer = _Printer(sys.stdout, language)
     try:
-        sink, written = cli._open_sink(args, "audio/pcm", args.output)
-        sink.start()
-        with cli._client(args, offline_default=True) as client:
-            session = client.start_translation(
-                language=language,
-                model=args.model,
-                input_transcription=transcription,
-                noise_reduction=args.noise_reduction,
-                accumulate=False,
-                buffer_events=False,
-            )
-            with session:
-                _wire(session, sink, printer)
-                cli._status(
-                    f"translating {args.file!r} into {language}"
-                    if args.file
-                    else f"translating into {language}; Ctrl-C stops"
+        with _answer_sink(args, "audio/pcm", args.output) as (sink, written):
+            sink.start()
+            with _client(args, offline_default=True) as client:
+                session = client.start_translation(
+                    language=language,
+                    model=args.model,
+                    input_transcription=transcription,
+                    noise_reduction=args.noise_reduction,
+                    accumulate=False,
+                    buffer_events=False,
                 )
-                source.start()
-                _pump(source, session)
-                session.close()  # flushes: the last translation arrives before session.closed
-                printer.end()
-                info = session.close_info
-                if info is not None and info.error is not None:
-                    raise info.error
-            sink.wait_idle(_DRAIN_S)
+                with session:
+                    _wire(session, sink, printer)
+                    _status(
+                        f"translating {args.file!r} into {language}"
+                        if args.file
+                        else f"translating into {language}; Ctrl-C stops"
+                    )
+                    source.start()
+                    _pump(source, session)
+                    session.close()  # flushes: the last translation comes before session.closed
+                    printer.end()
+                    info = session.close_info
+                    if info is not None and info.error is not None:
+                        raise info.error
+                sink.wait_idle(_DRAIN_S)
         if written is not None:
-            cli._status(f"translated speech written to {written}")
+            _status(f"translated speech written to {written}")
     finally:
         printer.end()
         source.close()
-        if sink is not None:
-            sink.close()
     return 0
 
 

@@ -64,13 +64,14 @@ class ConversationClient:
 
     Args:
         api_key: The API key (or an ephemeral ``ek_...`` secret). Default: the
-            ``OPENAI_API_KEY`` environment variable.
+            ``OPENAI_API_KEY`` environment variable. Without a key (or a
+            ``token_provider``) a client for OpenAI raises :class:`UsageError` here.
         base_url: The API base, ``wss://api.openai.com/v1`` by default or from
             ``OPENAI_BASE_URL`` (``https://`` is accepted and turned into
             ``wss://``); ``/realtime`` is appended. Plain ``ws://`` only to a
             loopback address when credentials are sent.
-        organization: Sent as ``OpenAI-Organization``.
-        project: Sent as ``OpenAI-Project``.
+        organization: Sent as ``OpenAI-Organization``. Default: ``OPENAI_ORG_ID``.
+        project: Sent as ``OpenAI-Project``. Default: ``OPENAI_PROJECT_ID``.
         safety_identifier: Sent as ``OpenAI-Safety-Identifier``.
         headers: Extra headers, or a callable returning them, called at each
             connect and request (for tokens that expire).

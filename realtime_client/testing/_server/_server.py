@@ -207,8 +207,18 @@ class FakeRealtimeServer:
         # websockets' shutdown() closes connections without a time limit: a send
         # blocked on a client that never reads holds the lock its close() needs.
         # So it runs on a thread of its own, and is unblocked by aborting below.
+        with self._lock:
+            opened = list(self._sockets)
+
+        def shut_down() -> None:
+            # websockets < 17 (the last for Python 3.10 is 16.1) leaves connections open
+            # at shutdown(); 17 closes them with 1001 too, and a second close is a no-op.
+            for websocket in opened:
+                websocket.close(1001)
+            server.shutdown()
+
         closer = threading.Thread(
-            target=server.shutdown, name=f"realtime-server-stop-{self._number}", daemon=True
+            target=shut_down, name=f"realtime-server-stop-{self._number}", daemon=True
         )
         closer.start()
         closer.join(min(_CLOSE_TIMEOUT, timeout / 2))
@@ -404,6 +414,12 @@ class FakeRealtimeServer:
         with self._lock:
             self._connections.append(connection)
             self._lock.notify_all()
+        wants = (
+            "transcription"
+            if query.get("intent")
+            else f"model {query.get('model') or DEFAULT_MODEL}"
+        )
+        log.info("connection %d opened from %s: %s", index, _peer(websocket), wants)
         if self._on_connect is not None:
             try:
                 self._on_connect(connection)
@@ -434,6 +450,13 @@ class FakeRealtimeServer:
             worker.join(_CLOSE_TIMEOUT * 2)
             self._save(connection)
             connection.mark_closed()
+            log.info(
+                "connection %d closed: %d events in, %d out, close code %s",
+                index,
+                len(connection.received),
+                len(connection.sent),
+                websocket.close_code,
+            )
 
     def _save(self, connection: FakeConnection) -> None:
         if self._settings.record_dir is None:
@@ -444,6 +467,11 @@ class FakeRealtimeServer:
             connection.save(target)
         except OSError:
             log.exception("could not save the recording of connection %d", connection.index)
+
+
+def _peer(websocket: ServerConnection) -> str:
+    address = websocket.remote_address
+    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
 
 
 def _abort(websocket: ServerConnection) -> None:
@@ -469,7 +497,7 @@ def serve_forever(
         ready: Called once with the base URL (``ws://HOST:PORT/v1``) when the
             server accepts connections.
         stop_event: Stops the server when set; None runs until interrupted.
-        api_key: The only key accepted; None accepts any key.
+        api_key: The only key accepted; None accepts any key, or none.
         speed: How much faster than real time responses stream.
 
     .. versionadded:: 0.1
