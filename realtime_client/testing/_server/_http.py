@@ -38,7 +38,7 @@ from ._util import new_id
 
 if TYPE_CHECKING:
     from websockets.server import ServerProtocol
-    from websockets.sync.server import Server, ServerConnection
+    from websockets.sync.server import ServerConnection
 
 __all__ = ["CallRecord", "RestRoutes", "sdp_answer"]
 
@@ -144,15 +144,19 @@ class RestRoutes:
             return dict(self._calls)
 
     def create_connection(
-        self, sock: socket.socket, protocol: ServerProtocol, server: Server, **kwargs: Any
+        self, sock: socket.socket, protocol: ServerProtocol, *args: Any, **kwargs: Any
     ) -> ServerConnection:
-        """``websockets``' connection factory: answers a ``POST`` itself (see the module)."""
+        """``websockets``' connection factory: answers a ``POST`` itself (see the module).
+
+        The arguments after ``protocol`` are passed on as they came: websockets 17
+        passes the server, 16 (the last release for Python 3.10) does not.
+        """
         from websockets.sync.server import ServerConnection
 
         if _is_post(sock):
             _Handler(sock, sock.getpeername(), self)  # answers, then the socket is done
             raise _Answered
-        return ServerConnection(sock, protocol, server, **kwargs)
+        return ServerConnection(sock, protocol, *args, **kwargs)
 
     # --- routes ------------------------------------------------------------------------------
 

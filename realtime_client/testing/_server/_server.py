@@ -451,11 +451,11 @@ class FakeRealtimeServer:
             self._save(connection)
             connection.mark_closed()
             log.info(
-                "connection %d closed: %d events in, %d out, close code %s",
+                "connection %d closed: %d events in, %d out, close code %d",
                 index,
                 len(connection.received),
                 len(connection.sent),
-                websocket.close_code,
+                connection.close_code,
             )
 
     def _save(self, connection: FakeConnection) -> None:
