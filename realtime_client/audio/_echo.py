@@ -71,7 +71,7 @@ class EchoCancellation:
     noise_suppression_level: int = attrs.field(default=1)
     high_pass: bool = True
     reference_lead_ms: float = 20.0
-    timing_tolerance_ms: float = 8.0
+    timing_tolerance_ms: float = 20.0
 
     @noise_suppression_level.validator
     def _check_level(self, _attribute: Any, value: int) -> None:
