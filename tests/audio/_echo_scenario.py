@@ -331,3 +331,27 @@ def _lag_ms(inp: bytes, out: bytes) -> float | None:
     cc = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
     lag = int(np.argmax(cc[: RATE // 10]))  # the output lags: look 0-100 ms
     return 1000 * lag / RATE
+
+
+def measure_path() -> tuple[float, float, float]:
+    """The rig's echo path as the microphone hears it: delay (ms, from the DAC), level (dB
+    against what the speaker played) and how much of it is a linear copy (correlation)."""
+    far = np.frombuffer(speak(REPLY_TEXTS[0]), dtype="<i2")
+    recorded = bytearray()
+    with Microphone(chunk_ms=40) as mic, Speaker(device="virt_spk") as speaker:
+        while mic.read(timeout=0) is not None:  # drop what was recorded before
+            pass
+        speaker.play("probe", far.tobytes())
+        speaker.end("probe")
+        while len(recorded) < 2 * (len(far) + RATE):
+            chunk = mic.read(timeout=2)
+            assert chunk, "the microphone stopped"
+            recorded += chunk
+    mic_x = np.frombuffer(bytes(recorded), dtype="<i2").astype(np.float64)
+    ref = far.astype(np.float64)
+    size = 1 << (len(mic_x) + len(ref)).bit_length()
+    cc = np.fft.irfft(np.fft.rfft(mic_x, size) * np.conj(np.fft.rfft(ref, size)), size)
+    lag = int(np.argmax(cc[: len(mic_x) - len(ref)]))
+    seg = mic_x[lag : lag + len(ref)]
+    level = 10 * np.log10(np.mean(seg**2) / np.mean(ref**2))
+    return 1000 * lag / RATE, float(level), float(np.corrcoef(seg, ref)[0, 1])
