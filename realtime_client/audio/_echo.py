@@ -40,6 +40,7 @@ __all__ = [
 
 AEC_HINT = "install the aec extra: pip install 'realtime-client[aec]'"
 _RING_SECONDS = 4.0  # reference kept; far more than device latency plus the room's delay
+_OFF_BLOCKS = 3  # timestamps beyond the tolerance this many blocks in a row: follow them
 _LEVEL_FRAMES = 30000  # per-10 ms levels kept for levels(): five minutes
 
 
@@ -59,10 +60,12 @@ class EchoCancellation:
         reference_lead_ms: How far ahead of the microphone's time the speaker's
             reference is taken, so that timing errors never put the reference
             after its echo. AEC3 finds the rest of the delay by itself.
-        timing_tolerance_ms: Device timestamps that differ from the running
-            sample count by less than this are taken as jitter; beyond it
-            (a restart, a lost block, two clocks drifting apart) the
-            alignment jumps to the timestamps.
+        timing_tolerance_ms: The sample count of each stream is trusted over
+            its timestamps, which jitter (through PulseAudio by up to 20 ms
+            here). The alignment jumps to the timestamps when the stream
+            reports lost samples or restarts, or when they stay more than
+            this far from the count for three blocks in a row (two clocks
+            drifting apart).
 
     .. versionadded:: 0.2
     """
@@ -71,7 +74,7 @@ class EchoCancellation:
     noise_suppression_level: int = attrs.field(default=1)
     high_pass: bool = True
     reference_lead_ms: float = 20.0
-    timing_tolerance_ms: float = 20.0
+    timing_tolerance_ms: float = 40.0
 
     @noise_suppression_level.validator
     def _check_level(self, _attribute: Any, value: int) -> None:
@@ -83,9 +86,9 @@ class EchoCancellation:
             raise ValueError(
                 f"reference_lead_ms must be between 0 and 200, got {self.reference_lead_ms!r}"
             )
-        if not 0 < self.timing_tolerance_ms <= 100:
+        if not 0 < self.timing_tolerance_ms <= 500:
             raise ValueError(
-                f"timing_tolerance_ms must be above 0 and at most 100, got "
+                f"timing_tolerance_ms must be above 0 and at most 500, got "
                 f"{self.timing_tolerance_ms!r}"
             )
 
@@ -190,6 +193,8 @@ class EchoCanceller:
         self._head: int | None = None
         self._valid_from = 0
         self._near_next: int | None = None
+        self._far_off = 0  # blocks in a row whose timestamp was beyond the tolerance
+        self._near_off = 0
         self._pending = np.zeros(0, dtype=np.int16)  # near samples short of a whole frame
         self._frames = 0
         self._far_blocks = 0
@@ -237,12 +242,14 @@ class EchoCanceller:
             start = count % _LEVEL_FRAMES
             return np.concatenate([self._levels[start:], self._levels[:start]])
 
-    def far(self, block: Any, dac_time: float) -> None:
+    def far(self, block: Any, dac_time: float, *, discontinuity: bool = False) -> None:
         """Note a block the speaker handed to its device (the echo's reference).
 
         Args:
             block: Mono PCM16 at ``far_rate`` (bytes or a buffer).
             dac_time: When its first sample reaches the DAC, on the monotonic clock.
+            discontinuity: The stream lost samples or restarted since the last
+                block: place this one by ``dac_time``, not by the count.
         """
         if self._far_resampler is not None:
             # The resampler's few milliseconds of delay fall inside the reference lead.
@@ -259,24 +266,34 @@ class EchoCanceller:
             head = self._head
             if head is None:
                 self._valid_from = start
-            elif abs(start - head) <= self._tolerance:
-                start = head  # timing jitter: keep the reference continuous
             else:
-                self._resyncs += 1
-                if start > head:  # a gap (stream stopped, block lost): silence there
-                    self._clear(head, start)
-                # Behind the head: the device dropped what it held (abort); the
-                # new block's audio replaces it, and nothing beyond it counts.
+                jump = discontinuity
+                if not jump and abs(start - head) > self._tolerance:
+                    self._far_off += 1
+                    jump = self._far_off >= _OFF_BLOCKS
+                else:
+                    self._far_off = 0
+                if not jump:
+                    start = head  # keep the reference continuous
+                elif start != head:
+                    self._resyncs += 1
+                    self._far_off = 0
+                    if start > head:  # a gap (stream stopped, block lost): silence there
+                        self._clear(head, start)
+                    # Behind the head: the device dropped what it held (abort); the
+                    # new block's audio replaces it, and nothing beyond it counts.
             self._write(start, samples)
             self._head = start + count
             self._valid_from = max(self._valid_from, self._head - len(self._ring))
 
-    def near(self, pcm: bytes, adc_time: float) -> bytes:
+    def near(self, pcm: bytes, adc_time: float, *, discontinuity: bool = False) -> bytes:
         """Cancel the echo in a block from the microphone.
 
         Args:
             pcm: Mono PCM16 at ``sample_rate``.
             adc_time: When its first sample left the ADC, on the monotonic clock.
+            discontinuity: The stream lost samples since the last block: place
+                this one by ``adc_time``, not by the count.
 
         Returns:
             The cleaned audio: whole 10 ms frames (a remainder waits for the
@@ -287,10 +304,17 @@ class EchoCanceller:
         start = round(adc_time * self._rate) - len(self._pending)
         expected = self._near_next
         if expected is not None:
-            if abs(start - expected) <= self._tolerance:
-                start = expected
+            jump = discontinuity
+            if not jump and abs(start - expected) > self._tolerance:
+                self._near_off += 1
+                jump = self._near_off >= _OFF_BLOCKS
             else:
+                self._near_off = 0
+            if not jump:
+                start = expected
+            elif start != expected:
                 self._resyncs += 1
+                self._near_off = 0
         data = np.concatenate([self._pending, samples]) if len(self._pending) else samples
         usable = len(data) // self._frame * self._frame
         self._pending = data[usable:].copy()

@@ -280,7 +280,8 @@ class Microphone:
         self._echo = canceller
 
     def _callback(self, indata: Any, frames: int, time: Any, status: Any) -> None:
-        if status and getattr(status, "input_overflow", False):
+        overflow = bool(status and getattr(status, "input_overflow", False))
+        if overflow:
             self.input_overflows += 1
         block = bytes(indata)
         consumer = self._consumer
@@ -294,7 +295,7 @@ class Microphone:
             pcm = self._resampler.process(block)
             if echo is not None:
                 try:
-                    pcm = echo.near(pcm, self._adc_time(time, frames))
+                    pcm = echo.near(pcm, self._adc_time(time, frames), discontinuity=overflow)
                 except Exception:  # keep recording, without the canceller
                     self._echo = None
                     _log.exception("echo cancellation failed and is now off")

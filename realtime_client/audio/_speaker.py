@@ -115,6 +115,7 @@ class Speaker:
         )
         self._notifier_started = False
         self._echo: EchoCanceller | None = None
+        self._echo_jump = False  # the reference's next block does not follow on
         self.output_underflows = 0
 
     def __repr__(self) -> str:
@@ -272,6 +273,7 @@ class Speaker:
                 position = self._buf.interrupt(now if flush else None)
                 self._resampler.flush()
             if flush:
+                self._echo_jump = True  # what the device held was dropped
                 self._restart_locked()
         return position
 
@@ -312,6 +314,7 @@ class Speaker:
     def _callback(self, outdata: Any, frames: int, time: Any, status: Any) -> None:
         if status and getattr(status, "output_underflow", False):
             self.output_underflows += 1
+            self._echo_jump = True
         buffer = self._buffer
         if buffer is None:  # a fake stream calling back during construction
             outdata[:] = bytes(len(outdata))
@@ -326,8 +329,9 @@ class Speaker:
                 dac_time = _time.monotonic() + (dac - now)
             else:
                 dac_time = _time.monotonic() + (self.output_latency_s or 0.0)
+            jump, self._echo_jump = self._echo_jump, False
             try:
-                echo.far(outdata, dac_time)
+                echo.far(outdata, dac_time, discontinuity=jump)
             except Exception:  # keep playing, without feeding the canceller
                 self._echo = None
                 _log.exception("echo cancellation's reference failed and is now off")

@@ -145,18 +145,18 @@ class _Probe:
         self.out = bytearray()
         near, far = canceller.near, canceller.far
 
-        def timed_near(pcm: bytes, adc_time: float) -> bytes:
+        def timed_near(pcm: bytes, adc_time: float, **kw: Any) -> bytes:
             t0, w0 = time.thread_time(), time.perf_counter()
-            result: bytes = near(pcm, adc_time)
+            result: bytes = near(pcm, adc_time, **kw)
             self.cpu += time.thread_time() - t0
             self.calls.append(time.perf_counter() - w0)
             self.inp += pcm
             self.out += result
             return result
 
-        def timed_far(block: Any, dac_time: float) -> None:
+        def timed_far(block: Any, dac_time: float, **kw: Any) -> None:
             t0 = time.thread_time()
-            far(block, dac_time)
+            far(block, dac_time, **kw)
             self.cpu += time.thread_time() - t0
 
         canceller.near = timed_near
