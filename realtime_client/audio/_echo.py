@@ -57,6 +57,11 @@ class EchoCancellation:
             It adds about 6 ms to the microphone path (measured in docs/audio.md).
         noise_suppression_level: 0 to 3 (about 6, 12, 18 and 21 dB of suppression).
         high_pass: Remove rumble below about 80 Hz first (WebRTC's high-pass filter).
+        echo_delay_ms: Where AEC3 starts looking for the echo: its delay after
+            the sound left the speaker, beyond the latencies PortAudio reports
+            (the sound's flight, latency the drivers do not report). AEC3
+            finds and tracks the real delay by itself; a good start shortens
+            the first second, before it has, when echo can leak through.
         reference_lead_ms: How far ahead of the microphone's time the speaker's
             reference is taken, so that timing errors never put the reference
             after its echo. AEC3 finds the rest of the delay by itself.
@@ -73,6 +78,7 @@ class EchoCancellation:
     noise_suppression: bool = False
     noise_suppression_level: int = attrs.field(default=1)
     high_pass: bool = True
+    echo_delay_ms: float = 20.0
     reference_lead_ms: float = 20.0
     timing_tolerance_ms: float = 40.0
 
@@ -82,6 +88,10 @@ class EchoCancellation:
             raise ValueError(f"noise_suppression_level must be 0, 1, 2 or 3, got {value!r}")
 
     def __attrs_post_init__(self) -> None:
+        if not 0 <= self.echo_delay_ms <= 500:
+            raise ValueError(
+                f"echo_delay_ms must be between 0 and 500, got {self.echo_delay_ms!r}"
+            )
         if not 0 <= self.reference_lead_ms <= 200:
             raise ValueError(
                 f"reference_lead_ms must be between 0 and 200, got {self.reference_lead_ms!r}"
@@ -174,7 +184,7 @@ class EchoCanceller:
             noise_suppression=options.noise_suppression,
             ns_level=options.noise_suppression_level,
             high_pass_filter=options.high_pass,
-            stream_delay_ms=0,
+            stream_delay_ms=round(options.reference_lead_ms + options.echo_delay_ms),
         )
         self._far_resampler = (
             None
