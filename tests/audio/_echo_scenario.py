@@ -63,7 +63,7 @@ REPLY_TEXTS = (
 def rig_available() -> str | None:
     """Why the rig cannot run here, or None."""
     if not os.environ.get("PULSE_SERVER"):
-        return "no PULSE_SERVER: eval \"$(.ci/audio-setup)\" first"
+        return 'no PULSE_SERVER: eval "$(.ci/audio-setup)" first'
     for tool in ("pactl", "espeak-ng", "sox", "pacat", "parec"):
         if shutil.which(tool) is None:
             return f"{tool} is missing (.ci/install-system-packages)"
@@ -89,9 +89,7 @@ def speak(text: str, voice: str = "en+f3") -> bytes:
     """24 kHz PCM16 of espeak-ng saying ``text``."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "s.wav"
-        subprocess.run(
-            ["espeak-ng", "-v", voice, "-w", str(path), text], check=True, timeout=30
-        )
+        subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, timeout=30)
         pcm, _ = read_wav(path, sample_rate=RATE)
     return pcm
 
@@ -199,7 +197,9 @@ def run(
         Speaker(device="mic_feed", latency=0.1) as feed,
     ):
         connection = server.wait_for_connection(timeout=5)
-        bridge = VoiceBridge(session, source=mic, sink=speaker, echo_cancellation=echo_cancellation)
+        bridge = VoiceBridge(
+            session, source=mic, sink=speaker, echo_cancellation=echo_cancellation
+        )
         probe_ = _Probe(bridge.echo_canceller) if probe and bridge.echo_canceller else None
         session.on(
             ev.InputAudioBufferSpeechStartedEvent,
@@ -236,7 +236,9 @@ def run(
                 result.cpu_s = time.process_time() - cpu0
                 result.wall_s = time.monotonic() - wall0
         canceller = bridge.echo_canceller
-        received = [e for e in connection.received if isinstance(e, ev.InputAudioBufferAppendEvent)]
+        received = [
+            e for e in connection.received if isinstance(e, ev.InputAudioBufferAppendEvent)
+        ]
     result.self_interruptions = sum(t.interrupted for t in trials[:replies])
     if canceller is not None:
         result.resyncs = canceller.stats.resyncs
@@ -245,8 +247,12 @@ def run(
         _onsets(levels, result.double_talk)
     sent = np.frombuffer(b"".join(e.audio for e in received), dtype="<i2")
     for trial in result.double_talk:
-        trial.correlation = _correlation(sent, np.frombuffer(user, dtype="<i2"), trial, levels
-                                         if canceller is not None else None)
+        trial.correlation = _correlation(
+            sent,
+            np.frombuffer(user, dtype="<i2"),
+            trial,
+            levels if canceller is not None else None,
+        )
     if probe_ is not None:
         result.aec_cpu_s = probe_.cpu
         result.near_call_p99_ms = float(np.percentile(probe_.calls, 99) * 1000)
