@@ -399,6 +399,8 @@ class EchoCanceller:
         rows[:, 1] = np.einsum("ij,ij->i", before, before) * (scale / self._frame)
         rows[:, 2] = np.einsum("ij,ij->i", after, after) * (scale / self._frame)
         with self._lock:
-            for row in rows:
-                self._levels[self._level_count % _LEVEL_FRAMES] = row
-                self._level_count += 1
+            at = self._level_count % _LEVEL_FRAMES
+            take = min(frames, _LEVEL_FRAMES - at)
+            self._levels[at : at + take] = rows[:take]
+            self._levels[: frames - take] = rows[take:]
+            self._level_count += frames

@@ -339,9 +339,9 @@ def _lag_ms(inp: bytes, out: bytes) -> float | None:
     return 1000 * lag / RATE
 
 
-def measure_path() -> tuple[float, float, float]:
-    """The rig's echo path as the microphone hears it: delay (ms, from the DAC), level (dB
-    against what the speaker played) and how much of it is a linear copy (correlation)."""
+def measure_path() -> tuple[float, float]:
+    """The rig's echo as the microphone hears it: its level (dB against what the speaker
+    played) and how much of it is a copy of it (correlation at the best alignment)."""
     far = np.frombuffer(speak(REPLY_TEXTS[0]), dtype="<i2")
     recorded = bytearray()
     with Microphone(chunk_ms=40) as mic, Speaker(device="virt_spk") as speaker:
@@ -360,4 +360,4 @@ def measure_path() -> tuple[float, float, float]:
     lag = int(np.argmax(cc[: len(mic_x) - len(ref)]))
     seg = mic_x[lag : lag + len(ref)]
     level = 10 * np.log10(np.mean(seg**2) / np.mean(ref**2))
-    return 1000 * lag / RATE, float(level), float(np.corrcoef(seg, ref)[0, 1])
+    return float(level), float(np.corrcoef(seg, ref)[0, 1])
