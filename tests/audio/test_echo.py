@@ -284,3 +284,14 @@ class TestDeviceHooks:
         assert canceller.stats.far_blocks == 1
         speaker.close()
         mic.close()
+
+
+class TestTalkCommand:
+    def test_echo_cancellation_is_on_unless_the_flag_says_no(self):
+        """realtime-client talk asks for echo cancellation by default;
+        --no-echo-cancellation turns it off."""
+        from realtime_client.cli import build_parser
+
+        parser = build_parser()
+        assert parser.parse_args(["talk"]).echo_cancellation is True
+        assert parser.parse_args(["talk", "--no-echo-cancellation"]).echo_cancellation is False
