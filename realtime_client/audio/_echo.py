@@ -41,6 +41,8 @@ __all__ = [
 AEC_HINT = "install the aec extra: pip install 'realtime-client[aec]'"
 _RING_SECONDS = 4.0  # reference kept; far more than device latency plus the room's delay
 _OFF_BLOCKS = 3  # timestamps beyond the tolerance this many blocks in a row: follow them
+_SETTLE_BLOCKS = 8  # after placing a stream by one timestamp, the next ones refine it
+_SETTLE_MIN = 1e-3  # seconds: a refinement smaller than this is left alone
 _LEVEL_FRAMES = 30000  # per-10 ms levels kept for levels(): five minutes
 
 
@@ -125,6 +127,56 @@ class EchoStats:
     missing_reference_frames: int
 
 
+class _Timeline:
+    """Where each block of one stream starts, in sample times (seconds x rate).
+
+    The sample count is exact and the device timestamps jitter, so a block
+    starts where the previous one ended. Timestamps place the stream at its
+    first block and after a discontinuity (lost samples, a restart), or when
+    they stay beyond ``tolerance`` of the count for a few blocks (two clocks
+    drifting apart); since one timestamp can be off by several milliseconds,
+    the median deviation of the next few blocks then corrects the placement once.
+    """
+
+    def __init__(self, tolerance: int, rate: int) -> None:
+        self._tolerance = tolerance
+        self.next: int | None = None
+        self.jumps = 0
+        self._off = 0
+        self._settling: list[int] | None = None
+        self._min_shift = round(_SETTLE_MIN * rate)
+
+    def place(self, stamp: int, count: int, *, discontinuity: bool) -> int:
+        """The start of a block of ``count`` samples whose timestamp says ``stamp``."""
+        expected = self.next
+        if expected is None or discontinuity:
+            start = stamp
+            if expected is not None and stamp != expected:
+                self.jumps += 1
+            self._settling = []
+            self._off = 0
+        else:
+            deviation = stamp - expected
+            start = expected
+            if abs(deviation) > self._tolerance:
+                self._off += 1
+                if self._off >= _OFF_BLOCKS:  # not jitter: follow the timestamps
+                    start, self._off, self._settling = stamp, 0, []
+                    self.jumps += 1
+            else:
+                self._off = 0
+                settling = self._settling
+                if settling is not None:
+                    settling.append(deviation)
+                    if len(settling) >= _SETTLE_BLOCKS:
+                        self._settling = None
+                        shift = sorted(settling)[len(settling) // 2]
+                        if abs(shift) >= self._min_shift:
+                            start += shift
+        self.next = start + count
+        return start
+
+
 def echo_cancellation_available() -> bool:
     """True when the ``aec`` extra (``pywebrtc-audio``) is installed and loads."""
     try:
@@ -198,17 +250,14 @@ class EchoCanceller:
         self._mask = size - 1
         self._lock = threading.Lock()
         # Sample times (seconds x rate) on the monotonic clock: the ring holds the
-        # reference for [_valid_from, _head); _far_next/_near_next are where the
-        # next block would start if the devices' timing ran exactly on the count.
+        # reference for [_valid_from, _head); the timelines place each block.
         self._head: int | None = None
         self._valid_from = 0
-        self._near_next: int | None = None
-        self._far_off = 0  # blocks in a row whose timestamp was beyond the tolerance
-        self._near_off = 0
+        self._far_line = _Timeline(self._tolerance, sample_rate)
+        self._near_line = _Timeline(self._tolerance, sample_rate)
         self._pending = np.zeros(0, dtype=np.int16)  # near samples short of a whole frame
         self._frames = 0
         self._far_blocks = 0
-        self._resyncs = 0
         self._missing = 0
         self._levels = np.zeros((_LEVEL_FRAMES, 3), dtype=np.float64)
         self._level_count = 0
@@ -232,7 +281,7 @@ class EchoCanceller:
         return EchoStats(
             frames=self._frames,
             far_blocks=self._far_blocks,
-            resyncs=self._resyncs,
+            resyncs=self._far_line.jumps + self._near_line.jumps,
             missing_reference_frames=self._missing,
         )
 
@@ -270,28 +319,17 @@ class EchoCanceller:
         count = len(samples)
         if not count:
             return
-        start = round(dac_time * self._rate)
+        stamp = round(dac_time * self._rate)
         with self._lock:
             self._far_blocks += 1
             head = self._head
+            start = self._far_line.place(stamp, count, discontinuity=discontinuity)
             if head is None:
                 self._valid_from = start
-            else:
-                jump = discontinuity
-                if not jump and abs(start - head) > self._tolerance:
-                    self._far_off += 1
-                    jump = self._far_off >= _OFF_BLOCKS
-                else:
-                    self._far_off = 0
-                if not jump:
-                    start = head  # keep the reference continuous
-                elif start != head:
-                    self._resyncs += 1
-                    self._far_off = 0
-                    if start > head:  # a gap (stream stopped, block lost): silence there
-                        self._clear(head, start)
-                    # Behind the head: the device dropped what it held (abort); the
-                    # new block's audio replaces it, and nothing beyond it counts.
+            elif start > head:  # a gap (stream stopped, block lost): silence there
+                self._clear(head, start)
+            # Behind the head: the device dropped what it held (abort); the new
+            # block's audio replaces it, and nothing beyond it counts.
             self._write(start, samples)
             self._head = start + count
             self._valid_from = max(self._valid_from, self._head - len(self._ring))
@@ -311,24 +349,12 @@ class EchoCanceller:
             6 ms more with noise suppression).
         """
         samples = np.frombuffer(pcm, dtype=np.int16)
-        start = round(adc_time * self._rate) - len(self._pending)
-        expected = self._near_next
-        if expected is not None:
-            jump = discontinuity
-            if not jump and abs(start - expected) > self._tolerance:
-                self._near_off += 1
-                jump = self._near_off >= _OFF_BLOCKS
-            else:
-                self._near_off = 0
-            if not jump:
-                start = expected
-            elif start != expected:
-                self._resyncs += 1
-                self._near_off = 0
+        stamp = round(adc_time * self._rate)
+        start = self._near_line.place(stamp, len(samples), discontinuity=discontinuity)
+        start -= len(self._pending)  # the remainder of the last block comes first
         data = np.concatenate([self._pending, samples]) if len(self._pending) else samples
         usable = len(data) // self._frame * self._frame
         self._pending = data[usable:].copy()
-        self._near_next = start + len(data)
         if not usable:
             return b""
         near = data[:usable]
@@ -342,7 +368,8 @@ class EchoCanceller:
         """Forget the reference, the alignment and what AEC3 learned of the room."""
         with self._lock:
             self._head = None
-            self._near_next = None
+            self._far_line = _Timeline(self._tolerance, self._rate)
+            self._near_line = _Timeline(self._tolerance, self._rate)
             self._pending = np.zeros(0, dtype=np.int16)
             self._processor.reset()
 

@@ -194,6 +194,18 @@ class TestReferenceBookkeeping:
         tail = c._reference(round(10.22 * RATE), 960)
         assert (tail == 6).all()
 
+    def test_a_first_timestamp_that_is_off_is_corrected_by_the_next_ones(self):
+        """When the first block's timestamp is 10 ms off from what the following blocks
+        agree on, the placement moves to their median once, then stays on the count."""
+        c = self._canceller()
+        c.far(np.full(960, 1, np.int16).tobytes(), 10.0 - 0.010)  # 10 ms early
+        for i in range(1, 10):
+            c.far(np.full(960, 1 + i, np.int16).tobytes(), 10.0 + 0.04 * i)
+        # Blocks 1-8 were placed on the count; the ninth, after the correction, is at
+        # its own time: 10.36 s.
+        got = c._reference(round(10.36 * RATE), 960)
+        assert (got == 10).all()
+
     def test_no_reference_is_counted_as_missing(self):
         """Frames processed before the speaker gave anything are counted."""
         c = self._canceller()
