@@ -202,7 +202,7 @@ class EchoCanceller:
 
     Created by :class:`VoiceBridge` when ``echo_cancellation`` is set; the
     speaker's callback calls :meth:`far` and the microphone's :meth:`near`.
-    Both copy a block and return: no thread, no allocation beyond the block.
+    Both run in the audio callbacks, take a lock only to copy a block, and never wait.
 
     Args:
         options: The processing stages.
@@ -363,15 +363,6 @@ class EchoCanceller:
         self._record_levels(near, out, adc_time + usable / self._rate)
         self._frames += usable // self._frame
         return bytes(out.astype(np.int16, copy=False).data)
-
-    def reset(self) -> None:
-        """Forget the reference, the alignment and what AEC3 learned of the room."""
-        with self._lock:
-            self._head = None
-            self._far_line = _Timeline(self._tolerance, self._rate)
-            self._near_line = _Timeline(self._tolerance, self._rate)
-            self._pending = np.zeros(0, dtype=np.int16)
-            self._processor.reset()
 
     # -- the ring ----------------------------------------------------------------------
 
