@@ -168,9 +168,11 @@ def run(
     echo_cancellation: bool | EchoCancellation = True,
     barge_after_s: float = 0.8,
     probe: bool = False,
+    until_cut_short: bool = False,
 ) -> Result:
     """Speak ``replies`` replies with nobody talking, then ``double_talk`` with the user
-    speaking over them; the echo rig must be on."""
+    speaking over them; the echo rig must be on. ``until_cut_short``: stop after the
+    first reply cut short."""
     reply_audio = [speak(text) for text in REPLY_TEXTS]
     user = user_speech()
     counter = iter(range(10**6))
@@ -227,6 +229,8 @@ def run(
                 assert finished.item_id == event.item_id
                 trial.finished = time.monotonic()
                 trial.interrupted = finished.interrupted
+                if until_cut_short and trial.interrupted:
+                    break
                 if n >= replies:
                     assert feed.wait_idle(15), "the user's speech did not finish playing"
                     speech_stopped.wait(5)  # the user's turn ended before the next trial
