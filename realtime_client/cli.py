@@ -116,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--push-to-talk", action="store_true", help="press Enter to start and stop speaking"
     )
     talk.add_argument("--semantic-vad", action="store_true", help="semantic instead of server VAD")
+    talk.add_argument(
+        "--no-echo-cancellation",
+        dest="echo_cancellation",
+        action="store_false",
+        help="do not remove the speaker's echo from the microphone (on by default when the "
+        "aec extra is installed)",
+    )
 
     chat = sub.add_parser("chat", help="text conversation in the terminal")
     _add_model_options(chat, model=CONVERSATION_MODEL)
@@ -283,7 +290,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_talk(args: argparse.Namespace) -> int:
-    from .audio import Microphone, Speaker, VoiceBridge
+    from .audio import Microphone, Speaker, VoiceBridge, echo_cancellation_available
 
     wire = _FORMATS[args.format]
     fmt = _audio_format(wire)
@@ -305,8 +312,13 @@ def _cmd_talk(args: argparse.Namespace) -> int:
         client.start_conversation(model=args.model, options=options) as session,
     ):
         _print_transcripts(session, sys.stdout)
+        cancel_echo = args.echo_cancellation and echo_cancellation_available()
         with VoiceBridge(
-            session, source=mic, sink=speaker, push_to_talk=args.push_to_talk
+            session,
+            source=mic,
+            sink=speaker,
+            push_to_talk=args.push_to_talk,
+            echo_cancellation=cancel_echo,
         ) as bridge:
             if args.push_to_talk:
                 _status("press Enter to talk, Enter again to send; Ctrl-D or Ctrl-C quits")
@@ -319,7 +331,12 @@ def _cmd_talk(args: argparse.Namespace) -> int:
                         bridge.begin_turn()
                         _status("listening... (Enter to send)")
             else:
-                _status("listening: just speak (use headphones); Ctrl-C quits")
+                _status(
+                    "listening: just speak (echo cancellation on); Ctrl-C quits"
+                    if cancel_echo
+                    else "listening: just speak (use headphones, or install "
+                    "'realtime-client[aec]' for echo cancellation); Ctrl-C quits"
+                )
                 session.wait_closed()  # only the server ends it: Ctrl-C is the way out
             _check_open(session)  # the server ending the conversation is a failure
     return 0
