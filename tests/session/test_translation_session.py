@@ -368,6 +368,69 @@ class TestCloseFromCallback:
         assert ["session.output_transcript.delta"] == got
 
 
+_CREATED_FRAME = {
+    "type": "session.created",
+    "event_id": "c",
+    "session": {"type": "translation", "id": "sess_f", "model": "m", "expires_at": 1, "audio": {}},
+}
+
+
+class TestPoliteClose:
+    def test_close_waits_for_session_closed_and_the_last_output(self) -> None:
+        """close() sends session.close and returns only after session.closed: the
+        translation the server sends before it is on the session when close returns."""
+        from realtime_client.testing import FakeTransport
+
+        fake = FakeTransport()
+        session = TranslationSession(transport=fake, model="m").open()
+        fake.push(_CREATED_FRAME)
+        session.wait_created(WAIT)
+        closer = threading.Thread(target=session.close, kwargs={"timeout": WAIT})
+        closer.start()
+        fake.wait_for_type("session.close")
+        assert closer.is_alive()  # waiting for the answer, within its bound
+        fake.push({"type": "session.output_transcript.delta", "event_id": "d", "delta": "fin"})
+        fake.push({"type": "session.closed", "event_id": "z"})
+        closer.join(WAIT)
+        assert not closer.is_alive()
+        assert "fin" == session.target_transcript
+        assert session.close_info is not None
+        assert session.close_info.error is None
+
+    def test_close_from_a_callback_says_goodbye_without_waiting(self) -> None:
+        """close() in a callback sends session.close but does not wait for the answer
+        its own thread would deliver: it returns and the session closes."""
+        from realtime_client.testing import FakeTransport
+
+        fake = FakeTransport()
+        session = TranslationSession(transport=fake, model="m", close_timeout=WAIT)
+        session.on("session.output_transcript.delta", lambda _e: session.close())
+        with session:
+            fake.push(_CREATED_FRAME)
+            session.wait_created(WAIT)
+            started = time.monotonic()
+            fake.push({"type": "session.output_transcript.delta", "event_id": "a", "delta": "x"})
+            assert session.wait_closed(WAIT)
+            assert time.monotonic() - started < WAIT / 2
+        assert "session.close" in fake.sent_types()
+
+    def test_no_goodbye_after_the_network_ended_the_session(self) -> None:
+        """A session the server closed abnormally does not send session.close into the
+        dead connection; iteration ends with the server's ConnectionClosedError."""
+        from realtime_client.testing import FakeTransport
+
+        fake = FakeTransport()
+        session = TranslationSession(transport=fake, model="m").open()
+        fake.push(_CREATED_FRAME)
+        session.wait_created(WAIT)
+        fake.close_from_server(1011, "boom")
+        assert session.wait_closed(WAIT)
+        session.close()
+        assert "session.close" not in fake.sent_types()
+        with pytest.raises(ConnectionClosedError, match="1011"):
+            list(session.events(timeout=WAIT))
+
+
 class TestBackPressure:
     def test_send_audio_times_out_on_a_full_queue(self) -> None:
         """With the network stalled, send_audio(timeout=...) raises the core's
