@@ -1,13 +1,16 @@
-"""The session's lifecycle and the wiring of its parts.
+"""The session's lifecycle and the wiring of its parts, for either protocol.
 
-:class:`SessionCore` composes the parts of a conversation session: a
+:class:`SessionCore` composes the parts of a session: a
 :class:`~realtime_client._connection.Connection` (transport, reader and
 writer threads, send queue, termination record), an
-:class:`~realtime_client._pump.EventPump` and the
-:class:`~realtime_client._session_conversation.ConversationLayer`. It owns
-the lifecycle state ``NEW -> OPEN -> CLOSING -> CLOSED`` and the one close
-path. :class:`~realtime_client.ConversationSession` is the public facade over
-it. A reconnecting session would replace :attr:`SessionCore.conn` in
+:class:`~realtime_client._pump.EventPump` and a protocol :class:`Layer` (the
+conversation layer of a :class:`~realtime_client.ConversationSession`, the
+accumulators of a :class:`~realtime_client.TranslationSession`). It owns the
+lifecycle state ``NEW -> OPEN -> CLOSING -> CLOSED`` and the one close path.
+What differs between the protocols is data (a :class:`Wire`: the decoder, the
+event classes the core watches, the goodbye a polite close sends) and the
+layer. The public facades check, encode and delegate here. A reconnecting
+session would replace :attr:`SessionCore.conn` in
 :meth:`SessionCore._connection_ended` instead of closing.
 """
 
@@ -18,16 +21,14 @@ import logging
 import threading
 import time
 import typing
-from collections.abc import Callable
-from typing import Any, Final
+from collections.abc import Callable, Iterator
+from typing import Any, Final, Generic, Protocol, TypeVar
 
-from . import events as ev
+import attrs
+
 from ._callbacks import CallbackRegistry, CloseInfo
-from ._checks import encode_event
-from ._config import ConversationOptions
 from ._connection import ABORT_GRACE, Connection, EndCause
-from ._pump import EventPump
-from ._session_conversation import ConversationLayer
+from ._pump import EventPump, Observer
 from ._transport import Transport
 from .errors import (
     ConnectionClosedError,
@@ -38,12 +39,11 @@ from .errors import (
     UsageError,
 )
 
-__all__ = ["SessionCore", "SessionState"]
+__all__ = ["Layer", "SessionCore", "SessionState", "Wire"]
 
 _log = logging.getLogger("realtime_client")
 
 _CLOSE_SLACK: Final = 4 * ABORT_GRACE  # how far past its budget a close can run, at most
-_UNDECODABLE_MARKERS: Final = ('"response.',)  # refused frames the layer still needs
 
 
 class SessionState(enum.Enum):
@@ -58,65 +58,134 @@ class SessionState(enum.Enum):
     CLOSED = "closed"
 
 
-class _SessionWatch:
-    """The session's own observer: the session id, ``session.created``, and
-    server ``error`` events reported to ``on_error``."""
+@typing.final
+@attrs.frozen(kw_only=True)
+class Wire:
+    """What the core knows of a protocol.
 
-    def __init__(self, callbacks: CallbackRegistry) -> None:
+    Attributes:
+        decode: Turns a frame into an event; raises ProtocolError for a bad frame.
+        created: The class of the server's first event (``session.created``).
+        updated: The class of its configuration updates (``session.updated``).
+        error: The class of the server's ``error`` event.
+        goodbye: A frame a polite close sends first, if the protocol has one
+            (a translation's ``session.close``).
+        farewell: The class of the server's answer to it (``session.closed``).
+        undecodable_markers: Text in refused frames the layer still wants to see.
+    """
+
+    decode: Callable[[str | bytes], Any]
+    created: type
+    updated: type
+    error: type
+    goodbye: str | None = None
+    farewell: type | None = None
+    undecodable_markers: tuple[str, ...] = ()
+
+
+class Layer(Observer, Protocol):
+    """The protocol's own part: an observer of the pump, with the core's hooks."""
+
+    def expire(self, now: float) -> tuple[list[str], float | None]:
+        """Writer thread, at each timed wake-up: frames to send and the next deadline."""
+        ...
+
+    def runs_on(self, thread: threading.Thread) -> bool:
+        """Whether ``thread`` is one the layer owns (close may be joining it)."""
+        ...
+
+    def close(self, timeout: float, error: RealtimeError | None) -> None:
+        """The session closed (``error``: the connection's, if the network ended
+        it): finish what the layer keeps open, within about ``timeout`` seconds."""
+        ...
+
+
+L = TypeVar("L", bound=Layer)
+
+
+class _SessionWatch:
+    """The session's own observer: the session id, ``session.created``, the
+    goodbye's answer, and server ``error`` events reported to ``on_error``."""
+
+    def __init__(self, callbacks: CallbackRegistry, wire: Wire) -> None:
         self._callbacks = callbacks
+        self._created_type = wire.created
+        self._updated_type = wire.updated
+        self._error_type = wire.error
+        self._farewell_type = wire.farewell
         self.session_id: str | None = None
         self.created = threading.Event()  # session.created arrived, or the session closed
         self.created_seen = False
         self.refusal: ServerError | None = None  # why a session ended before it began
+        self.answered = threading.Event()  # the goodbye was answered, or the connection ended
 
     def observe(self, event: Any) -> None:
         kind = type(event)
-        if kind is ev.SessionCreatedEvent or kind is ev.SessionUpdatedEvent:
+        if kind is self._created_type or kind is self._updated_type:
             self.session_id = event.session.id or self.session_id
-            if kind is ev.SessionCreatedEvent:
+            if kind is self._created_type:
                 self.created_seen = True
                 self.created.set()
-        elif kind is ev.ErrorEvent:
+        elif kind is self._error_type:
             server_error = ServerError.from_event(event)
             if not self.created_seen:
                 self.refusal = server_error
             self._callbacks.report_error(server_error)
+        elif kind is self._farewell_type:
+            self.answered.set()
 
     def observe_undecodable(self, raw: dict[str, Any]) -> None:
         return
 
 
 @typing.final
-class SessionCore:
+class SessionCore(Generic[L]):
     """The lifecycle of one session and its parts (see the module docs).
 
     Contract: any thread may open, close, send and read the state; the
     connection's reader calls the hooks. The session lock guards only the
     state transitions; no other lock is taken while holding it except the
     callback registry's.
+
+    Args:
+        transport: The connected transport (the core owns it from now on).
+        wire: The protocol's decoder and the events the core watches.
+        make_layer: Builds the protocol layer, given the core (whose
+            connection exists by then: the layer may keep its ``enqueue``,
+            reader thread and ``wake``).
+        callbacks: The session's callback registry.
+        buffer: Queue events for iteration (``False``: callbacks only).
+        max_frames: Frames the send queue holds before a send waits.
+        max_bytes: Bytes the send queue holds before a send waits.
+        ping_interval: Seconds of silence from the peer before a ping.
+        pong_timeout: Seconds more before the peer is declared dead (``None``: never).
+        close_timeout: Default bound of :meth:`close`, in seconds.
     """
 
     def __init__(
         self,
         transport: Transport,
         *,
-        options: ConversationOptions,
+        wire: Wire,
+        make_layer: Callable[[SessionCore[L]], L],
         callbacks: CallbackRegistry,
+        buffer: bool,
+        max_frames: int,
+        max_bytes: int,
         ping_interval: float,
         pong_timeout: float | None,
         close_timeout: float,
-        model: str | None,
     ) -> None:
-        self.options = options
         self.callbacks = callbacks
         self.close_timeout = close_timeout
         self.lock = threading.Lock()
         self.state = SessionState.NEW
         self.close_info: CloseInfo | None = None
         self.closed_event = threading.Event()
+        self._goodbye = wire.goodbye
         self._closer: threading.Thread | None = None  # the thread running close()
         self._end_pending = False  # closed from a callback: the reader queues the end
-        self.watch = _SessionWatch(callbacks)
+        self.watch = _SessionWatch(callbacks, wire)
         self.conn = Connection(
             transport,
             handle_frame=self._handle_frame,
@@ -125,23 +194,16 @@ class SessionCore:
             ping_interval=ping_interval,
             pong_timeout=pong_timeout,
             deadlines=self._deadlines,
-            max_frames=options.send_queue_size,
-            max_bytes=options.send_queue_bytes,
+            max_frames=max_frames,
+            max_bytes=max_bytes,
         )
-        self.layer = ConversationLayer(
-            options=options,
-            send=self.enqueue,
-            reader=self.conn.reader,
-            model=model,
-            wake=self.conn.wake,
-        )
-        self.layer.tools._subscribe(self._tools_changed)
+        self.layer = make_layer(self)
         self.pump = EventPump(
-            decode=ev.decode_server_event,
+            decode=wire.decode,
             callbacks=callbacks,
             observers=(self.watch, self.layer),
-            buffer=options.buffer_events,
-            undecodable_markers=_UNDECODABLE_MARKERS,
+            buffer=buffer,
+            undecodable_markers=wire.undecodable_markers,
         )
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -172,8 +234,11 @@ class SessionCore:
         if state is SessionState.CLOSED:
             return
         conn = self.conn
-        conn.termination.record(EndCause.CLOSED_BY_APP)  # kept only if nothing ended it first
+        # Kept only if nothing ended the connection first.
+        by_app = conn.termination.record(EndCause.CLOSED_BY_APP)
         deadline = time.monotonic() + budget
+        if by_app and state is SessionState.OPEN:
+            self._say_goodbye(deadline)
         conn.shut(deadline, started=state is SessionState.OPEN)
         termination = conn.termination
         error = termination.error
@@ -198,6 +263,23 @@ class SessionCore:
             self.callbacks.report_error(error)
         self.callbacks.fire_close(self.close_info)  # exactly once, last
         _log.debug("session closed (%s)", self.close_info)
+
+    def _say_goodbye(self, deadline: float) -> None:
+        """The protocol's polite close, if it has one: send the goodbye (behind
+        what is queued) and wait, until ``deadline``, for the server's answer
+        (the last output arrives before it). Skipped before the server created
+        the session; not waited for on the reader, which delivers the answer."""
+        if self._goodbye is None or not self.watch.created_seen:
+            return
+        try:
+            self.conn.send([self._goodbye], max(deadline - time.monotonic(), 0.0))
+        except RealtimeError as exc:
+            _log.debug("goodbye not sent: %s", exc)
+            return
+        if threading.current_thread() is self.conn.reader:
+            return
+        if not self.watch.answered.wait(max(deadline - time.monotonic(), 0.0)):
+            _log.warning("the server did not answer the close in time; closing anyway")
 
     def _may_wait_for_close(self) -> bool:
         """Whether this thread can wait for another thread's close without a deadlock."""
@@ -241,9 +323,18 @@ class SessionCore:
             raise SessionClosedError("the session is closed: nothing more can be sent")
         self.conn.send(frames, timeout)
 
-    def drained(self) -> bool:
-        """Closed, and nothing but the end is left to iterate."""
-        return self.pump.drained(self.state is SessionState.CLOSED)
+    def events(self, timeout: float | None) -> Iterator[Any]:
+        """Every event received, in order, until the end (see the facades' ``events()``)."""
+        if not self.pump.buffer:
+            raise UsageError(
+                "this session does not buffer events (buffer_events=False): use callbacks"
+            )
+        if self.pump.drained(self.state is SessionState.CLOSED):
+            error = self.terminal_error()
+            if error is not None:
+                raise error
+            raise SessionClosedError("the session is closed: there are no more events")
+        return self.pump.iterate(timeout, self.terminal_error)
 
     def terminal_error(self) -> RealtimeError | None:
         """The error the session ended with, if any."""
@@ -263,6 +354,7 @@ class SessionCore:
         """Reader thread: the connection ended. Unless the app is closing the
         session, close it with the connection's terminal error. (A reconnecting
         session would start its next connection here instead.)"""
+        self.watch.answered.set()  # a close waiting for the goodbye's answer goes on
         try:
             with self.lock:
                 unexpected = self.state is SessionState.OPEN
@@ -277,8 +369,8 @@ class SessionCore:
 
     def _deadlines(self, now: float) -> float | None:
         """Writer thread, at each wake-up: every deadline of the session other
-        than liveness (response start, tool limits). Frames it produces are
-        queued past the send limit: the writer cannot wait for itself."""
+        than liveness (the layer's: response start, tool limits). Frames it
+        produces are queued past the send limit: the writer cannot wait for itself."""
         frames, due = self.layer.expire(now)
         if frames:
             try:
@@ -286,14 +378,3 @@ class SessionCore:
             except RealtimeError as exc:
                 _log.debug("not sent, the session is closing: %s", exc)
         return due
-
-    def _tools_changed(self) -> None:
-        """A tool was registered or removed: send the new list if the session is open."""
-        if self.state is not SessionState.OPEN:
-            return  # before opening, the client sends them with the first configuration
-        tools = self.layer.tools_config()
-        update = ev.SessionUpdateEvent(session=ev.RealtimeSessionConfig(tools=tools))
-        try:
-            self.enqueue([encode_event(update)])
-        except SessionClosedError:
-            _log.debug("tools changed while the session was closing; not sent")

@@ -1,131 +1,117 @@
-"""The receiving half of TranslationSession: callbacks and iteration.
+"""What a translation session keeps of the events it receives, and its wire.
 
-The reader thread decodes each frame, runs the callbacks registered here, and
-queues the event, then, at the end, :data:`END`.
+:class:`TranslationLayer` is the translation protocol's
+:class:`~realtime_client._session_core.Layer`: on the reader thread it keeps
+the configuration the server last reported and, unless the session opted
+out, the source and target transcripts and the translated audio.
+:data:`TRANSLATION_WIRE` tells the shared core how to decode the protocol and
+how to close it politely (``session.close``, answered by ``session.closed``).
 """
 
 from __future__ import annotations
 
-import queue
-from collections.abc import Callable, Iterator
-from typing import Any, Final, TypeVar, Union, overload
+import threading
+import typing
+from typing import Any, Final, Union
 
-from ._callbacks import CallbackRegistry, CloseInfo
-from ._translation_setup import message_for
-from .errors import RealtimeTimeoutError, UsageError
+from ._session_core import Wire
+from .errors import RealtimeError, UsageError
 from .events import UnknownServerEvent
 from .events import translation as tev
-from .messages import ConversationMessage
 
-__all__ = ["END", "AnyTranslationEvent", "TranslationReceiving"]
+__all__ = ["AnyTranslationEvent", "TRANSLATION_WIRE", "TranslationLayer", "wire_key"]
 
-F = TypeVar("F", bound=Callable[..., object])
 AnyTranslationEvent = Union[tev.ServerEvent, UnknownServerEvent]
 
-
-class _End:
-    def __repr__(self) -> str:
-        return "END"
-
-
-END: Final = _End()
-"""Queued after the last event: iteration ends (re-raising the terminal error)."""
-
-
-class TranslationReceiving:
-    """Callbacks and iteration, mixed into :class:`~realtime_client.TranslationSession`."""
-
-    _callbacks: CallbackRegistry
-    _events: queue.SimpleQueue[Any]
-    _buffer: bool
-    _close_info: CloseInfo | None
-
-    @overload
-    def on(self, key: type | str) -> Callable[[F], F]: ...
-
-    @overload
-    def on(self, key: type | str, fn: F) -> F: ...
-
-    def on(self, key: type | str, fn: F | None = None) -> F | Callable[[F], F]:
-        """Call ``fn(event)`` on the reader thread for every event of ``key``.
-
-        Args:
-            key: A translation server event class (``tev.SessionOutputAudioDeltaEvent``)
-                or a wire type string.
-            fn: The callback; omitted when used as a decorator.
-
-        Raises:
-            TypeError: ``key`` is not a translation server event class or a string.
-        """
-        wire = _wire_key(key)
-        if fn is None:
-
-            def register(f: F) -> F:
-                return self._callbacks.on(wire, f)
-
-            return register
-        return self._callbacks.on(wire, fn)
-
-    def on_any(self, fn: F) -> F:
-        """Call ``fn(event)`` for every event, after the type-specific callbacks."""
-        return self._callbacks.on_any(fn)
-
-    def on_error(self, fn: F) -> F:
-        """Call ``fn(exception)`` for every error reported."""
-        return self._callbacks.on_error(fn)
-
-    def remove_callback(self, fn: Callable[..., object]) -> bool:
-        """Unregister ``fn`` everywhere; whether it was registered."""
-        return self._callbacks.remove(fn)
-
-    def events(self, timeout: float | None = None) -> Iterator[AnyTranslationEvent]:
-        """Iterate over received events, in order, until the session ends.
-
-        Args:
-            timeout: Seconds to wait for each next event (``None``: forever).
-
-        Raises:
-            RealtimeTimeoutError: No event came within ``timeout`` seconds.
-            ConnectionClosedError: The connection ended unexpectedly (after
-                every event received before it).
-            UsageError: The session was made with ``buffer_events=False``.
-        """
-        if not self._buffer:
-            raise UsageError("this session does not buffer events (buffer_events=False)")
-        return self._iterate(timeout)
-
-    def _iterate(self, timeout: float | None) -> Iterator[AnyTranslationEvent]:
-        while True:
-            try:
-                item = self._events.get(timeout=timeout)
-            except queue.Empty:
-                raise RealtimeTimeoutError(f"no event arrived within {timeout} s") from None
-            if item is END:
-                self._events.put(END)
-                info = self._close_info
-                if info is not None and info.error is not None:
-                    raise info.error
-                return
-            yield item
-
-    def __iter__(self) -> Iterator[AnyTranslationEvent]:
-        return self.events()
-
-    def receive_messages(self, timeout: float | None = None) -> Iterator[ConversationMessage]:
-        """Iterate over events as :class:`~realtime_client.ConversationMessage`.
-
-        ``message.transcript`` is a piece of the translation, ``message.audio``
-        a piece of translated speech, ``message.input_transcript`` a piece of
-        the source transcript (kind ``INPUT_TRANSCRIPT_DELTA``),
-        ``message.error`` a server error; the typed event is ``message.event``.
-
-        Raises:
-            As :meth:`events`.
-        """
-        return (message_for(event) for event in self.events(timeout))
+TRANSLATION_WIRE: Final = Wire(
+    decode=tev.decode_translation_server_event,
+    created=tev.SessionCreatedEvent,
+    updated=tev.SessionUpdatedEvent,
+    error=tev.ErrorEvent,
+    goodbye='{"type":"session.close"}',  # what the converter makes of SessionCloseEvent()
+    farewell=tev.SessionClosedEvent,
+)
+"""The translation protocol, for the core."""
 
 
-def _wire_key(key: type | str) -> str:
+@typing.final
+class TranslationLayer:
+    """The configuration and the accumulated transcripts and audio.
+
+    Contract: the reader thread calls :meth:`observe`; any thread reads.
+
+    Args:
+        accumulate: Keep the transcripts and the translated audio.
+    """
+
+    def __init__(self, *, accumulate: bool) -> None:
+        self.accumulate = accumulate
+        self.config: tev.TranslationSession | None = None
+        self._lock = threading.Lock()
+        self._source: list[str] = []
+        self._target: list[str] = []
+        self._audio = bytearray()
+
+    def observe(self, event: Any) -> None:
+        """Reader thread: one event."""
+        kind = type(event)
+        if kind is tev.SessionCreatedEvent or kind is tev.SessionUpdatedEvent:
+            self.config = event.session
+        elif self.accumulate:
+            if kind is tev.SessionOutputAudioDeltaEvent:
+                with self._lock:
+                    self._audio += event.delta
+            elif kind is tev.SessionOutputTranscriptDeltaEvent:
+                with self._lock:
+                    self._target.append(event.delta)
+            elif kind is tev.SessionInputTranscriptDeltaEvent:
+                with self._lock:
+                    self._source.append(event.delta)
+
+    def observe_undecodable(self, raw: dict[str, Any]) -> None:
+        return  # nothing is derived from a refused frame
+
+    # The core's other hooks: a translation has no deadlines, no threads of its
+    # own and nothing in flight to fail when it closes.
+
+    def expire(self, now: float) -> tuple[list[str], float | None]:
+        return [], None
+
+    def runs_on(self, thread: threading.Thread) -> bool:
+        return False
+
+    def close(self, timeout: float, error: RealtimeError | None) -> None:
+        return
+
+    # --- any thread ------------------------------------------------------------------------------
+
+    def _check(self) -> None:
+        if not self.accumulate:
+            raise UsageError("this session does not accumulate (accumulate=False): use the deltas")
+
+    def source(self) -> str:
+        self._check()
+        with self._lock:
+            return "".join(self._source)
+
+    def target(self) -> str:
+        self._check()
+        with self._lock:
+            return "".join(self._target)
+
+    def audio(self) -> bytes:
+        self._check()
+        with self._lock:
+            return bytes(self._audio)
+
+
+def wire_key(key: type | str) -> str:
+    """The wire type a callback registers for: a translation server event class or a string.
+
+    Raises:
+        TypeError: ``key`` is neither.
+        ValueError: ``key`` is an empty string.
+    """
     if isinstance(key, str):
         if not key:
             raise ValueError("event type must not be empty")

@@ -432,6 +432,8 @@ class ConversationClient:
 
         .. versionadded:: 0.3
         """
+        check_callable("on_error", on_error)
+        check_callable("on_close", on_close)
         update = initial_update(
             language=check_language(language),
             input_transcription=input_transcription,

@@ -368,11 +368,74 @@ class TestCloseFromCallback:
         assert ["session.output_transcript.delta"] == got
 
 
+_CREATED_FRAME = {
+    "type": "session.created",
+    "event_id": "c",
+    "session": {"type": "translation", "id": "sess_f", "model": "m", "expires_at": 1, "audio": {}},
+}
+
+
+class TestPoliteClose:
+    def test_close_waits_for_session_closed_and_the_last_output(self) -> None:
+        """close() sends session.close and returns only after session.closed: the
+        translation the server sends before it is on the session when close returns."""
+        from realtime_client.testing import FakeTransport
+
+        fake = FakeTransport()
+        session = TranslationSession(transport=fake, model="m").open()
+        fake.push(_CREATED_FRAME)
+        session.wait_created(WAIT)
+        closer = threading.Thread(target=session.close, kwargs={"timeout": WAIT})
+        closer.start()
+        fake.wait_for_type("session.close")
+        assert closer.is_alive()  # waiting for the answer, within its bound
+        fake.push({"type": "session.output_transcript.delta", "event_id": "d", "delta": "fin"})
+        fake.push({"type": "session.closed", "event_id": "z"})
+        closer.join(WAIT)
+        assert not closer.is_alive()
+        assert "fin" == session.target_transcript
+        assert session.close_info is not None
+        assert session.close_info.error is None
+
+    def test_close_from_a_callback_says_goodbye_without_waiting(self) -> None:
+        """close() in a callback sends session.close but does not wait for the answer
+        its own thread would deliver: it returns and the session closes."""
+        from realtime_client.testing import FakeTransport
+
+        fake = FakeTransport()
+        session = TranslationSession(transport=fake, model="m", close_timeout=WAIT)
+        session.on("session.output_transcript.delta", lambda _e: session.close())
+        with session:
+            fake.push(_CREATED_FRAME)
+            session.wait_created(WAIT)
+            started = time.monotonic()
+            fake.push({"type": "session.output_transcript.delta", "event_id": "a", "delta": "x"})
+            assert session.wait_closed(WAIT)
+            assert time.monotonic() - started < WAIT / 2
+        assert "session.close" in fake.sent_types()
+
+    def test_no_goodbye_after_the_network_ended_the_session(self) -> None:
+        """A session the server closed abnormally does not send session.close into the
+        dead connection; iteration ends with the server's ConnectionClosedError."""
+        from realtime_client.testing import FakeTransport
+
+        fake = FakeTransport()
+        session = TranslationSession(transport=fake, model="m").open()
+        fake.push(_CREATED_FRAME)
+        session.wait_created(WAIT)
+        fake.close_from_server(1011, "boom")
+        assert session.wait_closed(WAIT)
+        session.close()
+        assert "session.close" not in fake.sent_types()
+        with pytest.raises(ConnectionClosedError, match="1011"):
+            list(session.events(timeout=WAIT))
+
+
 class TestBackPressure:
     def test_send_audio_times_out_on_a_full_queue(self) -> None:
-        """With the network stalled, send_audio(timeout=...) raises RealtimeTimeoutError
-        instead of blocking forever; close() still returns."""
-        from realtime_client import RealtimeTimeoutError
+        """With the network stalled, send_audio(timeout=...) raises the core's
+        SendQueueFullError instead of blocking forever; close() still returns."""
+        from realtime_client import SendQueueFullError
         from realtime_client.testing import FakeTransport
 
         fake = FakeTransport()
@@ -383,6 +446,86 @@ class TestBackPressure:
             for _ in range(5000):  # bounded: the queue holds 1024 frames
                 session.send_audio(b"\x00\x00", timeout=0.2)
 
-        with session, pytest.raises(RealtimeTimeoutError):
+        with session, pytest.raises(SendQueueFullError):
             flood()
         assert session.closed
+
+    def test_the_queue_is_bounded_in_bytes(self) -> None:
+        """The queue is bounded in bytes as a conversation's is: against a stalled
+        network, 1 MiB audio calls with timeout=0 are refused after about 4 MiB
+        (not after 1024 frames), with SendQueueFullError."""
+        from realtime_client import SendQueueFullError
+        from realtime_client.testing import FakeTransport
+
+        fake = FakeTransport()
+        session = TranslationSession(transport=fake, model="m", close_timeout=0.5)
+        fake.pause_sends()
+        accepted = 0
+        refused: list[SendQueueFullError] = []
+        with session:
+            for _ in range(64):  # bounded: far more than 4 MiB
+                try:
+                    session.send_audio(bytes(1024 * 1024), timeout=0)
+                except SendQueueFullError as exc:
+                    refused.append(exc)
+                    break
+                accepted += 1
+        assert 1 == len(refused)
+        assert "nothing was queued" in str(refused[0])
+        assert 2 <= accepted <= 5  # 2 queued (1.4 MB each), plus the writer's batch
+
+
+class TestWire:
+    def test_goodbye_and_append_frames_are_the_converters_json(self) -> None:
+        """The frames built directly (session.close, the audio append) decode to what
+        the translation converter would send for the same events."""
+        from realtime_client._frames import append_frames
+        from realtime_client._translation_receive import TRANSLATION_WIRE
+
+        assert TRANSLATION_WIRE.goodbye is not None
+        assert json.loads(tev.encode_translation_client_event(tev.SessionCloseEvent())) == (
+            json.loads(TRANSLATION_WIRE.goodbye)
+        )
+        audio = bytes(range(256))
+        [frame] = append_frames(audio, event_type="session.input_audio_buffer.append")
+        event = tev.SessionInputAudioBufferAppendEvent(audio=audio)
+        assert json.loads(tev.encode_translation_client_event(event)) == json.loads(frame)
+        assert event == tev.decode_translation_client_event(frame)
+
+    def test_send_refuses_other_protocols_events(self) -> None:
+        """send() takes translation client events only: a conversation event is a
+        TypeError, a bad field a ValueError naming it; nothing is queued."""
+        from realtime_client.testing import FakeTransport
+
+        session = TranslationSession(transport=FakeTransport(), model="m")
+        with pytest.raises(TypeError, match="translation client event"):
+            session.send(ev.ResponseCreateEvent())  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="language"):
+            session.send(
+                tev.SessionUpdateEvent(
+                    session=tev.TranslationSessionUpdate(
+                        audio=tev.TranslationAudio(
+                            output=tev.TranslationAudioOutput(language=5)  # type: ignore[arg-type]
+                        )
+                    )
+                )
+            )
+        assert 0 == session._core.conn.queued
+        session.close()
+
+
+class TestThreads:
+    def test_named_threads_and_none_left_after_close(self) -> None:
+        """An open translation session runs the core's two threads, named
+        realtime-reader-<n> and realtime-writer-<n>; none is left after close."""
+        from realtime_client.testing import FakeTransport
+
+        before = set(threading.enumerate())
+        with TranslationSession(transport=FakeTransport(), model="m"):
+            names = sorted(t.name for t in set(threading.enumerate()) - before)
+            assert 2 == len(names)
+            reader, writer = names
+            assert reader.startswith("realtime-reader-")
+            assert writer.startswith("realtime-writer-")
+            assert reader.rsplit("-", 1)[1] == writer.rsplit("-", 1)[1]
+        assert [] == [t.name for t in set(threading.enumerate()) - before if t.is_alive()]
