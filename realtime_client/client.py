@@ -18,10 +18,10 @@ import attrs
 from . import events as ev
 from ._callbacks import CloseInfo
 from ._config import ConversationOptions, Endpoint, HeaderSource, azure_endpoint, openai_endpoint
-from ._converter import converter
 from ._rest import ClientSecret, RestClient
 from ._transport import Transport, WebSocketTransport
 from .conversation import ConversationState
+from .events._protocol import converter
 from .session import (
     DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_PING_INTERVAL,

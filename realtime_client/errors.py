@@ -24,6 +24,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, final
 
+# Defined beside the codec, which raises ProtocolError, so that the events package
+# imports nothing from this one; these are the same classes.
+from .events._errors import ProtocolError, RealtimeError
+
 if TYPE_CHECKING:
     from .events.server import ErrorEvent
 
@@ -42,10 +46,6 @@ __all__ = [
     "TransportError",
     "UsageError",
 ]
-
-
-class RealtimeError(Exception):
-    """The root of every exception realtime_client raises."""
 
 
 class TransportError(RealtimeError):
@@ -99,26 +99,6 @@ class SessionExpiredError(ConnectionClosedError):
 @final
 class RealtimeTimeoutError(TransportError, TimeoutError):
     """Waiting for the server took longer than the caller allowed."""
-
-
-@final
-class ProtocolError(RealtimeError):
-    """A frame that is not a valid event, or an event that cannot be encoded.
-
-    The message names the event type (when known) and the field path.
-
-    Args:
-        message: What was wrong.
-        raw: The offending frame (truncated for display), when there was one.
-        details: One line per problem found, each with its field path.
-    """
-
-    def __init__(
-        self, message: str, *, raw: str | None = None, details: tuple[str, ...] = ()
-    ) -> None:
-        super().__init__(message)
-        self.raw = raw
-        self.details = details
 
 
 @final

@@ -1,8 +1,10 @@
-"""Pieces every model module shares: the UNSET sentinel and the unknown events."""
+"""Pieces every model module shares: the UNSET sentinel, the unknown events and the base class."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Final, Literal
 
 import attrs
@@ -16,6 +18,7 @@ __all__ = [
     "UnknownServerEvent",
     "UnknownTool",
     "Unset",
+    "unknown_fields",
     "wire_type",
 ]
 
@@ -49,6 +52,46 @@ def wire_type(cls: type) -> str:
     if not isinstance(default, str):  # pragma: no cover - guarded by tests/events/test_registry.py
         raise TypeError(f"{cls.__name__} has no fixed wire type")
     return default
+
+
+@frozen(kw_only=True)
+class WireObject:
+    """The base of every model class: it keeps the fields this version does not model.
+
+    A decoded object holds the keys of its JSON object that none of its fields
+    names, untouched, and encoding writes them back: a proxy or a recorder that
+    decodes and re-encodes loses nothing. The mapping is left out of equality,
+    hashing and ``repr``, and carried over by :func:`attrs.evolve`. Read it with
+    :func:`unknown_fields`.
+    """
+
+    _extra: Mapping[str, Any] | None = field(default=None, alias="_extra", eq=False, repr=False)
+
+
+def unknown_fields(obj: object) -> Mapping[str, Any]:
+    """The fields of a decoded object that this version does not model, read-only.
+
+    Decoding keeps every key of an event or nested object (a session, an item, a
+    content part, a response, usage, ...) that none of its fields names, and
+    encoding writes them back, so a new field the server sends survives a decode
+    and an encode. Encoding writes a field of the model, when set, in place of an
+    unknown field of the same name.
+
+    Args:
+        obj: An event or a nested object of :mod:`realtime_client.events`.
+
+    Returns:
+        The unknown fields, by wire name, as JSON values; empty when there are none
+        (and for objects that are not model classes, such as :class:`UnknownItem`,
+        whose ``raw`` holds everything).
+
+    .. versionadded:: 0.2
+    """
+    extra = obj._extra if isinstance(obj, WireObject) else None
+    return MappingProxyType(extra) if extra else _EMPTY
+
+
+_EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 
 
 @frozen(kw_only=True)

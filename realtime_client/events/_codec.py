@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final, Literal, NoReturn, get_args
 
-from .._converter import converter, format_error, json_kind, strict_nested
-from ..errors import ProtocolError
 from ._base import UnknownClientEvent, UnknownServerEvent, wire_type
+from ._converter import format_error, json_kind
+from ._errors import ProtocolError
+from ._protocol import LENIENT, STRICT
 from .client import ClientEvent
 from .server import ServerEvent
 
@@ -53,8 +54,6 @@ def _parse_constant(name: str) -> NoReturn:
 
 # Built once: json.loads() with hooks would build a new decoder for every frame.
 _DECODER: Final = json.JSONDecoder(parse_float=_parse_float, parse_constant=_parse_constant)
-_structure_server: Final = converter.get_structure_hook(_SERVER_UNION)
-_structure_client: Final = converter.get_structure_hook(_CLIENT_UNION)
 
 
 def _raw(frame: object, direction: Direction = "server") -> str | None:
@@ -136,7 +135,7 @@ def decode_server_event(frame: str | bytes) -> ServerEvent | UnknownServerEvent:
     """
     data = _load_object(frame, "server")
     try:
-        return _structure_server(data, _SERVER_UNION)  # type: ignore[no-any-return]
+        return LENIENT.get().structure_server_event(data, _SERVER_UNION)  # type: ignore[no-any-return]
     except Exception as exc:
         raise _invalid("server", data["type"], exc, frame) from exc
 
@@ -154,13 +153,11 @@ def decode_client_event(frame: str | bytes) -> ClientEvent | UnknownClientEvent:
         ProtocolError: As :func:`decode_server_event`.
     """
     data = _load_object(frame, "client")
-    strict = strict_nested.set(True)  # a server rejects nested types it cannot honour
     try:
-        return _structure_client(data, _CLIENT_UNION)  # type: ignore[no-any-return]
+        # Strict: a server rejects nested types it cannot honour.
+        return STRICT.get().structure_client_event(data, _CLIENT_UNION)  # type: ignore[no-any-return]
     except Exception as exc:
         raise _invalid("client", data["type"], exc, frame) from exc
-    finally:
-        strict_nested.reset(strict)
 
 
 def _encode(event: Any, known: Mapping[str, type], direction: Direction) -> str:
@@ -179,6 +176,7 @@ def _encode(event: Any, known: Mapping[str, type], direction: Direction) -> str:
         # Unstructure, then structure back and encode that: the types are checked as
         # decoding checks them, so a bad event fails here, where it was built, and
         # what is written is exactly what the model holds.
+        converter = LENIENT.get().converter
         checked = converter.structure(converter.unstructure(event), type(event))
         data = converter.unstructure(checked)
     except RecursionError:

@@ -10,6 +10,7 @@ from typing import Literal
 
 from attrs import field, frozen
 
+from ._base import WireObject
 from .items import ConversationItem
 from .responses import Response, ResponseContentPart
 
@@ -40,7 +41,7 @@ __all__ = [
 
 
 @frozen(kw_only=True)
-class ResponseCreatedEvent:
+class ResponseCreatedEvent(WireObject):
     """A response started; its status is ``in_progress``."""
 
     type: Literal["response.created"] = field(default="response.created", init=False)
@@ -49,7 +50,7 @@ class ResponseCreatedEvent:
 
 
 @frozen(kw_only=True)
-class ResponseDoneEvent:
+class ResponseDoneEvent(WireObject):
     """A response ended: completed, cancelled, incomplete or failed, with usage."""
 
     type: Literal["response.done"] = field(default="response.done", init=False)
@@ -58,7 +59,7 @@ class ResponseDoneEvent:
 
 
 @frozen(kw_only=True)
-class ResponseOutputItemAddedEvent:
+class ResponseOutputItemAddedEvent(WireObject):
     """A response added an output item."""
 
     type: Literal["response.output_item.added"] = field(
@@ -71,7 +72,7 @@ class ResponseOutputItemAddedEvent:
 
 
 @frozen(kw_only=True)
-class ResponseOutputItemDoneEvent:
+class ResponseOutputItemDoneEvent(WireObject):
     """A response's output item is complete."""
 
     type: Literal["response.output_item.done"] = field(
@@ -84,7 +85,7 @@ class ResponseOutputItemDoneEvent:
 
 
 @frozen(kw_only=True)
-class ResponseContentPartAddedEvent:
+class ResponseContentPartAddedEvent(WireObject):
     """A content part was added to an assistant item."""
 
     type: Literal["response.content_part.added"] = field(
@@ -99,7 +100,7 @@ class ResponseContentPartAddedEvent:
 
 
 @frozen(kw_only=True)
-class ResponseContentPartDoneEvent:
+class ResponseContentPartDoneEvent(WireObject):
     """A content part of an assistant item is complete."""
 
     type: Literal["response.content_part.done"] = field(
@@ -114,7 +115,7 @@ class ResponseContentPartDoneEvent:
 
 
 @frozen(kw_only=True)
-class ResponseOutputTextDeltaEvent:
+class ResponseOutputTextDeltaEvent(WireObject):
     """A piece of response text."""
 
     type: Literal["response.output_text.delta"] = field(
@@ -129,7 +130,7 @@ class ResponseOutputTextDeltaEvent:
 
 
 @frozen(kw_only=True)
-class ResponseOutputTextDoneEvent:
+class ResponseOutputTextDoneEvent(WireObject):
     """The full text of a content part."""
 
     type: Literal["response.output_text.done"] = field(
@@ -144,7 +145,7 @@ class ResponseOutputTextDoneEvent:
 
 
 @frozen(kw_only=True)
-class ResponseOutputAudioDeltaEvent:
+class ResponseOutputAudioDeltaEvent(WireObject):
     """A piece of response audio, in the session's output format."""
 
     type: Literal["response.output_audio.delta"] = field(
@@ -159,7 +160,7 @@ class ResponseOutputAudioDeltaEvent:
 
 
 @frozen(kw_only=True)
-class ResponseOutputAudioDoneEvent:
+class ResponseOutputAudioDoneEvent(WireObject):
     """The audio of a content part is complete."""
 
     type: Literal["response.output_audio.done"] = field(
@@ -173,7 +174,7 @@ class ResponseOutputAudioDoneEvent:
 
 
 @frozen(kw_only=True)
-class ResponseOutputAudioTranscriptDeltaEvent:
+class ResponseOutputAudioTranscriptDeltaEvent(WireObject):
     """A piece of the transcript of response audio."""
 
     type: Literal["response.output_audio_transcript.delta"] = field(
@@ -188,7 +189,7 @@ class ResponseOutputAudioTranscriptDeltaEvent:
 
 
 @frozen(kw_only=True)
-class ResponseOutputAudioTranscriptDoneEvent:
+class ResponseOutputAudioTranscriptDoneEvent(WireObject):
     """The full transcript of a content part's audio."""
 
     type: Literal["response.output_audio_transcript.done"] = field(
@@ -203,7 +204,7 @@ class ResponseOutputAudioTranscriptDoneEvent:
 
 
 @frozen(kw_only=True)
-class ResponseFunctionCallArgumentsDeltaEvent:
+class ResponseFunctionCallArgumentsDeltaEvent(WireObject):
     """A piece of a function call's arguments."""
 
     type: Literal["response.function_call_arguments.delta"] = field(
@@ -218,7 +219,7 @@ class ResponseFunctionCallArgumentsDeltaEvent:
 
 
 @frozen(kw_only=True)
-class ResponseFunctionCallArgumentsDoneEvent:
+class ResponseFunctionCallArgumentsDoneEvent(WireObject):
     """A function call's complete arguments."""
 
     type: Literal["response.function_call_arguments.done"] = field(
@@ -234,7 +235,7 @@ class ResponseFunctionCallArgumentsDoneEvent:
 
 
 @frozen(kw_only=True)
-class ResponseMcpCallArgumentsDeltaEvent:
+class ResponseMcpCallArgumentsDeltaEvent(WireObject):
     """A piece of an MCP tool call's arguments."""
 
     type: Literal["response.mcp_call_arguments.delta"] = field(
@@ -249,7 +250,7 @@ class ResponseMcpCallArgumentsDeltaEvent:
 
 
 @frozen(kw_only=True)
-class ResponseMcpCallArgumentsDoneEvent:
+class ResponseMcpCallArgumentsDoneEvent(WireObject):
     """An MCP tool call's complete arguments."""
 
     type: Literal["response.mcp_call_arguments.done"] = field(
@@ -263,7 +264,7 @@ class ResponseMcpCallArgumentsDoneEvent:
 
 
 @frozen(kw_only=True)
-class ResponseMcpCallInProgressEvent:
+class ResponseMcpCallInProgressEvent(WireObject):
     """An MCP tool call started."""
 
     type: Literal["response.mcp_call.in_progress"] = field(
@@ -275,7 +276,7 @@ class ResponseMcpCallInProgressEvent:
 
 
 @frozen(kw_only=True)
-class ResponseMcpCallCompletedEvent:
+class ResponseMcpCallCompletedEvent(WireObject):
     """An MCP tool call succeeded."""
 
     type: Literal["response.mcp_call.completed"] = field(
@@ -287,7 +288,7 @@ class ResponseMcpCallCompletedEvent:
 
 
 @frozen(kw_only=True)
-class ResponseMcpCallFailedEvent:
+class ResponseMcpCallFailedEvent(WireObject):
     """An MCP tool call failed."""
 
     type: Literal["response.mcp_call.failed"] = field(
@@ -299,7 +300,7 @@ class ResponseMcpCallFailedEvent:
 
 
 @frozen(kw_only=True)
-class McpListToolsInProgressEvent:
+class McpListToolsInProgressEvent(WireObject):
     """Listing an MCP server's tools started."""
 
     type: Literal["mcp_list_tools.in_progress"] = field(
@@ -310,7 +311,7 @@ class McpListToolsInProgressEvent:
 
 
 @frozen(kw_only=True)
-class McpListToolsCompletedEvent:
+class McpListToolsCompletedEvent(WireObject):
     """Listing an MCP server's tools succeeded."""
 
     type: Literal["mcp_list_tools.completed"] = field(
@@ -321,7 +322,7 @@ class McpListToolsCompletedEvent:
 
 
 @frozen(kw_only=True)
-class McpListToolsFailedEvent:
+class McpListToolsFailedEvent(WireObject):
     """Listing an MCP server's tools failed."""
 
     type: Literal["mcp_list_tools.failed"] = field(default="mcp_list_tools.failed", init=False)

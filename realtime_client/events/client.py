@@ -6,6 +6,7 @@ from typing import Literal, Union
 
 from attrs import field, frozen
 
+from ._base import WireObject
 from .items import ConversationItem
 from .responses import ResponseOptions
 from .sessions import SessionConfig
@@ -27,7 +28,7 @@ __all__ = [
 
 
 @frozen(kw_only=True)
-class SessionUpdateEvent:
+class SessionUpdateEvent(WireObject):
     """Change the session's configuration; the server answers ``session.updated``."""
 
     type: Literal["session.update"] = field(default="session.update", init=False)
@@ -36,7 +37,7 @@ class SessionUpdateEvent:
 
 
 @frozen(kw_only=True)
-class InputAudioBufferAppendEvent:
+class InputAudioBufferAppendEvent(WireObject):
     """Append audio to the input buffer (no answer from the server)."""
 
     type: Literal["input_audio_buffer.append"] = field(
@@ -47,7 +48,7 @@ class InputAudioBufferAppendEvent:
 
 
 @frozen(kw_only=True)
-class InputAudioBufferCommitEvent:
+class InputAudioBufferCommitEvent(WireObject):
     """Commit the input buffer as a user message item (manual turns)."""
 
     type: Literal["input_audio_buffer.commit"] = field(
@@ -57,7 +58,7 @@ class InputAudioBufferCommitEvent:
 
 
 @frozen(kw_only=True)
-class InputAudioBufferClearEvent:
+class InputAudioBufferClearEvent(WireObject):
     """Discard the audio in the input buffer."""
 
     type: Literal["input_audio_buffer.clear"] = field(
@@ -67,7 +68,7 @@ class InputAudioBufferClearEvent:
 
 
 @frozen(kw_only=True)
-class OutputAudioBufferClearEvent:
+class OutputAudioBufferClearEvent(WireObject):
     """Stop the audio the server is playing (WebRTC and SIP only)."""
 
     type: Literal["output_audio_buffer.clear"] = field(
@@ -77,7 +78,7 @@ class OutputAudioBufferClearEvent:
 
 
 @frozen(kw_only=True)
-class ConversationItemCreateEvent:
+class ConversationItemCreateEvent(WireObject):
     """Add an item to the conversation, after ``previous_item_id`` if given."""
 
     type: Literal["conversation.item.create"] = field(
@@ -89,7 +90,7 @@ class ConversationItemCreateEvent:
 
 
 @frozen(kw_only=True)
-class ConversationItemRetrieveEvent:
+class ConversationItemRetrieveEvent(WireObject):
     """Ask the server for an item as it stands now."""
 
     type: Literal["conversation.item.retrieve"] = field(
@@ -100,7 +101,7 @@ class ConversationItemRetrieveEvent:
 
 
 @frozen(kw_only=True)
-class ConversationItemTruncateEvent:
+class ConversationItemTruncateEvent(WireObject):
     """Cut an assistant audio item at ``audio_end_ms``: what the user really heard."""
 
     type: Literal["conversation.item.truncate"] = field(
@@ -113,7 +114,7 @@ class ConversationItemTruncateEvent:
 
 
 @frozen(kw_only=True)
-class ConversationItemDeleteEvent:
+class ConversationItemDeleteEvent(WireObject):
     """Remove an item from the conversation."""
 
     type: Literal["conversation.item.delete"] = field(
@@ -124,7 +125,7 @@ class ConversationItemDeleteEvent:
 
 
 @frozen(kw_only=True)
-class ResponseCreateEvent:
+class ResponseCreateEvent(WireObject):
     """Ask the model for a response, optionally with per-response options."""
 
     type: Literal["response.create"] = field(default="response.create", init=False)
@@ -133,7 +134,7 @@ class ResponseCreateEvent:
 
 
 @frozen(kw_only=True)
-class ResponseCancelEvent:
+class ResponseCancelEvent(WireObject):
     """Cancel the active response (or the one named by ``response_id``)."""
 
     type: Literal["response.cancel"] = field(default="response.cancel", init=False)

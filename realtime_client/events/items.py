@@ -13,7 +13,7 @@ from typing import Any, Literal, Union
 
 from attrs import field, frozen
 
-from ._base import UNSET, UnknownContentPart, UnknownItem, Unset
+from ._base import UNSET, UnknownContentPart, UnknownItem, Unset, WireObject
 
 __all__ = [
     "AssistantContent",
@@ -51,7 +51,7 @@ ItemStatus = Literal["completed", "incomplete", "in_progress"]
 
 
 @frozen(kw_only=True)
-class InputTextContent:
+class InputTextContent(WireObject):
     """Text typed by the user (or given as system instructions)."""
 
     type: Literal["input_text"] = field(default="input_text", init=False)
@@ -59,7 +59,7 @@ class InputTextContent:
 
 
 @frozen(kw_only=True)
-class InputAudioContent:
+class InputAudioContent(WireObject):
     """Audio from the user, in the session's input format."""
 
     type: Literal["input_audio"] = field(default="input_audio", init=False)
@@ -70,7 +70,7 @@ class InputAudioContent:
 
 
 @frozen(kw_only=True)
-class InputImageContent:
+class InputImageContent(WireObject):
     """An image from the user, as a ``data:`` URI (PNG or JPEG)."""
 
     type: Literal["input_image"] = field(default="input_image", init=False)
@@ -79,7 +79,7 @@ class InputImageContent:
 
 
 @frozen(kw_only=True)
-class OutputTextContent:
+class OutputTextContent(WireObject):
     """Text the model wrote."""
 
     type: Literal["output_text"] = field(default="output_text", init=False)
@@ -87,7 +87,7 @@ class OutputTextContent:
 
 
 @frozen(kw_only=True)
-class OutputAudioContent:
+class OutputAudioContent(WireObject):
     """Audio the model spoke, with its transcript."""
 
     type: Literal["output_audio"] = field(default="output_audio", init=False)
@@ -106,7 +106,7 @@ AssistantContent = Union[OutputTextContent, OutputAudioContent, UnknownContentPa
 
 
 @frozen(kw_only=True)
-class SystemMessageItem:
+class SystemMessageItem(WireObject):
     """A system message: instructions placed in the conversation."""
 
     type: Literal["message"] = field(default="message", init=False)
@@ -118,7 +118,7 @@ class SystemMessageItem:
 
 
 @frozen(kw_only=True)
-class UserMessageItem:
+class UserMessageItem(WireObject):
     """A message from the user: text, audio or images."""
 
     type: Literal["message"] = field(default="message", init=False)
@@ -130,7 +130,7 @@ class UserMessageItem:
 
 
 @frozen(kw_only=True)
-class AssistantMessageItem:
+class AssistantMessageItem(WireObject):
     """A message from the model: text, or audio with its transcript."""
 
     type: Literal["message"] = field(default="message", init=False)
@@ -145,7 +145,7 @@ class AssistantMessageItem:
 
 
 @frozen(kw_only=True)
-class FunctionCallItem:
+class FunctionCallItem(WireObject):
     """The model calling one of the session's function tools."""
 
     type: Literal["function_call"] = field(default="function_call", init=False)
@@ -159,7 +159,7 @@ class FunctionCallItem:
 
 
 @frozen(kw_only=True)
-class FunctionCallOutputItem:
+class FunctionCallOutputItem(WireObject):
     """The result of a function call, sent back to the model."""
 
     type: Literal["function_call_output"] = field(default="function_call_output", init=False)
@@ -174,7 +174,7 @@ class FunctionCallOutputItem:
 
 
 @frozen(kw_only=True)
-class McpToolInfo:
+class McpToolInfo(WireObject):
     """One tool an MCP server offers."""
 
     name: str
@@ -184,7 +184,7 @@ class McpToolInfo:
 
 
 @frozen(kw_only=True)
-class McpListToolsItem:
+class McpListToolsItem(WireObject):
     """The tools an MCP server listed."""
 
     type: Literal["mcp_list_tools"] = field(default="mcp_list_tools", init=False)
@@ -194,7 +194,7 @@ class McpListToolsItem:
 
 
 @frozen(kw_only=True)
-class McpProtocolError:
+class McpProtocolError(WireObject):
     """An MCP call failed at the protocol level."""
 
     type: Literal["protocol_error"] = field(default="protocol_error", init=False)
@@ -203,7 +203,7 @@ class McpProtocolError:
 
 
 @frozen(kw_only=True)
-class McpToolExecutionError:
+class McpToolExecutionError(WireObject):
     """An MCP tool raised while running."""
 
     type: Literal["tool_execution_error"] = field(default="tool_execution_error", init=False)
@@ -211,7 +211,7 @@ class McpToolExecutionError:
 
 
 @frozen(kw_only=True)
-class McpHttpError:
+class McpHttpError(WireObject):
     """An MCP server answered with an HTTP error."""
 
     type: Literal["http_error"] = field(default="http_error", init=False)
@@ -224,7 +224,7 @@ McpCallError = Union[McpProtocolError, McpToolExecutionError, McpHttpError]
 
 
 @frozen(kw_only=True)
-class McpCallItem:
+class McpCallItem(WireObject):
     """A call the model made to an MCP tool, with its output or error."""
 
     type: Literal["mcp_call"] = field(default="mcp_call", init=False)
@@ -238,7 +238,7 @@ class McpCallItem:
 
 
 @frozen(kw_only=True)
-class McpApprovalRequestItem:
+class McpApprovalRequestItem(WireObject):
     """The model asking for approval before calling an MCP tool."""
 
     type: Literal["mcp_approval_request"] = field(default="mcp_approval_request", init=False)
@@ -249,7 +249,7 @@ class McpApprovalRequestItem:
 
 
 @frozen(kw_only=True)
-class McpApprovalResponseItem:
+class McpApprovalResponseItem(WireObject):
     """The client's answer to an :class:`McpApprovalRequestItem`."""
 
     type: Literal["mcp_approval_response"] = field(default="mcp_approval_response", init=False)
@@ -277,7 +277,7 @@ Server events carry :class:`UnknownItem` for an item type this version does not 
 
 
 @frozen(kw_only=True)
-class ItemReference:
+class ItemReference(WireObject):
     """A reference to an item already in the conversation, by id.
 
     Only ``response.create``'s ``input`` accepts it.

@@ -12,7 +12,7 @@ from typing import Literal, Union
 
 from attrs import field, frozen
 
-from ._base import UNSET, Unset
+from ._base import UNSET, Unset, WireObject
 from .items import ConversationItem, ResponseInputItem
 from .sessions import (
     AudioFormat,
@@ -59,7 +59,7 @@ ResponseStatus = Literal["completed", "cancelled", "failed", "incomplete", "in_p
 
 
 @frozen(kw_only=True)
-class ResponseAudioOutputOptions:
+class ResponseAudioOutputOptions(WireObject):
     """Output audio settings for one response."""
 
     format: AudioFormat | None = None
@@ -67,14 +67,14 @@ class ResponseAudioOutputOptions:
 
 
 @frozen(kw_only=True)
-class ResponseAudioOptions:
+class ResponseAudioOptions(WireObject):
     """Audio settings for one response."""
 
     output: ResponseAudioOutputOptions | None = None
 
 
 @frozen(kw_only=True)
-class ResponseOptions:
+class ResponseOptions(WireObject):
     """The parameters of ``response.create``: overrides for one response.
 
     Everything is optional; unset fields inherit the session's configuration.
@@ -103,7 +103,7 @@ class ResponseOptions:
 
 
 @frozen(kw_only=True)
-class ResponseStatusError:
+class ResponseStatusError(WireObject):
     """Why a response failed."""
 
     type: str | None = None
@@ -112,7 +112,7 @@ class ResponseStatusError:
 
 
 @frozen(kw_only=True)
-class ResponseStatusDetails:
+class ResponseStatusDetails(WireObject):
     """More on a response's status: why it was cancelled, cut short or failed."""
 
     type: Literal["completed", "cancelled", "incomplete", "failed"] | None = None
@@ -123,7 +123,7 @@ class ResponseStatusDetails:
 
 
 @frozen(kw_only=True)
-class CachedTokenDetails:
+class CachedTokenDetails(WireObject):
     """Cached input tokens by modality."""
 
     text_tokens: int | None = None
@@ -132,7 +132,7 @@ class CachedTokenDetails:
 
 
 @frozen(kw_only=True)
-class InputTokenDetails:
+class InputTokenDetails(WireObject):
     """Input tokens by modality; ``cached_tokens`` is a subset of the total, not an extra."""
 
     cached_tokens: int | None = None
@@ -143,7 +143,7 @@ class InputTokenDetails:
 
 
 @frozen(kw_only=True)
-class OutputTokenDetails:
+class OutputTokenDetails(WireObject):
     """Output tokens by modality."""
 
     text_tokens: int | None = None
@@ -151,7 +151,7 @@ class OutputTokenDetails:
 
 
 @frozen(kw_only=True)
-class Usage:
+class Usage(WireObject):
     """Token usage of one response."""
 
     total_tokens: int | None = None
@@ -162,7 +162,7 @@ class Usage:
 
 
 @frozen(kw_only=True)
-class ResponseAudioOutput:
+class ResponseAudioOutput(WireObject):
     """The output audio settings a response used."""
 
     format: AudioFormat | None = None
@@ -170,14 +170,14 @@ class ResponseAudioOutput:
 
 
 @frozen(kw_only=True)
-class ResponseAudio:
+class ResponseAudio(WireObject):
     """The audio settings a response used."""
 
     output: ResponseAudioOutput | None = None
 
 
 @frozen(kw_only=True)
-class Response:
+class Response(WireObject):
     """A response as the server reports it, in ``response.created`` and ``response.done``."""
 
     id: str | None = None
@@ -195,7 +195,7 @@ class Response:
 
 
 @frozen(kw_only=True)
-class ResponseContentPart:
+class ResponseContentPart(WireObject):
     """A content part of a response, in ``response.content_part.added`` / ``.done``."""
 
     type: Literal["text", "audio"] | None = None
@@ -208,7 +208,7 @@ class ResponseContentPart:
 
 
 @frozen(kw_only=True)
-class TranscriptionInputTokenDetails:
+class TranscriptionInputTokenDetails(WireObject):
     """Input tokens of a transcription by modality."""
 
     text_tokens: int | None = None
@@ -216,7 +216,7 @@ class TranscriptionInputTokenDetails:
 
 
 @frozen(kw_only=True)
-class TranscriptionTokenUsage:
+class TranscriptionTokenUsage(WireObject):
     """Transcription usage billed by tokens."""
 
     type: Literal["tokens"] = field(default="tokens", init=False)
@@ -227,7 +227,7 @@ class TranscriptionTokenUsage:
 
 
 @frozen(kw_only=True)
-class TranscriptionDurationUsage:
+class TranscriptionDurationUsage(WireObject):
     """Transcription usage billed by audio duration."""
 
     type: Literal["duration"] = field(default="duration", init=False)
@@ -239,7 +239,7 @@ TranscriptionUsage = Union[TranscriptionTokenUsage, TranscriptionDurationUsage]
 
 
 @frozen(kw_only=True)
-class TranscriptionError:
+class TranscriptionError(WireObject):
     """Why an input transcription failed."""
 
     type: str | None = None
@@ -249,7 +249,7 @@ class TranscriptionError:
 
 
 @frozen(kw_only=True)
-class LogProb:
+class LogProb(WireObject):
     """The log probability of one transcribed token."""
 
     token: str
@@ -258,7 +258,7 @@ class LogProb:
 
 
 @frozen(kw_only=True)
-class TranscriptionLanguage:
+class TranscriptionLanguage(WireObject):
     """A language detected in the input audio."""
 
     code: str
@@ -268,7 +268,7 @@ class TranscriptionLanguage:
 
 
 @frozen(kw_only=True)
-class Conversation:
+class Conversation(WireObject):
     """The conversation a session holds."""
 
     id: str | None = None
@@ -276,7 +276,7 @@ class Conversation:
 
 
 @frozen(kw_only=True)
-class RateLimit:
+class RateLimit(WireObject):
     """One rate limit's state after a response."""
 
     name: Literal["requests", "tokens"] | None = None
@@ -286,7 +286,7 @@ class RateLimit:
 
 
 @frozen(kw_only=True)
-class ErrorDetails:
+class ErrorDetails(WireObject):
     """The body of a server ``error`` event."""
 
     type: str

@@ -8,6 +8,7 @@ from typing import Literal, Union
 
 from attrs import field, frozen
 
+from ._base import WireObject
 from ._server_responses import (
     McpListToolsCompletedEvent,
     McpListToolsFailedEvent,
@@ -96,7 +97,7 @@ __all__ = [
 
 
 @frozen(kw_only=True)
-class ErrorEvent:
+class ErrorEvent(WireObject):
     """Something went wrong; most errors leave the session open."""
 
     type: Literal["error"] = field(default="error", init=False)
@@ -105,7 +106,7 @@ class ErrorEvent:
 
 
 @frozen(kw_only=True)
-class SessionCreatedEvent:
+class SessionCreatedEvent(WireObject):
     """The first event of every session, with its full configuration."""
 
     type: Literal["session.created"] = field(default="session.created", init=False)
@@ -114,7 +115,7 @@ class SessionCreatedEvent:
 
 
 @frozen(kw_only=True)
-class SessionUpdatedEvent:
+class SessionUpdatedEvent(WireObject):
     """The session's configuration after a ``session.update``."""
 
     type: Literal["session.updated"] = field(default="session.updated", init=False)
@@ -123,7 +124,7 @@ class SessionUpdatedEvent:
 
 
 @frozen(kw_only=True)
-class ConversationCreatedEvent:
+class ConversationCreatedEvent(WireObject):
     """The session's conversation was created."""
 
     type: Literal["conversation.created"] = field(default="conversation.created", init=False)
@@ -132,7 +133,7 @@ class ConversationCreatedEvent:
 
 
 @frozen(kw_only=True)
-class ConversationItemCreatedEvent:
+class ConversationItemCreatedEvent(WireObject):
     """An item was created (older form of ``conversation.item.added``)."""
 
     type: Literal["conversation.item.created"] = field(
@@ -144,7 +145,7 @@ class ConversationItemCreatedEvent:
 
 
 @frozen(kw_only=True)
-class ConversationItemAddedEvent:
+class ConversationItemAddedEvent(WireObject):
     """An item was added to the conversation (its content may still grow)."""
 
     type: Literal["conversation.item.added"] = field(default="conversation.item.added", init=False)
@@ -154,7 +155,7 @@ class ConversationItemAddedEvent:
 
 
 @frozen(kw_only=True)
-class ConversationItemDoneEvent:
+class ConversationItemDoneEvent(WireObject):
     """An item is complete."""
 
     type: Literal["conversation.item.done"] = field(default="conversation.item.done", init=False)
@@ -164,7 +165,7 @@ class ConversationItemDoneEvent:
 
 
 @frozen(kw_only=True)
-class ConversationItemRetrievedEvent:
+class ConversationItemRetrievedEvent(WireObject):
     """The answer to ``conversation.item.retrieve``."""
 
     type: Literal["conversation.item.retrieved"] = field(
@@ -175,7 +176,7 @@ class ConversationItemRetrievedEvent:
 
 
 @frozen(kw_only=True)
-class ConversationItemTruncatedEvent:
+class ConversationItemTruncatedEvent(WireObject):
     """An assistant audio item was truncated."""
 
     type: Literal["conversation.item.truncated"] = field(
@@ -188,7 +189,7 @@ class ConversationItemTruncatedEvent:
 
 
 @frozen(kw_only=True)
-class ConversationItemDeletedEvent:
+class ConversationItemDeletedEvent(WireObject):
     """An item was deleted."""
 
     type: Literal["conversation.item.deleted"] = field(
@@ -199,7 +200,7 @@ class ConversationItemDeletedEvent:
 
 
 @frozen(kw_only=True)
-class ConversationItemInputAudioTranscriptionCompletedEvent:
+class ConversationItemInputAudioTranscriptionCompletedEvent(WireObject):
     """The transcript of a user audio item is complete."""
 
     type: Literal["conversation.item.input_audio_transcription.completed"] = field(
@@ -215,7 +216,7 @@ class ConversationItemInputAudioTranscriptionCompletedEvent:
 
 
 @frozen(kw_only=True)
-class ConversationItemInputAudioTranscriptionDeltaEvent:
+class ConversationItemInputAudioTranscriptionDeltaEvent(WireObject):
     """A piece of a user audio item's transcript."""
 
     type: Literal["conversation.item.input_audio_transcription.delta"] = field(
@@ -229,7 +230,7 @@ class ConversationItemInputAudioTranscriptionDeltaEvent:
 
 
 @frozen(kw_only=True)
-class ConversationItemInputAudioTranscriptionFailedEvent:
+class ConversationItemInputAudioTranscriptionFailedEvent(WireObject):
     """Transcribing a user audio item failed."""
 
     type: Literal["conversation.item.input_audio_transcription.failed"] = field(
@@ -242,7 +243,7 @@ class ConversationItemInputAudioTranscriptionFailedEvent:
 
 
 @frozen(kw_only=True)
-class ConversationItemInputAudioTranscriptionSegmentEvent:
+class ConversationItemInputAudioTranscriptionSegmentEvent(WireObject):
     """A transcribed segment with its speaker (diarization)."""
 
     type: Literal["conversation.item.input_audio_transcription.segment"] = field(
@@ -259,7 +260,7 @@ class ConversationItemInputAudioTranscriptionSegmentEvent:
 
 
 @frozen(kw_only=True)
-class InputAudioBufferCommittedEvent:
+class InputAudioBufferCommittedEvent(WireObject):
     """The input buffer became a user item (by the client or by VAD)."""
 
     type: Literal["input_audio_buffer.committed"] = field(
@@ -271,7 +272,7 @@ class InputAudioBufferCommittedEvent:
 
 
 @frozen(kw_only=True)
-class InputAudioBufferClearedEvent:
+class InputAudioBufferClearedEvent(WireObject):
     """The input buffer was cleared."""
 
     type: Literal["input_audio_buffer.cleared"] = field(
@@ -281,7 +282,7 @@ class InputAudioBufferClearedEvent:
 
 
 @frozen(kw_only=True)
-class InputAudioBufferSpeechStartedEvent:
+class InputAudioBufferSpeechStartedEvent(WireObject):
     """VAD heard speech begin in the input buffer."""
 
     type: Literal["input_audio_buffer.speech_started"] = field(
@@ -293,7 +294,7 @@ class InputAudioBufferSpeechStartedEvent:
 
 
 @frozen(kw_only=True)
-class InputAudioBufferSpeechStoppedEvent:
+class InputAudioBufferSpeechStoppedEvent(WireObject):
     """VAD heard speech end in the input buffer."""
 
     type: Literal["input_audio_buffer.speech_stopped"] = field(
@@ -305,7 +306,7 @@ class InputAudioBufferSpeechStoppedEvent:
 
 
 @frozen(kw_only=True)
-class InputAudioBufferTimeoutTriggeredEvent:
+class InputAudioBufferTimeoutTriggeredEvent(WireObject):
     """No speech for ``idle_timeout_ms``: the server committed and will respond."""
 
     type: Literal["input_audio_buffer.timeout_triggered"] = field(
@@ -318,18 +319,24 @@ class InputAudioBufferTimeoutTriggeredEvent:
 
 
 @frozen(kw_only=True)
-class InputAudioBufferDtmfEventReceivedEvent:
-    """A DTMF key was pressed on a SIP call."""
+class InputAudioBufferDtmfEventReceivedEvent(WireObject):
+    """A DTMF key was pressed on a SIP call.
+
+    .. versionchanged:: 0.2
+       ``event_id`` is kept when the server sends one (the protocol reference gives
+       this event none).
+    """
 
     type: Literal["input_audio_buffer.dtmf_event_received"] = field(
         default="input_audio_buffer.dtmf_event_received", init=False
     )
     event: str
     received_at: int
+    event_id: str | None = None
 
 
 @frozen(kw_only=True)
-class OutputAudioBufferStartedEvent:
+class OutputAudioBufferStartedEvent(WireObject):
     """The server started playing a response's audio (WebRTC and SIP only)."""
 
     type: Literal["output_audio_buffer.started"] = field(
@@ -340,7 +347,7 @@ class OutputAudioBufferStartedEvent:
 
 
 @frozen(kw_only=True)
-class OutputAudioBufferStoppedEvent:
+class OutputAudioBufferStoppedEvent(WireObject):
     """The server finished playing a response's audio (WebRTC and SIP only)."""
 
     type: Literal["output_audio_buffer.stopped"] = field(
@@ -351,7 +358,7 @@ class OutputAudioBufferStoppedEvent:
 
 
 @frozen(kw_only=True)
-class OutputAudioBufferClearedEvent:
+class OutputAudioBufferClearedEvent(WireObject):
     """The server's output audio was cleared (WebRTC and SIP only)."""
 
     type: Literal["output_audio_buffer.cleared"] = field(
@@ -362,7 +369,7 @@ class OutputAudioBufferClearedEvent:
 
 
 @frozen(kw_only=True)
-class RateLimitsUpdatedEvent:
+class RateLimitsUpdatedEvent(WireObject):
     """Rate limits after a response."""
 
     type: Literal["rate_limits.updated"] = field(default="rate_limits.updated", init=False)

@@ -13,7 +13,7 @@ from typing import Any, Literal, Union
 
 from attrs import field, frozen
 
-from ._base import UNSET, UnknownTool, Unset
+from ._base import UNSET, UnknownTool, Unset, WireObject
 
 __all__ = [
     "AudioConfig",
@@ -67,7 +67,7 @@ Modality = Literal["text", "audio"]
 
 
 @frozen(kw_only=True)
-class AudioPCM:
+class AudioPCM(WireObject):
     """16-bit little-endian mono PCM at 24 kHz (the default format)."""
 
     type: Literal["audio/pcm"] = field(default="audio/pcm", init=False)
@@ -75,14 +75,14 @@ class AudioPCM:
 
 
 @frozen(kw_only=True)
-class AudioPCMU:
+class AudioPCMU(WireObject):
     """G.711 mu-law at 8 kHz (telephony)."""
 
     type: Literal["audio/pcmu"] = field(default="audio/pcmu", init=False)
 
 
 @frozen(kw_only=True)
-class AudioPCMA:
+class AudioPCMA(WireObject):
     """G.711 A-law at 8 kHz (telephony)."""
 
     type: Literal["audio/pcma"] = field(default="audio/pcma", init=False)
@@ -95,7 +95,7 @@ AudioFormat = Union[AudioPCM, AudioPCMU, AudioPCMA]
 
 
 @frozen(kw_only=True)
-class ServerVad:
+class ServerVad(WireObject):
     """Voice activity detection on audio energy: a turn ends after a silence."""
 
     type: Literal["server_vad"] = field(default="server_vad", init=False)
@@ -114,7 +114,7 @@ class ServerVad:
 
 
 @frozen(kw_only=True)
-class SemanticVad:
+class SemanticVad(WireObject):
     """Turn detection by a model that judges whether the user has finished."""
 
     type: Literal["semantic_vad"] = field(default="semantic_vad", init=False)
@@ -130,7 +130,7 @@ TurnDetection = Union[ServerVad, SemanticVad]
 
 
 @frozen(kw_only=True)
-class NoiseReduction:
+class NoiseReduction(WireObject):
     """Noise reduction applied to input audio before VAD and the model."""
 
     type: Literal["near_field", "far_field"] | None = None
@@ -139,7 +139,7 @@ class NoiseReduction:
 
 
 @frozen(kw_only=True)
-class InputTranscription:
+class InputTranscription(WireObject):
     """Asynchronous transcription of the user's audio."""
 
     model: str | None = None
@@ -156,7 +156,7 @@ class InputTranscription:
 
 
 @frozen(kw_only=True)
-class AudioInputConfig:
+class AudioInputConfig(WireObject):
     """How the session treats input audio."""
 
     format: AudioFormat | None = None
@@ -169,7 +169,7 @@ class AudioInputConfig:
 
 
 @frozen(kw_only=True)
-class VoiceId:
+class VoiceId(WireObject):
     """A custom voice, by id."""
 
     id: str
@@ -181,7 +181,7 @@ Voice = Union[str, VoiceId]
 
 
 @frozen(kw_only=True)
-class AudioOutputConfig:
+class AudioOutputConfig(WireObject):
     """How the session produces output audio."""
 
     format: AudioFormat | None = None
@@ -191,7 +191,7 @@ class AudioOutputConfig:
 
 
 @frozen(kw_only=True)
-class AudioConfig:
+class AudioConfig(WireObject):
     """Input and output audio settings of a realtime session."""
 
     input: AudioInputConfig | None = None
@@ -199,7 +199,7 @@ class AudioConfig:
 
 
 @frozen(kw_only=True)
-class TranscriptionAudioConfig:
+class TranscriptionAudioConfig(WireObject):
     """Audio settings of a transcription session (input only)."""
 
     input: AudioInputConfig | None = None
@@ -209,7 +209,7 @@ class TranscriptionAudioConfig:
 
 
 @frozen(kw_only=True)
-class FunctionTool:
+class FunctionTool(WireObject):
     """A function the model may call; the client runs it and returns the output."""
 
     type: Literal["function"] = field(default="function", init=False)
@@ -220,7 +220,7 @@ class FunctionTool:
 
 
 @frozen(kw_only=True)
-class McpToolFilter:
+class McpToolFilter(WireObject):
     """Selects MCP tools by name or by the read-only hint."""
 
     read_only: bool | None = None
@@ -228,7 +228,7 @@ class McpToolFilter:
 
 
 @frozen(kw_only=True)
-class McpToolApprovalFilter:
+class McpToolApprovalFilter(WireObject):
     """Which MCP tools always or never need approval."""
 
     always: McpToolFilter | None = None
@@ -236,7 +236,7 @@ class McpToolApprovalFilter:
 
 
 @frozen(kw_only=True)
-class McpTool:
+class McpTool(WireObject):
     """A remote MCP server (or a connector) whose tools the model may call."""
 
     type: Literal["mcp"] = field(default="mcp", init=False)
@@ -259,7 +259,7 @@ Tool = Union[FunctionTool, McpTool, UnknownTool]
 
 
 @frozen(kw_only=True)
-class ToolChoiceFunction:
+class ToolChoiceFunction(WireObject):
     """Force a call to the named function."""
 
     type: Literal["function"] = field(default="function", init=False)
@@ -267,7 +267,7 @@ class ToolChoiceFunction:
 
 
 @frozen(kw_only=True)
-class ToolChoiceMcp:
+class ToolChoiceMcp(WireObject):
     """Force a call to a tool on the labelled MCP server."""
 
     type: Literal["mcp"] = field(default="mcp", init=False)
@@ -282,7 +282,7 @@ ToolChoice = Union[Literal["none", "auto", "required"], ToolChoiceFunction, Tool
 
 
 @frozen(kw_only=True)
-class TracingConfig:
+class TracingConfig(WireObject):
     """Names the session's traces in the Traces dashboard."""
 
     workflow_name: str | None = None
@@ -291,7 +291,7 @@ class TracingConfig:
 
 
 @frozen(kw_only=True)
-class PromptCacheBreakpoint:
+class PromptCacheBreakpoint(WireObject):
     """Marks where a prompt's cacheable prefix ends."""
 
     mode: Literal["explicit"]
@@ -299,7 +299,7 @@ class PromptCacheBreakpoint:
 
 
 @frozen(kw_only=True)
-class PromptInputText:
+class PromptInputText(WireObject):
     """A text value for a prompt template variable."""
 
     type: Literal["input_text"] = field(default="input_text", init=False)
@@ -308,7 +308,7 @@ class PromptInputText:
 
 
 @frozen(kw_only=True)
-class PromptInputImage:
+class PromptInputImage(WireObject):
     """An image value for a prompt template variable."""
 
     type: Literal["input_image"] = field(default="input_image", init=False)
@@ -319,7 +319,7 @@ class PromptInputImage:
 
 
 @frozen(kw_only=True)
-class PromptInputFile:
+class PromptInputFile(WireObject):
     """A file value for a prompt template variable."""
 
     type: Literal["input_file"] = field(default="input_file", init=False)
@@ -336,7 +336,7 @@ PromptVariable = Union[str, PromptInputText, PromptInputImage, PromptInputFile]
 
 
 @frozen(kw_only=True)
-class Prompt:
+class Prompt(WireObject):
     """A reference to a stored prompt template and its variables."""
 
     id: str
@@ -345,14 +345,14 @@ class Prompt:
 
 
 @frozen(kw_only=True)
-class TokenLimits:
+class TokenLimits(WireObject):
     """Token limits used by retention-ratio truncation."""
 
     post_instructions: int | None = None
 
 
 @frozen(kw_only=True)
-class RetentionRatioTruncation:
+class RetentionRatioTruncation(WireObject):
     """Drop the oldest part of the conversation, keeping this fraction, when it is too long."""
 
     type: Literal["retention_ratio"] = field(default="retention_ratio", init=False)
@@ -365,7 +365,7 @@ Truncation = Union[Literal["auto", "disabled"], RetentionRatioTruncation]
 
 
 @frozen(kw_only=True)
-class Reasoning:
+class Reasoning(WireObject):
     """Reasoning effort for models that reason."""
 
     effort: Literal["minimal", "low", "medium", "high", "xhigh"] | None = None
@@ -375,7 +375,7 @@ class Reasoning:
 
 
 @frozen(kw_only=True)
-class RealtimeSessionConfig:
+class RealtimeSessionConfig(WireObject):
     """A speech-to-speech (or text) session: what ``session.update`` sets.
 
     The server's ``session.created`` / ``session.updated`` carry the same
@@ -408,7 +408,7 @@ class RealtimeSessionConfig:
 
 
 @frozen(kw_only=True)
-class TranscriptionSessionConfig:
+class TranscriptionSessionConfig(WireObject):
     """A transcription-only session: input audio in, transcripts out."""
 
     type: Literal["transcription"] = field(default="transcription", init=False)
