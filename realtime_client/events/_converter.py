@@ -292,7 +292,7 @@ def _attrs_structure_factory(cls: Any, conv: cattrs.Converter) -> StructureHook:
         if generated is None:
             options: dict[str, Any] = {"_extra": override(omit=True)} if keeps_extra else {}
             generated = make_dict_structure_fn(
-                cls, conv, _cattrs_detailed_validation=True, **options
+                cls, conv, _cattrs_detailed_validation=conv.detailed_validation, **options
             )
         obj = generated(value, cls)
         if keeps_extra and not known.issuperset(value):
