@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseCreatedEvent(WireObject):
     """A response started; its status is ``in_progress``."""
 
@@ -49,7 +49,7 @@ class ResponseCreatedEvent(WireObject):
     response: Response
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseDoneEvent(WireObject):
     """A response ended: completed, cancelled, incomplete or failed, with usage."""
 
@@ -58,7 +58,7 @@ class ResponseDoneEvent(WireObject):
     response: Response
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseOutputItemAddedEvent(WireObject):
     """A response added an output item."""
 
@@ -71,7 +71,7 @@ class ResponseOutputItemAddedEvent(WireObject):
     item: ConversationItem
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseOutputItemDoneEvent(WireObject):
     """A response's output item is complete."""
 
@@ -84,7 +84,7 @@ class ResponseOutputItemDoneEvent(WireObject):
     item: ConversationItem
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseContentPartAddedEvent(WireObject):
     """A content part was added to an assistant item."""
 
@@ -99,7 +99,7 @@ class ResponseContentPartAddedEvent(WireObject):
     part: ResponseContentPart
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseContentPartDoneEvent(WireObject):
     """A content part of an assistant item is complete."""
 
@@ -114,7 +114,7 @@ class ResponseContentPartDoneEvent(WireObject):
     part: ResponseContentPart
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseOutputTextDeltaEvent(WireObject):
     """A piece of response text."""
 
@@ -129,7 +129,7 @@ class ResponseOutputTextDeltaEvent(WireObject):
     delta: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseOutputTextDoneEvent(WireObject):
     """The full text of a content part."""
 
@@ -144,7 +144,7 @@ class ResponseOutputTextDoneEvent(WireObject):
     text: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseOutputAudioDeltaEvent(WireObject):
     """A piece of response audio, in the session's output format."""
 
@@ -159,7 +159,7 @@ class ResponseOutputAudioDeltaEvent(WireObject):
     delta: bytes
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseOutputAudioDoneEvent(WireObject):
     """The audio of a content part is complete."""
 
@@ -173,7 +173,7 @@ class ResponseOutputAudioDoneEvent(WireObject):
     content_index: int
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseOutputAudioTranscriptDeltaEvent(WireObject):
     """A piece of the transcript of response audio."""
 
@@ -188,7 +188,7 @@ class ResponseOutputAudioTranscriptDeltaEvent(WireObject):
     delta: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseOutputAudioTranscriptDoneEvent(WireObject):
     """The full transcript of a content part's audio."""
 
@@ -203,7 +203,7 @@ class ResponseOutputAudioTranscriptDoneEvent(WireObject):
     transcript: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseFunctionCallArgumentsDeltaEvent(WireObject):
     """A piece of a function call's arguments."""
 
@@ -218,7 +218,7 @@ class ResponseFunctionCallArgumentsDeltaEvent(WireObject):
     delta: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseFunctionCallArgumentsDoneEvent(WireObject):
     """A function call's complete arguments."""
 
@@ -234,7 +234,7 @@ class ResponseFunctionCallArgumentsDoneEvent(WireObject):
     arguments: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseMcpCallArgumentsDeltaEvent(WireObject):
     """A piece of an MCP tool call's arguments."""
 
@@ -249,7 +249,7 @@ class ResponseMcpCallArgumentsDeltaEvent(WireObject):
     obfuscation: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseMcpCallArgumentsDoneEvent(WireObject):
     """An MCP tool call's complete arguments."""
 
@@ -263,7 +263,7 @@ class ResponseMcpCallArgumentsDoneEvent(WireObject):
     arguments: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseMcpCallInProgressEvent(WireObject):
     """An MCP tool call started."""
 
@@ -275,7 +275,7 @@ class ResponseMcpCallInProgressEvent(WireObject):
     item_id: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseMcpCallCompletedEvent(WireObject):
     """An MCP tool call succeeded."""
 
@@ -287,7 +287,7 @@ class ResponseMcpCallCompletedEvent(WireObject):
     item_id: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseMcpCallFailedEvent(WireObject):
     """An MCP tool call failed."""
 
@@ -299,7 +299,7 @@ class ResponseMcpCallFailedEvent(WireObject):
     item_id: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class McpListToolsInProgressEvent(WireObject):
     """Listing an MCP server's tools started."""
 
@@ -310,7 +310,7 @@ class McpListToolsInProgressEvent(WireObject):
     item_id: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class McpListToolsCompletedEvent(WireObject):
     """Listing an MCP server's tools succeeded."""
 
@@ -321,7 +321,7 @@ class McpListToolsCompletedEvent(WireObject):
     item_id: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class McpListToolsFailedEvent(WireObject):
     """Listing an MCP server's tools failed."""
 

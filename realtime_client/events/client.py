@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class SessionUpdateEvent(WireObject):
     """Change the session's configuration; the server answers ``session.updated``."""
 
@@ -36,7 +36,7 @@ class SessionUpdateEvent(WireObject):
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class InputAudioBufferAppendEvent(WireObject):
     """Append audio to the input buffer (no answer from the server)."""
 
@@ -47,7 +47,7 @@ class InputAudioBufferAppendEvent(WireObject):
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class InputAudioBufferCommitEvent(WireObject):
     """Commit the input buffer as a user message item (manual turns)."""
 
@@ -57,7 +57,7 @@ class InputAudioBufferCommitEvent(WireObject):
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class InputAudioBufferClearEvent(WireObject):
     """Discard the audio in the input buffer."""
 
@@ -67,7 +67,7 @@ class InputAudioBufferClearEvent(WireObject):
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class OutputAudioBufferClearEvent(WireObject):
     """Stop the audio the server is playing (WebRTC and SIP only)."""
 
@@ -77,7 +77,7 @@ class OutputAudioBufferClearEvent(WireObject):
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ConversationItemCreateEvent(WireObject):
     """Add an item to the conversation, after ``previous_item_id`` if given."""
 
@@ -89,7 +89,7 @@ class ConversationItemCreateEvent(WireObject):
     previous_item_id: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ConversationItemRetrieveEvent(WireObject):
     """Ask the server for an item as it stands now."""
 
@@ -100,7 +100,7 @@ class ConversationItemRetrieveEvent(WireObject):
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ConversationItemTruncateEvent(WireObject):
     """Cut an assistant audio item at ``audio_end_ms``: what the user really heard."""
 
@@ -113,7 +113,7 @@ class ConversationItemTruncateEvent(WireObject):
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ConversationItemDeleteEvent(WireObject):
     """Remove an item from the conversation."""
 
@@ -124,7 +124,7 @@ class ConversationItemDeleteEvent(WireObject):
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseCreateEvent(WireObject):
     """Ask the model for a response, optionally with per-response options."""
 
@@ -133,7 +133,7 @@ class ResponseCreateEvent(WireObject):
     response: ResponseOptions | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseCancelEvent(WireObject):
     """Cancel the active response (or the one named by ``response_id``)."""
 

@@ -50,7 +50,7 @@ ItemStatus = Literal["completed", "incomplete", "in_progress"]
 # --- content parts -----------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class InputTextContent(WireObject):
     """Text typed by the user (or given as system instructions)."""
 
@@ -58,7 +58,7 @@ class InputTextContent(WireObject):
     text: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class InputAudioContent(WireObject):
     """Audio from the user, in the session's input format."""
 
@@ -69,7 +69,7 @@ class InputAudioContent(WireObject):
     """The transcript, when input transcription produced one."""
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class InputImageContent(WireObject):
     """An image from the user, as a ``data:`` URI (PNG or JPEG)."""
 
@@ -78,7 +78,7 @@ class InputImageContent(WireObject):
     detail: Literal["auto", "low", "high"] | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class OutputTextContent(WireObject):
     """Text the model wrote."""
 
@@ -86,7 +86,7 @@ class OutputTextContent(WireObject):
     text: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class OutputAudioContent(WireObject):
     """Audio the model spoke, with its transcript."""
 
@@ -105,7 +105,7 @@ AssistantContent = Union[OutputTextContent, OutputAudioContent, UnknownContentPa
 # --- messages --------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class SystemMessageItem(WireObject):
     """A system message: instructions placed in the conversation."""
 
@@ -117,7 +117,7 @@ class SystemMessageItem(WireObject):
     status: ItemStatus | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class UserMessageItem(WireObject):
     """A message from the user: text, audio or images."""
 
@@ -129,7 +129,7 @@ class UserMessageItem(WireObject):
     status: ItemStatus | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class AssistantMessageItem(WireObject):
     """A message from the model: text, or audio with its transcript."""
 
@@ -144,7 +144,7 @@ class AssistantMessageItem(WireObject):
 # --- function calls ------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class FunctionCallItem(WireObject):
     """The model calling one of the session's function tools."""
 
@@ -158,7 +158,7 @@ class FunctionCallItem(WireObject):
     status: ItemStatus | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class FunctionCallOutputItem(WireObject):
     """The result of a function call, sent back to the model."""
 
@@ -173,7 +173,7 @@ class FunctionCallOutputItem(WireObject):
 # --- MCP --------------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class McpToolInfo(WireObject):
     """One tool an MCP server offers."""
 
@@ -183,7 +183,7 @@ class McpToolInfo(WireObject):
     annotations: dict[str, Any] | Unset | None = UNSET
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class McpListToolsItem(WireObject):
     """The tools an MCP server listed."""
 
@@ -193,7 +193,7 @@ class McpListToolsItem(WireObject):
     id: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class McpProtocolError(WireObject):
     """An MCP call failed at the protocol level."""
 
@@ -202,7 +202,7 @@ class McpProtocolError(WireObject):
     message: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class McpToolExecutionError(WireObject):
     """An MCP tool raised while running."""
 
@@ -210,7 +210,7 @@ class McpToolExecutionError(WireObject):
     message: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class McpHttpError(WireObject):
     """An MCP server answered with an HTTP error."""
 
@@ -223,7 +223,7 @@ McpCallError = Union[McpProtocolError, McpToolExecutionError, McpHttpError]
 """Why an MCP call failed."""
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class McpCallItem(WireObject):
     """A call the model made to an MCP tool, with its output or error."""
 
@@ -237,7 +237,7 @@ class McpCallItem(WireObject):
     error: McpCallError | Unset | None = UNSET
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class McpApprovalRequestItem(WireObject):
     """The model asking for approval before calling an MCP tool."""
 
@@ -248,7 +248,7 @@ class McpApprovalRequestItem(WireObject):
     arguments: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class McpApprovalResponseItem(WireObject):
     """The client's answer to an :class:`McpApprovalRequestItem`."""
 
@@ -276,7 +276,7 @@ ConversationItem = Union[
 Server events carry :class:`UnknownItem` for an item type this version does not know."""
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ItemReference(WireObject):
     """A reference to an item already in the conversation, by id.
 

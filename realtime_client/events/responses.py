@@ -58,7 +58,7 @@ ResponseStatus = Literal["completed", "cancelled", "failed", "incomplete", "in_p
 # --- response.create ------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseAudioOutputOptions(WireObject):
     """Output audio settings for one response."""
 
@@ -66,14 +66,14 @@ class ResponseAudioOutputOptions(WireObject):
     voice: Voice | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseAudioOptions(WireObject):
     """Audio settings for one response."""
 
     output: ResponseAudioOutputOptions | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseOptions(WireObject):
     """The parameters of ``response.create``: overrides for one response.
 
@@ -102,7 +102,7 @@ class ResponseOptions(WireObject):
 # --- the server's response object ------------------------------------------------------------
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseStatusError(WireObject):
     """Why a response failed."""
 
@@ -111,7 +111,7 @@ class ResponseStatusError(WireObject):
     message: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseStatusDetails(WireObject):
     """More on a response's status: why it was cancelled, cut short or failed."""
 
@@ -122,7 +122,7 @@ class ResponseStatusDetails(WireObject):
     error: ResponseStatusError | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class CachedTokenDetails(WireObject):
     """Cached input tokens by modality."""
 
@@ -131,7 +131,7 @@ class CachedTokenDetails(WireObject):
     image_tokens: int | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class InputTokenDetails(WireObject):
     """Input tokens by modality; ``cached_tokens`` is a subset of the total, not an extra."""
 
@@ -142,7 +142,7 @@ class InputTokenDetails(WireObject):
     cached_tokens_details: CachedTokenDetails | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class OutputTokenDetails(WireObject):
     """Output tokens by modality."""
 
@@ -150,7 +150,7 @@ class OutputTokenDetails(WireObject):
     audio_tokens: int | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class Usage(WireObject):
     """Token usage of one response."""
 
@@ -161,7 +161,7 @@ class Usage(WireObject):
     output_token_details: OutputTokenDetails | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseAudioOutput(WireObject):
     """The output audio settings a response used."""
 
@@ -169,14 +169,14 @@ class ResponseAudioOutput(WireObject):
     voice: Voice | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseAudio(WireObject):
     """The audio settings a response used."""
 
     output: ResponseAudioOutput | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class Response(WireObject):
     """A response as the server reports it, in ``response.created`` and ``response.done``."""
 
@@ -194,7 +194,7 @@ class Response(WireObject):
     max_output_tokens: MaxOutputTokens | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ResponseContentPart(WireObject):
     """A content part of a response, in ``response.content_part.added`` / ``.done``."""
 
@@ -207,7 +207,7 @@ class ResponseContentPart(WireObject):
 # --- transcription ------------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class TranscriptionInputTokenDetails(WireObject):
     """Input tokens of a transcription by modality."""
 
@@ -215,7 +215,7 @@ class TranscriptionInputTokenDetails(WireObject):
     audio_tokens: int | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class TranscriptionTokenUsage(WireObject):
     """Transcription usage billed by tokens."""
 
@@ -226,7 +226,7 @@ class TranscriptionTokenUsage(WireObject):
     input_token_details: TranscriptionInputTokenDetails | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class TranscriptionDurationUsage(WireObject):
     """Transcription usage billed by audio duration."""
 
@@ -238,7 +238,7 @@ TranscriptionUsage = Union[TranscriptionTokenUsage, TranscriptionDurationUsage]
 """Usage of an input transcription, polymorphic on ``type``."""
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class TranscriptionError(WireObject):
     """Why an input transcription failed."""
 
@@ -248,7 +248,7 @@ class TranscriptionError(WireObject):
     param: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class LogProb(WireObject):
     """The log probability of one transcribed token."""
 
@@ -257,7 +257,7 @@ class LogProb(WireObject):
     bytes: list[int]
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class TranscriptionLanguage(WireObject):
     """A language detected in the input audio."""
 
@@ -267,7 +267,7 @@ class TranscriptionLanguage(WireObject):
 # --- session-level records ------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class Conversation(WireObject):
     """The conversation a session holds."""
 
@@ -275,7 +275,7 @@ class Conversation(WireObject):
     object: Literal["realtime.conversation"] | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class RateLimit(WireObject):
     """One rate limit's state after a response."""
 
@@ -285,7 +285,7 @@ class RateLimit(WireObject):
     reset_seconds: float | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ErrorDetails(WireObject):
     """The body of a server ``error`` event."""
 

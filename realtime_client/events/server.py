@@ -96,7 +96,7 @@ __all__ = [
 ]
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ErrorEvent(WireObject):
     """Something went wrong; most errors leave the session open."""
 
@@ -105,7 +105,7 @@ class ErrorEvent(WireObject):
     error: ErrorDetails
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class SessionCreatedEvent(WireObject):
     """The first event of every session, with its full configuration."""
 
@@ -114,7 +114,7 @@ class SessionCreatedEvent(WireObject):
     session: SessionConfig
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class SessionUpdatedEvent(WireObject):
     """The session's configuration after a ``session.update``."""
 
@@ -123,7 +123,7 @@ class SessionUpdatedEvent(WireObject):
     session: SessionConfig
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ConversationCreatedEvent(WireObject):
     """The session's conversation was created."""
 
@@ -132,7 +132,7 @@ class ConversationCreatedEvent(WireObject):
     conversation: Conversation
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ConversationItemCreatedEvent(WireObject):
     """An item was created (older form of ``conversation.item.added``)."""
 
@@ -144,7 +144,7 @@ class ConversationItemCreatedEvent(WireObject):
     previous_item_id: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ConversationItemAddedEvent(WireObject):
     """An item was added to the conversation (its content may still grow)."""
 
@@ -154,7 +154,7 @@ class ConversationItemAddedEvent(WireObject):
     previous_item_id: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ConversationItemDoneEvent(WireObject):
     """An item is complete."""
 
@@ -164,7 +164,7 @@ class ConversationItemDoneEvent(WireObject):
     previous_item_id: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ConversationItemRetrievedEvent(WireObject):
     """The answer to ``conversation.item.retrieve``."""
 
@@ -175,7 +175,7 @@ class ConversationItemRetrievedEvent(WireObject):
     item: ConversationItem
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ConversationItemTruncatedEvent(WireObject):
     """An assistant audio item was truncated."""
 
@@ -188,7 +188,7 @@ class ConversationItemTruncatedEvent(WireObject):
     audio_end_ms: int
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ConversationItemDeletedEvent(WireObject):
     """An item was deleted."""
 
@@ -199,7 +199,7 @@ class ConversationItemDeletedEvent(WireObject):
     item_id: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ConversationItemInputAudioTranscriptionCompletedEvent(WireObject):
     """The transcript of a user audio item is complete."""
 
@@ -215,7 +215,7 @@ class ConversationItemInputAudioTranscriptionCompletedEvent(WireObject):
     logprobs: list[LogProb] | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ConversationItemInputAudioTranscriptionDeltaEvent(WireObject):
     """A piece of a user audio item's transcript."""
 
@@ -229,7 +229,7 @@ class ConversationItemInputAudioTranscriptionDeltaEvent(WireObject):
     logprobs: list[LogProb] | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ConversationItemInputAudioTranscriptionFailedEvent(WireObject):
     """Transcribing a user audio item failed."""
 
@@ -242,7 +242,7 @@ class ConversationItemInputAudioTranscriptionFailedEvent(WireObject):
     error: TranscriptionError
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ConversationItemInputAudioTranscriptionSegmentEvent(WireObject):
     """A transcribed segment with its speaker (diarization)."""
 
@@ -259,7 +259,7 @@ class ConversationItemInputAudioTranscriptionSegmentEvent(WireObject):
     end: float
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class InputAudioBufferCommittedEvent(WireObject):
     """The input buffer became a user item (by the client or by VAD)."""
 
@@ -271,7 +271,7 @@ class InputAudioBufferCommittedEvent(WireObject):
     previous_item_id: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class InputAudioBufferClearedEvent(WireObject):
     """The input buffer was cleared."""
 
@@ -281,7 +281,7 @@ class InputAudioBufferClearedEvent(WireObject):
     event_id: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class InputAudioBufferSpeechStartedEvent(WireObject):
     """VAD heard speech begin in the input buffer."""
 
@@ -293,7 +293,7 @@ class InputAudioBufferSpeechStartedEvent(WireObject):
     item_id: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class InputAudioBufferSpeechStoppedEvent(WireObject):
     """VAD heard speech end in the input buffer."""
 
@@ -305,7 +305,7 @@ class InputAudioBufferSpeechStoppedEvent(WireObject):
     item_id: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class InputAudioBufferTimeoutTriggeredEvent(WireObject):
     """No speech for ``idle_timeout_ms``: the server committed and will respond."""
 
@@ -318,7 +318,7 @@ class InputAudioBufferTimeoutTriggeredEvent(WireObject):
     item_id: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class InputAudioBufferDtmfEventReceivedEvent(WireObject):
     """A DTMF key was pressed on a SIP call.
 
@@ -335,7 +335,7 @@ class InputAudioBufferDtmfEventReceivedEvent(WireObject):
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class OutputAudioBufferStartedEvent(WireObject):
     """The server started playing a response's audio (WebRTC and SIP only)."""
 
@@ -346,7 +346,7 @@ class OutputAudioBufferStartedEvent(WireObject):
     response_id: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class OutputAudioBufferStoppedEvent(WireObject):
     """The server finished playing a response's audio (WebRTC and SIP only)."""
 
@@ -357,7 +357,7 @@ class OutputAudioBufferStoppedEvent(WireObject):
     response_id: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class OutputAudioBufferClearedEvent(WireObject):
     """The server's output audio was cleared (WebRTC and SIP only)."""
 
@@ -368,7 +368,7 @@ class OutputAudioBufferClearedEvent(WireObject):
     response_id: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class RateLimitsUpdatedEvent(WireObject):
     """Rate limits after a response."""
 

@@ -66,7 +66,7 @@ Modality = Literal["text", "audio"]
 # --- audio formats -----------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class AudioPCM(WireObject):
     """16-bit little-endian mono PCM at 24 kHz (the default format)."""
 
@@ -74,14 +74,14 @@ class AudioPCM(WireObject):
     rate: Literal[24000] | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class AudioPCMU(WireObject):
     """G.711 mu-law at 8 kHz (telephony)."""
 
     type: Literal["audio/pcmu"] = field(default="audio/pcmu", init=False)
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class AudioPCMA(WireObject):
     """G.711 A-law at 8 kHz (telephony)."""
 
@@ -94,7 +94,7 @@ AudioFormat = Union[AudioPCM, AudioPCMU, AudioPCMA]
 # --- turn detection ------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ServerVad(WireObject):
     """Voice activity detection on audio energy: a turn ends after a silence."""
 
@@ -113,7 +113,7 @@ class ServerVad(WireObject):
     """Trigger a response after this long without speech (5000 to 30000), or ``None``."""
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class SemanticVad(WireObject):
     """Turn detection by a model that judges whether the user has finished."""
 
@@ -129,7 +129,7 @@ TurnDetection = Union[ServerVad, SemanticVad]
 # --- input processing ------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class NoiseReduction(WireObject):
     """Noise reduction applied to input audio before VAD and the model."""
 
@@ -138,7 +138,7 @@ class NoiseReduction(WireObject):
     strength: float | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class InputTranscription(WireObject):
     """Asynchronous transcription of the user's audio."""
 
@@ -155,7 +155,7 @@ class InputTranscription(WireObject):
 # --- audio configuration --------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class AudioInputConfig(WireObject):
     """How the session treats input audio."""
 
@@ -168,7 +168,7 @@ class AudioInputConfig(WireObject):
     """``None`` selects manual turns (push-to-talk: commit, then ``response.create``)."""
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class VoiceId(WireObject):
     """A custom voice, by id."""
 
@@ -180,7 +180,7 @@ Voice = Union[str, VoiceId]
 ``shimmer``, ``verse``, ``marin``, ``cedar``) or a custom :class:`VoiceId`."""
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class AudioOutputConfig(WireObject):
     """How the session produces output audio."""
 
@@ -190,7 +190,7 @@ class AudioOutputConfig(WireObject):
     """Playback speed, 0.25 to 1.5 (server default 1.0)."""
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class AudioConfig(WireObject):
     """Input and output audio settings of a realtime session."""
 
@@ -198,7 +198,7 @@ class AudioConfig(WireObject):
     output: AudioOutputConfig | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class TranscriptionAudioConfig(WireObject):
     """Audio settings of a transcription session (input only)."""
 
@@ -208,7 +208,7 @@ class TranscriptionAudioConfig(WireObject):
 # --- tools ------------------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class FunctionTool(WireObject):
     """A function the model may call; the client runs it and returns the output."""
 
@@ -219,7 +219,7 @@ class FunctionTool(WireObject):
     """The arguments' JSON Schema."""
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class McpToolFilter(WireObject):
     """Selects MCP tools by name or by the read-only hint."""
 
@@ -227,7 +227,7 @@ class McpToolFilter(WireObject):
     tool_names: list[str] | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class McpToolApprovalFilter(WireObject):
     """Which MCP tools always or never need approval."""
 
@@ -235,7 +235,7 @@ class McpToolApprovalFilter(WireObject):
     never: McpToolFilter | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class McpTool(WireObject):
     """A remote MCP server (or a connector) whose tools the model may call."""
 
@@ -258,7 +258,7 @@ Tool = Union[FunctionTool, McpTool, UnknownTool]
 """A tool, polymorphic on ``type`` (:class:`UnknownTool` for a type this version does not know)."""
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ToolChoiceFunction(WireObject):
     """Force a call to the named function."""
 
@@ -266,7 +266,7 @@ class ToolChoiceFunction(WireObject):
     name: str
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class ToolChoiceMcp(WireObject):
     """Force a call to a tool on the labelled MCP server."""
 
@@ -281,7 +281,7 @@ ToolChoice = Union[Literal["none", "auto", "required"], ToolChoiceFunction, Tool
 # --- tracing, prompts, truncation, reasoning ------------------------------------------------
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class TracingConfig(WireObject):
     """Names the session's traces in the Traces dashboard."""
 
@@ -290,7 +290,7 @@ class TracingConfig(WireObject):
     metadata: dict[str, Any] | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class PromptCacheBreakpoint(WireObject):
     """Marks where a prompt's cacheable prefix ends."""
 
@@ -298,7 +298,7 @@ class PromptCacheBreakpoint(WireObject):
     ttl: Literal["30m", "12h"] | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class PromptInputText(WireObject):
     """A text value for a prompt template variable."""
 
@@ -307,7 +307,7 @@ class PromptInputText(WireObject):
     prompt_cache_breakpoint: PromptCacheBreakpoint | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class PromptInputImage(WireObject):
     """An image value for a prompt template variable."""
 
@@ -318,7 +318,7 @@ class PromptInputImage(WireObject):
     prompt_cache_breakpoint: PromptCacheBreakpoint | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class PromptInputFile(WireObject):
     """A file value for a prompt template variable."""
 
@@ -335,7 +335,7 @@ PromptVariable = Union[str, PromptInputText, PromptInputImage, PromptInputFile]
 """A prompt template variable's value: plain text or a typed input."""
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class Prompt(WireObject):
     """A reference to a stored prompt template and its variables."""
 
@@ -344,14 +344,14 @@ class Prompt(WireObject):
     variables: dict[str, PromptVariable] | Unset | None = UNSET
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class TokenLimits(WireObject):
     """Token limits used by retention-ratio truncation."""
 
     post_instructions: int | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class RetentionRatioTruncation(WireObject):
     """Drop the oldest part of the conversation, keeping this fraction, when it is too long."""
 
@@ -364,7 +364,7 @@ Truncation = Union[Literal["auto", "disabled"], RetentionRatioTruncation]
 """How the server shortens a conversation that outgrows the context window."""
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class Reasoning(WireObject):
     """Reasoning effort for models that reason."""
 
@@ -374,7 +374,7 @@ class Reasoning(WireObject):
 # --- sessions ----------------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class RealtimeSessionConfig(WireObject):
     """A speech-to-speech (or text) session: what ``session.update`` sets.
 
@@ -407,7 +407,7 @@ class RealtimeSessionConfig(WireObject):
     """When the session expires, as Unix time (set by the server)."""
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)
 class TranscriptionSessionConfig(WireObject):
     """A transcription-only session: input audio in, transcripts out."""
 
