@@ -21,9 +21,9 @@ from urllib.parse import unquote, urlsplit
 import attrs
 
 from . import events as ev
-from ._converter import converter
 from ._rest import RestClient
 from .errors import APIError
+from .events._protocol import converter
 
 __all__ = ["CallAnswer", "create_call", "encode_form"]
 

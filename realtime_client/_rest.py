@@ -20,10 +20,11 @@ import attrs
 
 from . import events as ev
 from ._config import Endpoint
-from ._converter import converter, format_error
 from ._transport import is_loopback_host
 from .errors import APIError, UsageError
 from .events import translation as tev
+from .events._converter import format_error
+from .events._protocol import converter
 
 __all__ = ["ClientSecret", "RestClient", "TranslationClientSecret"]
 

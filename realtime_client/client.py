@@ -20,7 +20,6 @@ from ._callbacks import CloseInfo
 from ._calls import CallAnswer, create_call
 from ._checks import check_callable, check_instance, check_seconds, check_text, encode_event
 from ._config import ConversationOptions, Endpoint, HeaderSource, azure_endpoint, openai_endpoint
-from ._converter import converter
 from ._rest import ClientSecret, RestClient, TranslationClientSecret
 from ._translation_setup import (
     DEFAULT_TRANSLATION_MODEL,
@@ -32,6 +31,7 @@ from ._translation_setup import (
 )
 from ._transport import Transport, WebSocketTransport
 from .conversation import ConversationState
+from .events._protocol import converter
 from .session import (
     DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_PING_INTERVAL,

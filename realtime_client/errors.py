@@ -30,6 +30,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, final
 
+# Defined beside the codec, which raises ProtocolError, so that the events package
+# imports nothing from this one; these are the same classes.
+from .events._errors import ProtocolError, RealtimeError
+
 if TYPE_CHECKING:
     from .events.server import ErrorEvent
 
@@ -50,10 +54,6 @@ __all__ = [
     "UsageError",
     "WaitTimeoutError",
 ]
-
-
-class RealtimeError(Exception):
-    """The root of every exception realtime_client raises."""
 
 
 class TransportError(RealtimeError):
@@ -146,29 +146,6 @@ class SendQueueFullError(WaitTimeoutError):
 
     .. versionadded:: 0.3
     """
-
-
-@final
-class ProtocolError(RealtimeError):
-    """A frame from the server that is not a valid event.
-
-    (An event the application builds with a field of the wrong type raises
-    :class:`TypeError`/:class:`ValueError` where it is sent, not this.)
-
-    The message names the event type (when known) and the field path.
-
-    Args:
-        message: What was wrong.
-        raw: The offending frame (truncated for display), when there was one.
-        details: One line per problem found, each with its field path.
-    """
-
-    def __init__(
-        self, message: str, *, raw: str | None = None, details: tuple[str, ...] = ()
-    ) -> None:
-        super().__init__(message)
-        self.raw = raw
-        self.details = details
 
 
 @final

@@ -20,6 +20,7 @@ from ._base import (
     UnknownServerEvent,
     UnknownTool,
     Unset,
+    unknown_fields,
 )
 from ._codec import (
     CLIENT_EVENT_TYPES,
@@ -348,4 +349,5 @@ __all__ = [
     "decode_server_event",
     "encode_client_event",
     "encode_server_event",
+    "unknown_fields",
 ]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final, Literal, NoReturn, get_args
 
-from .._converter import converter, format_error, json_kind, strict_nested
-from ..errors import ProtocolError
 from ._base import UnknownClientEvent, UnknownServerEvent, wire_type
+from ._converter import format_error, json_kind
+from ._errors import ProtocolError
+from ._protocol import LENIENT, STRICT
 from .client import ClientEvent
 from .server import ServerEvent
 
@@ -53,8 +54,43 @@ def _parse_constant(name: str) -> NoReturn:
 
 # Built once: json.loads() with hooks would build a new decoder for every frame.
 _DECODER: Final = json.JSONDecoder(parse_float=_parse_float, parse_constant=_parse_constant)
-_structure_server: Final = converter.get_structure_hook(_SERVER_UNION)
-_structure_client: Final = converter.get_structure_hook(_CLIENT_UNION)
+_raw_decode: Final = _DECODER.raw_decode
+
+
+def _parse(text: str) -> Any:
+    """``_DECODER.decode(text)``, without its two whitespace matches for a bare object.
+
+    A frame is one JSON object with nothing around it: ``raw_decode`` alone reads
+    it. Anything else (whitespace around it, an error) takes the full path, which
+    raises the usual errors.
+    """
+    try:
+        data, end = _raw_decode(text)
+    except Exception:  # the full path below raises the right error
+        return _DECODER.decode(text)
+    if end != len(text):
+        return _DECODER.decode(text)
+    return data
+
+
+# The converters are built on first use. Until then these two names hold functions that
+# build them and put the real hooks in their place, so that decoding costs no lookup.
+
+
+def _first_server_event(data: dict[str, Any], union: Any) -> Any:
+    global _structure_server  # noqa: PLW0603 - rebound once, on the first frame
+    _structure_server = LENIENT.get().structure_server_event
+    return _structure_server(data, union)
+
+
+def _first_client_event(data: dict[str, Any], union: Any) -> Any:
+    global _structure_client  # noqa: PLW0603 - rebound once, on the first frame
+    _structure_client = STRICT.get().structure_client_event
+    return _structure_client(data, union)
+
+
+_structure_server: Callable[[dict[str, Any], Any], Any] = _first_server_event
+_structure_client: Callable[[dict[str, Any], Any], Any] = _first_client_event
 
 
 def _raw(frame: object, direction: Direction = "server") -> str | None:
@@ -69,7 +105,9 @@ def _raw(frame: object, direction: Direction = "server") -> str | None:
 
 def _load_object(frame: str | bytes, direction: Direction) -> dict[str, Any]:
     """Parse a frame into a JSON object with a string ``type``, or raise ProtocolError."""
-    if isinstance(frame, (bytes, bytearray, memoryview)):
+    if frame.__class__ is str:  # the usual case first
+        text = frame
+    elif isinstance(frame, (bytes, bytearray, memoryview)):
         try:
             text = bytes(frame).decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -82,7 +120,7 @@ def _load_object(frame: str | bytes, direction: Direction) -> dict[str, Any]:
     else:
         raise ProtocolError(f"{direction} frame must be str or bytes, got {type(frame).__name__}")
     try:
-        data = _DECODER.decode(text)
+        data = _parse(text)
     except RecursionError:
         raise ProtocolError(
             f"{direction} frame is nested too deeply", raw=_raw(frame, direction)
@@ -154,13 +192,11 @@ def decode_client_event(frame: str | bytes) -> ClientEvent | UnknownClientEvent:
         ProtocolError: As :func:`decode_server_event`.
     """
     data = _load_object(frame, "client")
-    strict = strict_nested.set(True)  # a server rejects nested types it cannot honour
     try:
+        # Strict: a server rejects nested types it cannot honour.
         return _structure_client(data, _CLIENT_UNION)  # type: ignore[no-any-return]
     except Exception as exc:
         raise _invalid("client", data["type"], exc, frame) from exc
-    finally:
-        strict_nested.reset(strict)
 
 
 def _encode(event: Any, known: Mapping[str, type], direction: Direction) -> str:
@@ -179,6 +215,7 @@ def _encode(event: Any, known: Mapping[str, type], direction: Direction) -> str:
         # Unstructure, then structure back and encode that: the types are checked as
         # decoding checks them, so a bad event fails here, where it was built, and
         # what is written is exactly what the model holds.
+        converter = LENIENT.get().converter
         checked = converter.structure(converter.unstructure(event), type(event))
         data = converter.unstructure(checked)
     except RecursionError:

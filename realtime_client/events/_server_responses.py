@@ -10,6 +10,7 @@ from typing import Literal
 
 from attrs import field, frozen
 
+from ._base import WireObject
 from .items import ConversationItem
 from .responses import Response, ResponseContentPart
 
@@ -39,8 +40,8 @@ __all__ = [
 ]
 
 
-@frozen(kw_only=True)
-class ResponseCreatedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseCreatedEvent(WireObject):
     """A response started; its status is ``in_progress``."""
 
     type: Literal["response.created"] = field(default="response.created", init=False)
@@ -48,8 +49,8 @@ class ResponseCreatedEvent:
     response: Response
 
 
-@frozen(kw_only=True)
-class ResponseDoneEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseDoneEvent(WireObject):
     """A response ended: completed, cancelled, incomplete or failed, with usage."""
 
     type: Literal["response.done"] = field(default="response.done", init=False)
@@ -57,8 +58,8 @@ class ResponseDoneEvent:
     response: Response
 
 
-@frozen(kw_only=True)
-class ResponseOutputItemAddedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseOutputItemAddedEvent(WireObject):
     """A response added an output item."""
 
     type: Literal["response.output_item.added"] = field(
@@ -70,8 +71,8 @@ class ResponseOutputItemAddedEvent:
     item: ConversationItem
 
 
-@frozen(kw_only=True)
-class ResponseOutputItemDoneEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseOutputItemDoneEvent(WireObject):
     """A response's output item is complete."""
 
     type: Literal["response.output_item.done"] = field(
@@ -83,8 +84,8 @@ class ResponseOutputItemDoneEvent:
     item: ConversationItem
 
 
-@frozen(kw_only=True)
-class ResponseContentPartAddedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseContentPartAddedEvent(WireObject):
     """A content part was added to an assistant item."""
 
     type: Literal["response.content_part.added"] = field(
@@ -98,8 +99,8 @@ class ResponseContentPartAddedEvent:
     part: ResponseContentPart
 
 
-@frozen(kw_only=True)
-class ResponseContentPartDoneEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseContentPartDoneEvent(WireObject):
     """A content part of an assistant item is complete."""
 
     type: Literal["response.content_part.done"] = field(
@@ -113,8 +114,8 @@ class ResponseContentPartDoneEvent:
     part: ResponseContentPart
 
 
-@frozen(kw_only=True)
-class ResponseOutputTextDeltaEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseOutputTextDeltaEvent(WireObject):
     """A piece of response text."""
 
     type: Literal["response.output_text.delta"] = field(
@@ -128,8 +129,8 @@ class ResponseOutputTextDeltaEvent:
     delta: str
 
 
-@frozen(kw_only=True)
-class ResponseOutputTextDoneEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseOutputTextDoneEvent(WireObject):
     """The full text of a content part."""
 
     type: Literal["response.output_text.done"] = field(
@@ -143,8 +144,8 @@ class ResponseOutputTextDoneEvent:
     text: str
 
 
-@frozen(kw_only=True)
-class ResponseOutputAudioDeltaEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseOutputAudioDeltaEvent(WireObject):
     """A piece of response audio, in the session's output format."""
 
     type: Literal["response.output_audio.delta"] = field(
@@ -158,8 +159,8 @@ class ResponseOutputAudioDeltaEvent:
     delta: bytes
 
 
-@frozen(kw_only=True)
-class ResponseOutputAudioDoneEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseOutputAudioDoneEvent(WireObject):
     """The audio of a content part is complete."""
 
     type: Literal["response.output_audio.done"] = field(
@@ -172,8 +173,8 @@ class ResponseOutputAudioDoneEvent:
     content_index: int
 
 
-@frozen(kw_only=True)
-class ResponseOutputAudioTranscriptDeltaEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseOutputAudioTranscriptDeltaEvent(WireObject):
     """A piece of the transcript of response audio."""
 
     type: Literal["response.output_audio_transcript.delta"] = field(
@@ -187,8 +188,8 @@ class ResponseOutputAudioTranscriptDeltaEvent:
     delta: str
 
 
-@frozen(kw_only=True)
-class ResponseOutputAudioTranscriptDoneEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseOutputAudioTranscriptDoneEvent(WireObject):
     """The full transcript of a content part's audio."""
 
     type: Literal["response.output_audio_transcript.done"] = field(
@@ -202,8 +203,8 @@ class ResponseOutputAudioTranscriptDoneEvent:
     transcript: str
 
 
-@frozen(kw_only=True)
-class ResponseFunctionCallArgumentsDeltaEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseFunctionCallArgumentsDeltaEvent(WireObject):
     """A piece of a function call's arguments."""
 
     type: Literal["response.function_call_arguments.delta"] = field(
@@ -217,8 +218,8 @@ class ResponseFunctionCallArgumentsDeltaEvent:
     delta: str
 
 
-@frozen(kw_only=True)
-class ResponseFunctionCallArgumentsDoneEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseFunctionCallArgumentsDoneEvent(WireObject):
     """A function call's complete arguments."""
 
     type: Literal["response.function_call_arguments.done"] = field(
@@ -233,8 +234,8 @@ class ResponseFunctionCallArgumentsDoneEvent:
     arguments: str
 
 
-@frozen(kw_only=True)
-class ResponseMcpCallArgumentsDeltaEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseMcpCallArgumentsDeltaEvent(WireObject):
     """A piece of an MCP tool call's arguments."""
 
     type: Literal["response.mcp_call_arguments.delta"] = field(
@@ -248,8 +249,8 @@ class ResponseMcpCallArgumentsDeltaEvent:
     obfuscation: str | None = None
 
 
-@frozen(kw_only=True)
-class ResponseMcpCallArgumentsDoneEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseMcpCallArgumentsDoneEvent(WireObject):
     """An MCP tool call's complete arguments."""
 
     type: Literal["response.mcp_call_arguments.done"] = field(
@@ -262,8 +263,8 @@ class ResponseMcpCallArgumentsDoneEvent:
     arguments: str
 
 
-@frozen(kw_only=True)
-class ResponseMcpCallInProgressEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseMcpCallInProgressEvent(WireObject):
     """An MCP tool call started."""
 
     type: Literal["response.mcp_call.in_progress"] = field(
@@ -274,8 +275,8 @@ class ResponseMcpCallInProgressEvent:
     item_id: str
 
 
-@frozen(kw_only=True)
-class ResponseMcpCallCompletedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseMcpCallCompletedEvent(WireObject):
     """An MCP tool call succeeded."""
 
     type: Literal["response.mcp_call.completed"] = field(
@@ -286,8 +287,8 @@ class ResponseMcpCallCompletedEvent:
     item_id: str
 
 
-@frozen(kw_only=True)
-class ResponseMcpCallFailedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseMcpCallFailedEvent(WireObject):
     """An MCP tool call failed."""
 
     type: Literal["response.mcp_call.failed"] = field(
@@ -298,8 +299,8 @@ class ResponseMcpCallFailedEvent:
     item_id: str
 
 
-@frozen(kw_only=True)
-class McpListToolsInProgressEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class McpListToolsInProgressEvent(WireObject):
     """Listing an MCP server's tools started."""
 
     type: Literal["mcp_list_tools.in_progress"] = field(
@@ -309,8 +310,8 @@ class McpListToolsInProgressEvent:
     item_id: str
 
 
-@frozen(kw_only=True)
-class McpListToolsCompletedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class McpListToolsCompletedEvent(WireObject):
     """Listing an MCP server's tools succeeded."""
 
     type: Literal["mcp_list_tools.completed"] = field(
@@ -320,8 +321,8 @@ class McpListToolsCompletedEvent:
     item_id: str
 
 
-@frozen(kw_only=True)
-class McpListToolsFailedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class McpListToolsFailedEvent(WireObject):
     """Listing an MCP server's tools failed."""
 
     type: Literal["mcp_list_tools.failed"] = field(default="mcp_list_tools.failed", init=False)

@@ -6,6 +6,7 @@ from typing import Literal, Union
 
 from attrs import field, frozen
 
+from ._base import WireObject
 from .items import ConversationItem
 from .responses import ResponseOptions
 from .sessions import SessionConfig
@@ -26,8 +27,8 @@ __all__ = [
 ]
 
 
-@frozen(kw_only=True)
-class SessionUpdateEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class SessionUpdateEvent(WireObject):
     """Change the session's configuration; the server answers ``session.updated``."""
 
     type: Literal["session.update"] = field(default="session.update", init=False)
@@ -35,8 +36,8 @@ class SessionUpdateEvent:
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
-class InputAudioBufferAppendEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class InputAudioBufferAppendEvent(WireObject):
     """Append audio to the input buffer (no answer from the server)."""
 
     type: Literal["input_audio_buffer.append"] = field(
@@ -46,8 +47,8 @@ class InputAudioBufferAppendEvent:
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
-class InputAudioBufferCommitEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class InputAudioBufferCommitEvent(WireObject):
     """Commit the input buffer as a user message item (manual turns)."""
 
     type: Literal["input_audio_buffer.commit"] = field(
@@ -56,8 +57,8 @@ class InputAudioBufferCommitEvent:
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
-class InputAudioBufferClearEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class InputAudioBufferClearEvent(WireObject):
     """Discard the audio in the input buffer."""
 
     type: Literal["input_audio_buffer.clear"] = field(
@@ -66,8 +67,8 @@ class InputAudioBufferClearEvent:
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
-class OutputAudioBufferClearEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class OutputAudioBufferClearEvent(WireObject):
     """Stop the audio the server is playing (WebRTC and SIP only)."""
 
     type: Literal["output_audio_buffer.clear"] = field(
@@ -76,8 +77,8 @@ class OutputAudioBufferClearEvent:
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
-class ConversationItemCreateEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ConversationItemCreateEvent(WireObject):
     """Add an item to the conversation, after ``previous_item_id`` if given."""
 
     type: Literal["conversation.item.create"] = field(
@@ -88,8 +89,8 @@ class ConversationItemCreateEvent:
     previous_item_id: str | None = None
 
 
-@frozen(kw_only=True)
-class ConversationItemRetrieveEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ConversationItemRetrieveEvent(WireObject):
     """Ask the server for an item as it stands now."""
 
     type: Literal["conversation.item.retrieve"] = field(
@@ -99,8 +100,8 @@ class ConversationItemRetrieveEvent:
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
-class ConversationItemTruncateEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ConversationItemTruncateEvent(WireObject):
     """Cut an assistant audio item at ``audio_end_ms``: what the user really heard."""
 
     type: Literal["conversation.item.truncate"] = field(
@@ -112,8 +113,8 @@ class ConversationItemTruncateEvent:
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
-class ConversationItemDeleteEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ConversationItemDeleteEvent(WireObject):
     """Remove an item from the conversation."""
 
     type: Literal["conversation.item.delete"] = field(
@@ -123,8 +124,8 @@ class ConversationItemDeleteEvent:
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
-class ResponseCreateEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseCreateEvent(WireObject):
     """Ask the model for a response, optionally with per-response options."""
 
     type: Literal["response.create"] = field(default="response.create", init=False)
@@ -132,8 +133,8 @@ class ResponseCreateEvent:
     response: ResponseOptions | None = None
 
 
-@frozen(kw_only=True)
-class ResponseCancelEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseCancelEvent(WireObject):
     """Cancel the active response (or the one named by ``response_id``)."""
 
     type: Literal["response.cancel"] = field(default="response.cancel", init=False)

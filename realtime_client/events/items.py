@@ -13,7 +13,7 @@ from typing import Any, Literal, Union
 
 from attrs import field, frozen
 
-from ._base import UNSET, UnknownContentPart, UnknownItem, Unset
+from ._base import UNSET, UnknownContentPart, UnknownItem, Unset, WireObject
 
 __all__ = [
     "AssistantContent",
@@ -50,16 +50,16 @@ ItemStatus = Literal["completed", "incomplete", "in_progress"]
 # --- content parts -----------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class InputTextContent:
+@frozen(kw_only=True, eq=False, repr=False)
+class InputTextContent(WireObject):
     """Text typed by the user (or given as system instructions)."""
 
     type: Literal["input_text"] = field(default="input_text", init=False)
     text: str | None = None
 
 
-@frozen(kw_only=True)
-class InputAudioContent:
+@frozen(kw_only=True, eq=False, repr=False)
+class InputAudioContent(WireObject):
     """Audio from the user, in the session's input format."""
 
     type: Literal["input_audio"] = field(default="input_audio", init=False)
@@ -69,8 +69,8 @@ class InputAudioContent:
     """The transcript, when input transcription produced one."""
 
 
-@frozen(kw_only=True)
-class InputImageContent:
+@frozen(kw_only=True, eq=False, repr=False)
+class InputImageContent(WireObject):
     """An image from the user, as a ``data:`` URI (PNG or JPEG)."""
 
     type: Literal["input_image"] = field(default="input_image", init=False)
@@ -78,16 +78,16 @@ class InputImageContent:
     detail: Literal["auto", "low", "high"] | None = None
 
 
-@frozen(kw_only=True)
-class OutputTextContent:
+@frozen(kw_only=True, eq=False, repr=False)
+class OutputTextContent(WireObject):
     """Text the model wrote."""
 
     type: Literal["output_text"] = field(default="output_text", init=False)
     text: str | None = None
 
 
-@frozen(kw_only=True)
-class OutputAudioContent:
+@frozen(kw_only=True, eq=False, repr=False)
+class OutputAudioContent(WireObject):
     """Audio the model spoke, with its transcript."""
 
     type: Literal["output_audio"] = field(default="output_audio", init=False)
@@ -105,8 +105,8 @@ AssistantContent = Union[OutputTextContent, OutputAudioContent, UnknownContentPa
 # --- messages --------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class SystemMessageItem:
+@frozen(kw_only=True, eq=False, repr=False)
+class SystemMessageItem(WireObject):
     """A system message: instructions placed in the conversation."""
 
     type: Literal["message"] = field(default="message", init=False)
@@ -117,8 +117,8 @@ class SystemMessageItem:
     status: ItemStatus | None = None
 
 
-@frozen(kw_only=True)
-class UserMessageItem:
+@frozen(kw_only=True, eq=False, repr=False)
+class UserMessageItem(WireObject):
     """A message from the user: text, audio or images."""
 
     type: Literal["message"] = field(default="message", init=False)
@@ -129,8 +129,8 @@ class UserMessageItem:
     status: ItemStatus | None = None
 
 
-@frozen(kw_only=True)
-class AssistantMessageItem:
+@frozen(kw_only=True, eq=False, repr=False)
+class AssistantMessageItem(WireObject):
     """A message from the model: text, or audio with its transcript."""
 
     type: Literal["message"] = field(default="message", init=False)
@@ -144,8 +144,8 @@ class AssistantMessageItem:
 # --- function calls ------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class FunctionCallItem:
+@frozen(kw_only=True, eq=False, repr=False)
+class FunctionCallItem(WireObject):
     """The model calling one of the session's function tools."""
 
     type: Literal["function_call"] = field(default="function_call", init=False)
@@ -158,8 +158,8 @@ class FunctionCallItem:
     status: ItemStatus | None = None
 
 
-@frozen(kw_only=True)
-class FunctionCallOutputItem:
+@frozen(kw_only=True, eq=False, repr=False)
+class FunctionCallOutputItem(WireObject):
     """The result of a function call, sent back to the model."""
 
     type: Literal["function_call_output"] = field(default="function_call_output", init=False)
@@ -173,8 +173,8 @@ class FunctionCallOutputItem:
 # --- MCP --------------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class McpToolInfo:
+@frozen(kw_only=True, eq=False, repr=False)
+class McpToolInfo(WireObject):
     """One tool an MCP server offers."""
 
     name: str
@@ -183,8 +183,8 @@ class McpToolInfo:
     annotations: dict[str, Any] | Unset | None = UNSET
 
 
-@frozen(kw_only=True)
-class McpListToolsItem:
+@frozen(kw_only=True, eq=False, repr=False)
+class McpListToolsItem(WireObject):
     """The tools an MCP server listed."""
 
     type: Literal["mcp_list_tools"] = field(default="mcp_list_tools", init=False)
@@ -193,8 +193,8 @@ class McpListToolsItem:
     id: str | None = None
 
 
-@frozen(kw_only=True)
-class McpProtocolError:
+@frozen(kw_only=True, eq=False, repr=False)
+class McpProtocolError(WireObject):
     """An MCP call failed at the protocol level."""
 
     type: Literal["protocol_error"] = field(default="protocol_error", init=False)
@@ -202,16 +202,16 @@ class McpProtocolError:
     message: str
 
 
-@frozen(kw_only=True)
-class McpToolExecutionError:
+@frozen(kw_only=True, eq=False, repr=False)
+class McpToolExecutionError(WireObject):
     """An MCP tool raised while running."""
 
     type: Literal["tool_execution_error"] = field(default="tool_execution_error", init=False)
     message: str
 
 
-@frozen(kw_only=True)
-class McpHttpError:
+@frozen(kw_only=True, eq=False, repr=False)
+class McpHttpError(WireObject):
     """An MCP server answered with an HTTP error."""
 
     type: Literal["http_error"] = field(default="http_error", init=False)
@@ -223,8 +223,8 @@ McpCallError = Union[McpProtocolError, McpToolExecutionError, McpHttpError]
 """Why an MCP call failed."""
 
 
-@frozen(kw_only=True)
-class McpCallItem:
+@frozen(kw_only=True, eq=False, repr=False)
+class McpCallItem(WireObject):
     """A call the model made to an MCP tool, with its output or error."""
 
     type: Literal["mcp_call"] = field(default="mcp_call", init=False)
@@ -237,8 +237,8 @@ class McpCallItem:
     error: McpCallError | Unset | None = UNSET
 
 
-@frozen(kw_only=True)
-class McpApprovalRequestItem:
+@frozen(kw_only=True, eq=False, repr=False)
+class McpApprovalRequestItem(WireObject):
     """The model asking for approval before calling an MCP tool."""
 
     type: Literal["mcp_approval_request"] = field(default="mcp_approval_request", init=False)
@@ -248,8 +248,8 @@ class McpApprovalRequestItem:
     arguments: str
 
 
-@frozen(kw_only=True)
-class McpApprovalResponseItem:
+@frozen(kw_only=True, eq=False, repr=False)
+class McpApprovalResponseItem(WireObject):
     """The client's answer to an :class:`McpApprovalRequestItem`."""
 
     type: Literal["mcp_approval_response"] = field(default="mcp_approval_response", init=False)
@@ -276,8 +276,8 @@ ConversationItem = Union[
 Server events carry :class:`UnknownItem` for an item type this version does not know."""
 
 
-@frozen(kw_only=True)
-class ItemReference:
+@frozen(kw_only=True, eq=False, repr=False)
+class ItemReference(WireObject):
     """A reference to an item already in the conversation, by id.
 
     Only ``response.create``'s ``input`` accepts it.

@@ -12,7 +12,7 @@ from typing import Literal, Union
 
 from attrs import field, frozen
 
-from ._base import UNSET, Unset
+from ._base import UNSET, Unset, WireObject
 from .items import ConversationItem, ResponseInputItem
 from .sessions import (
     AudioFormat,
@@ -58,23 +58,23 @@ ResponseStatus = Literal["completed", "cancelled", "failed", "incomplete", "in_p
 # --- response.create ------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class ResponseAudioOutputOptions:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseAudioOutputOptions(WireObject):
     """Output audio settings for one response."""
 
     format: AudioFormat | None = None
     voice: Voice | None = None
 
 
-@frozen(kw_only=True)
-class ResponseAudioOptions:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseAudioOptions(WireObject):
     """Audio settings for one response."""
 
     output: ResponseAudioOutputOptions | None = None
 
 
-@frozen(kw_only=True)
-class ResponseOptions:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseOptions(WireObject):
     """The parameters of ``response.create``: overrides for one response.
 
     Everything is optional; unset fields inherit the session's configuration.
@@ -102,8 +102,8 @@ class ResponseOptions:
 # --- the server's response object ------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class ResponseStatusError:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseStatusError(WireObject):
     """Why a response failed."""
 
     type: str | None = None
@@ -111,8 +111,8 @@ class ResponseStatusError:
     message: str | None = None
 
 
-@frozen(kw_only=True)
-class ResponseStatusDetails:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseStatusDetails(WireObject):
     """More on a response's status: why it was cancelled, cut short or failed."""
 
     type: Literal["completed", "cancelled", "incomplete", "failed"] | None = None
@@ -122,8 +122,8 @@ class ResponseStatusDetails:
     error: ResponseStatusError | None = None
 
 
-@frozen(kw_only=True)
-class CachedTokenDetails:
+@frozen(kw_only=True, eq=False, repr=False)
+class CachedTokenDetails(WireObject):
     """Cached input tokens by modality."""
 
     text_tokens: int | None = None
@@ -131,8 +131,8 @@ class CachedTokenDetails:
     image_tokens: int | None = None
 
 
-@frozen(kw_only=True)
-class InputTokenDetails:
+@frozen(kw_only=True, eq=False, repr=False)
+class InputTokenDetails(WireObject):
     """Input tokens by modality; ``cached_tokens`` is a subset of the total, not an extra."""
 
     cached_tokens: int | None = None
@@ -142,16 +142,16 @@ class InputTokenDetails:
     cached_tokens_details: CachedTokenDetails | None = None
 
 
-@frozen(kw_only=True)
-class OutputTokenDetails:
+@frozen(kw_only=True, eq=False, repr=False)
+class OutputTokenDetails(WireObject):
     """Output tokens by modality."""
 
     text_tokens: int | None = None
     audio_tokens: int | None = None
 
 
-@frozen(kw_only=True)
-class Usage:
+@frozen(kw_only=True, eq=False, repr=False)
+class Usage(WireObject):
     """Token usage of one response."""
 
     total_tokens: int | None = None
@@ -161,23 +161,23 @@ class Usage:
     output_token_details: OutputTokenDetails | None = None
 
 
-@frozen(kw_only=True)
-class ResponseAudioOutput:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseAudioOutput(WireObject):
     """The output audio settings a response used."""
 
     format: AudioFormat | None = None
     voice: Voice | None = None
 
 
-@frozen(kw_only=True)
-class ResponseAudio:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseAudio(WireObject):
     """The audio settings a response used."""
 
     output: ResponseAudioOutput | None = None
 
 
-@frozen(kw_only=True)
-class Response:
+@frozen(kw_only=True, eq=False, repr=False)
+class Response(WireObject):
     """A response as the server reports it, in ``response.created`` and ``response.done``."""
 
     id: str | None = None
@@ -194,8 +194,8 @@ class Response:
     max_output_tokens: MaxOutputTokens | None = None
 
 
-@frozen(kw_only=True)
-class ResponseContentPart:
+@frozen(kw_only=True, eq=False, repr=False)
+class ResponseContentPart(WireObject):
     """A content part of a response, in ``response.content_part.added`` / ``.done``."""
 
     type: Literal["text", "audio"] | None = None
@@ -207,16 +207,16 @@ class ResponseContentPart:
 # --- transcription ------------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class TranscriptionInputTokenDetails:
+@frozen(kw_only=True, eq=False, repr=False)
+class TranscriptionInputTokenDetails(WireObject):
     """Input tokens of a transcription by modality."""
 
     text_tokens: int | None = None
     audio_tokens: int | None = None
 
 
-@frozen(kw_only=True)
-class TranscriptionTokenUsage:
+@frozen(kw_only=True, eq=False, repr=False)
+class TranscriptionTokenUsage(WireObject):
     """Transcription usage billed by tokens."""
 
     type: Literal["tokens"] = field(default="tokens", init=False)
@@ -226,8 +226,8 @@ class TranscriptionTokenUsage:
     input_token_details: TranscriptionInputTokenDetails | None = None
 
 
-@frozen(kw_only=True)
-class TranscriptionDurationUsage:
+@frozen(kw_only=True, eq=False, repr=False)
+class TranscriptionDurationUsage(WireObject):
     """Transcription usage billed by audio duration."""
 
     type: Literal["duration"] = field(default="duration", init=False)
@@ -238,8 +238,8 @@ TranscriptionUsage = Union[TranscriptionTokenUsage, TranscriptionDurationUsage]
 """Usage of an input transcription, polymorphic on ``type``."""
 
 
-@frozen(kw_only=True)
-class TranscriptionError:
+@frozen(kw_only=True, eq=False, repr=False)
+class TranscriptionError(WireObject):
     """Why an input transcription failed."""
 
     type: str | None = None
@@ -248,8 +248,8 @@ class TranscriptionError:
     param: str | None = None
 
 
-@frozen(kw_only=True)
-class LogProb:
+@frozen(kw_only=True, eq=False, repr=False)
+class LogProb(WireObject):
     """The log probability of one transcribed token."""
 
     token: str
@@ -257,8 +257,8 @@ class LogProb:
     bytes: list[int]
 
 
-@frozen(kw_only=True)
-class TranscriptionLanguage:
+@frozen(kw_only=True, eq=False, repr=False)
+class TranscriptionLanguage(WireObject):
     """A language detected in the input audio."""
 
     code: str
@@ -267,16 +267,16 @@ class TranscriptionLanguage:
 # --- session-level records ------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class Conversation:
+@frozen(kw_only=True, eq=False, repr=False)
+class Conversation(WireObject):
     """The conversation a session holds."""
 
     id: str | None = None
     object: Literal["realtime.conversation"] | None = None
 
 
-@frozen(kw_only=True)
-class RateLimit:
+@frozen(kw_only=True, eq=False, repr=False)
+class RateLimit(WireObject):
     """One rate limit's state after a response."""
 
     name: Literal["requests", "tokens"] | None = None
@@ -285,8 +285,8 @@ class RateLimit:
     reset_seconds: float | None = None
 
 
-@frozen(kw_only=True)
-class ErrorDetails:
+@frozen(kw_only=True, eq=False, repr=False)
+class ErrorDetails(WireObject):
     """The body of a server ``error`` event."""
 
     type: str

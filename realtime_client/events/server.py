@@ -8,6 +8,7 @@ from typing import Literal, Union
 
 from attrs import field, frozen
 
+from ._base import WireObject
 from ._server_responses import (
     McpListToolsCompletedEvent,
     McpListToolsFailedEvent,
@@ -95,8 +96,8 @@ __all__ = [
 ]
 
 
-@frozen(kw_only=True)
-class ErrorEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ErrorEvent(WireObject):
     """Something went wrong; most errors leave the session open."""
 
     type: Literal["error"] = field(default="error", init=False)
@@ -104,8 +105,8 @@ class ErrorEvent:
     error: ErrorDetails
 
 
-@frozen(kw_only=True)
-class SessionCreatedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class SessionCreatedEvent(WireObject):
     """The first event of every session, with its full configuration."""
 
     type: Literal["session.created"] = field(default="session.created", init=False)
@@ -113,8 +114,8 @@ class SessionCreatedEvent:
     session: SessionConfig
 
 
-@frozen(kw_only=True)
-class SessionUpdatedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class SessionUpdatedEvent(WireObject):
     """The session's configuration after a ``session.update``."""
 
     type: Literal["session.updated"] = field(default="session.updated", init=False)
@@ -122,8 +123,8 @@ class SessionUpdatedEvent:
     session: SessionConfig
 
 
-@frozen(kw_only=True)
-class ConversationCreatedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ConversationCreatedEvent(WireObject):
     """The session's conversation was created."""
 
     type: Literal["conversation.created"] = field(default="conversation.created", init=False)
@@ -131,8 +132,8 @@ class ConversationCreatedEvent:
     conversation: Conversation
 
 
-@frozen(kw_only=True)
-class ConversationItemCreatedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ConversationItemCreatedEvent(WireObject):
     """An item was created (older form of ``conversation.item.added``)."""
 
     type: Literal["conversation.item.created"] = field(
@@ -143,8 +144,8 @@ class ConversationItemCreatedEvent:
     previous_item_id: str | None = None
 
 
-@frozen(kw_only=True)
-class ConversationItemAddedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ConversationItemAddedEvent(WireObject):
     """An item was added to the conversation (its content may still grow)."""
 
     type: Literal["conversation.item.added"] = field(default="conversation.item.added", init=False)
@@ -153,8 +154,8 @@ class ConversationItemAddedEvent:
     previous_item_id: str | None = None
 
 
-@frozen(kw_only=True)
-class ConversationItemDoneEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ConversationItemDoneEvent(WireObject):
     """An item is complete."""
 
     type: Literal["conversation.item.done"] = field(default="conversation.item.done", init=False)
@@ -163,8 +164,8 @@ class ConversationItemDoneEvent:
     previous_item_id: str | None = None
 
 
-@frozen(kw_only=True)
-class ConversationItemRetrievedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ConversationItemRetrievedEvent(WireObject):
     """The answer to ``conversation.item.retrieve``."""
 
     type: Literal["conversation.item.retrieved"] = field(
@@ -174,8 +175,8 @@ class ConversationItemRetrievedEvent:
     item: ConversationItem
 
 
-@frozen(kw_only=True)
-class ConversationItemTruncatedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ConversationItemTruncatedEvent(WireObject):
     """An assistant audio item was truncated."""
 
     type: Literal["conversation.item.truncated"] = field(
@@ -187,8 +188,8 @@ class ConversationItemTruncatedEvent:
     audio_end_ms: int
 
 
-@frozen(kw_only=True)
-class ConversationItemDeletedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ConversationItemDeletedEvent(WireObject):
     """An item was deleted."""
 
     type: Literal["conversation.item.deleted"] = field(
@@ -198,8 +199,8 @@ class ConversationItemDeletedEvent:
     item_id: str
 
 
-@frozen(kw_only=True)
-class ConversationItemInputAudioTranscriptionCompletedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ConversationItemInputAudioTranscriptionCompletedEvent(WireObject):
     """The transcript of a user audio item is complete."""
 
     type: Literal["conversation.item.input_audio_transcription.completed"] = field(
@@ -214,8 +215,8 @@ class ConversationItemInputAudioTranscriptionCompletedEvent:
     logprobs: list[LogProb] | None = None
 
 
-@frozen(kw_only=True)
-class ConversationItemInputAudioTranscriptionDeltaEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ConversationItemInputAudioTranscriptionDeltaEvent(WireObject):
     """A piece of a user audio item's transcript."""
 
     type: Literal["conversation.item.input_audio_transcription.delta"] = field(
@@ -228,8 +229,8 @@ class ConversationItemInputAudioTranscriptionDeltaEvent:
     logprobs: list[LogProb] | None = None
 
 
-@frozen(kw_only=True)
-class ConversationItemInputAudioTranscriptionFailedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ConversationItemInputAudioTranscriptionFailedEvent(WireObject):
     """Transcribing a user audio item failed."""
 
     type: Literal["conversation.item.input_audio_transcription.failed"] = field(
@@ -241,8 +242,8 @@ class ConversationItemInputAudioTranscriptionFailedEvent:
     error: TranscriptionError
 
 
-@frozen(kw_only=True)
-class ConversationItemInputAudioTranscriptionSegmentEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class ConversationItemInputAudioTranscriptionSegmentEvent(WireObject):
     """A transcribed segment with its speaker (diarization)."""
 
     type: Literal["conversation.item.input_audio_transcription.segment"] = field(
@@ -258,8 +259,8 @@ class ConversationItemInputAudioTranscriptionSegmentEvent:
     end: float
 
 
-@frozen(kw_only=True)
-class InputAudioBufferCommittedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class InputAudioBufferCommittedEvent(WireObject):
     """The input buffer became a user item (by the client or by VAD)."""
 
     type: Literal["input_audio_buffer.committed"] = field(
@@ -270,8 +271,8 @@ class InputAudioBufferCommittedEvent:
     previous_item_id: str | None = None
 
 
-@frozen(kw_only=True)
-class InputAudioBufferClearedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class InputAudioBufferClearedEvent(WireObject):
     """The input buffer was cleared."""
 
     type: Literal["input_audio_buffer.cleared"] = field(
@@ -280,8 +281,8 @@ class InputAudioBufferClearedEvent:
     event_id: str
 
 
-@frozen(kw_only=True)
-class InputAudioBufferSpeechStartedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class InputAudioBufferSpeechStartedEvent(WireObject):
     """VAD heard speech begin in the input buffer."""
 
     type: Literal["input_audio_buffer.speech_started"] = field(
@@ -292,8 +293,8 @@ class InputAudioBufferSpeechStartedEvent:
     item_id: str
 
 
-@frozen(kw_only=True)
-class InputAudioBufferSpeechStoppedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class InputAudioBufferSpeechStoppedEvent(WireObject):
     """VAD heard speech end in the input buffer."""
 
     type: Literal["input_audio_buffer.speech_stopped"] = field(
@@ -304,8 +305,8 @@ class InputAudioBufferSpeechStoppedEvent:
     item_id: str
 
 
-@frozen(kw_only=True)
-class InputAudioBufferTimeoutTriggeredEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class InputAudioBufferTimeoutTriggeredEvent(WireObject):
     """No speech for ``idle_timeout_ms``: the server committed and will respond."""
 
     type: Literal["input_audio_buffer.timeout_triggered"] = field(
@@ -317,19 +318,25 @@ class InputAudioBufferTimeoutTriggeredEvent:
     item_id: str
 
 
-@frozen(kw_only=True)
-class InputAudioBufferDtmfEventReceivedEvent:
-    """A DTMF key was pressed on a SIP call."""
+@frozen(kw_only=True, eq=False, repr=False)
+class InputAudioBufferDtmfEventReceivedEvent(WireObject):
+    """A DTMF key was pressed on a SIP call.
+
+    .. versionchanged:: 0.2
+       ``event_id`` is kept when the server sends one (the protocol reference gives
+       this event none).
+    """
 
     type: Literal["input_audio_buffer.dtmf_event_received"] = field(
         default="input_audio_buffer.dtmf_event_received", init=False
     )
     event: str
     received_at: int
+    event_id: str | None = None
 
 
-@frozen(kw_only=True)
-class OutputAudioBufferStartedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class OutputAudioBufferStartedEvent(WireObject):
     """The server started playing a response's audio (WebRTC and SIP only)."""
 
     type: Literal["output_audio_buffer.started"] = field(
@@ -339,8 +346,8 @@ class OutputAudioBufferStartedEvent:
     response_id: str
 
 
-@frozen(kw_only=True)
-class OutputAudioBufferStoppedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class OutputAudioBufferStoppedEvent(WireObject):
     """The server finished playing a response's audio (WebRTC and SIP only)."""
 
     type: Literal["output_audio_buffer.stopped"] = field(
@@ -350,8 +357,8 @@ class OutputAudioBufferStoppedEvent:
     response_id: str
 
 
-@frozen(kw_only=True)
-class OutputAudioBufferClearedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class OutputAudioBufferClearedEvent(WireObject):
     """The server's output audio was cleared (WebRTC and SIP only)."""
 
     type: Literal["output_audio_buffer.cleared"] = field(
@@ -361,8 +368,8 @@ class OutputAudioBufferClearedEvent:
     response_id: str
 
 
-@frozen(kw_only=True)
-class RateLimitsUpdatedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class RateLimitsUpdatedEvent(WireObject):
     """Rate limits after a response."""
 
     type: Literal["rate_limits.updated"] = field(default="rate_limits.updated", init=False)

@@ -13,7 +13,7 @@ from typing import Any, Literal, Union
 
 from attrs import field, frozen
 
-from ._base import UNSET, UnknownTool, Unset
+from ._base import UNSET, UnknownTool, Unset, WireObject
 
 __all__ = [
     "AudioConfig",
@@ -66,23 +66,23 @@ Modality = Literal["text", "audio"]
 # --- audio formats -----------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class AudioPCM:
+@frozen(kw_only=True, eq=False, repr=False)
+class AudioPCM(WireObject):
     """16-bit little-endian mono PCM at 24 kHz (the default format)."""
 
     type: Literal["audio/pcm"] = field(default="audio/pcm", init=False)
     rate: Literal[24000] | None = None
 
 
-@frozen(kw_only=True)
-class AudioPCMU:
+@frozen(kw_only=True, eq=False, repr=False)
+class AudioPCMU(WireObject):
     """G.711 mu-law at 8 kHz (telephony)."""
 
     type: Literal["audio/pcmu"] = field(default="audio/pcmu", init=False)
 
 
-@frozen(kw_only=True)
-class AudioPCMA:
+@frozen(kw_only=True, eq=False, repr=False)
+class AudioPCMA(WireObject):
     """G.711 A-law at 8 kHz (telephony)."""
 
     type: Literal["audio/pcma"] = field(default="audio/pcma", init=False)
@@ -94,8 +94,8 @@ AudioFormat = Union[AudioPCM, AudioPCMU, AudioPCMA]
 # --- turn detection ------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class ServerVad:
+@frozen(kw_only=True, eq=False, repr=False)
+class ServerVad(WireObject):
     """Voice activity detection on audio energy: a turn ends after a silence."""
 
     type: Literal["server_vad"] = field(default="server_vad", init=False)
@@ -113,8 +113,8 @@ class ServerVad:
     """Trigger a response after this long without speech (5000 to 30000), or ``None``."""
 
 
-@frozen(kw_only=True)
-class SemanticVad:
+@frozen(kw_only=True, eq=False, repr=False)
+class SemanticVad(WireObject):
     """Turn detection by a model that judges whether the user has finished."""
 
     type: Literal["semantic_vad"] = field(default="semantic_vad", init=False)
@@ -129,8 +129,8 @@ TurnDetection = Union[ServerVad, SemanticVad]
 # --- input processing ------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class NoiseReduction:
+@frozen(kw_only=True, eq=False, repr=False)
+class NoiseReduction(WireObject):
     """Noise reduction applied to input audio before VAD and the model."""
 
     type: Literal["near_field", "far_field"] | None = None
@@ -138,8 +138,8 @@ class NoiseReduction:
     strength: float | None = None
 
 
-@frozen(kw_only=True)
-class InputTranscription:
+@frozen(kw_only=True, eq=False, repr=False)
+class InputTranscription(WireObject):
     """Asynchronous transcription of the user's audio."""
 
     model: str | None = None
@@ -155,8 +155,8 @@ class InputTranscription:
 # --- audio configuration --------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class AudioInputConfig:
+@frozen(kw_only=True, eq=False, repr=False)
+class AudioInputConfig(WireObject):
     """How the session treats input audio."""
 
     format: AudioFormat | None = None
@@ -168,8 +168,8 @@ class AudioInputConfig:
     """``None`` selects manual turns (push-to-talk: commit, then ``response.create``)."""
 
 
-@frozen(kw_only=True)
-class VoiceId:
+@frozen(kw_only=True, eq=False, repr=False)
+class VoiceId(WireObject):
     """A custom voice, by id."""
 
     id: str
@@ -180,8 +180,8 @@ Voice = Union[str, VoiceId]
 ``shimmer``, ``verse``, ``marin``, ``cedar``) or a custom :class:`VoiceId`."""
 
 
-@frozen(kw_only=True)
-class AudioOutputConfig:
+@frozen(kw_only=True, eq=False, repr=False)
+class AudioOutputConfig(WireObject):
     """How the session produces output audio."""
 
     format: AudioFormat | None = None
@@ -190,16 +190,16 @@ class AudioOutputConfig:
     """Playback speed, 0.25 to 1.5 (server default 1.0)."""
 
 
-@frozen(kw_only=True)
-class AudioConfig:
+@frozen(kw_only=True, eq=False, repr=False)
+class AudioConfig(WireObject):
     """Input and output audio settings of a realtime session."""
 
     input: AudioInputConfig | None = None
     output: AudioOutputConfig | None = None
 
 
-@frozen(kw_only=True)
-class TranscriptionAudioConfig:
+@frozen(kw_only=True, eq=False, repr=False)
+class TranscriptionAudioConfig(WireObject):
     """Audio settings of a transcription session (input only)."""
 
     input: AudioInputConfig | None = None
@@ -208,8 +208,8 @@ class TranscriptionAudioConfig:
 # --- tools ------------------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class FunctionTool:
+@frozen(kw_only=True, eq=False, repr=False)
+class FunctionTool(WireObject):
     """A function the model may call; the client runs it and returns the output."""
 
     type: Literal["function"] = field(default="function", init=False)
@@ -219,24 +219,24 @@ class FunctionTool:
     """The arguments' JSON Schema."""
 
 
-@frozen(kw_only=True)
-class McpToolFilter:
+@frozen(kw_only=True, eq=False, repr=False)
+class McpToolFilter(WireObject):
     """Selects MCP tools by name or by the read-only hint."""
 
     read_only: bool | None = None
     tool_names: list[str] | None = None
 
 
-@frozen(kw_only=True)
-class McpToolApprovalFilter:
+@frozen(kw_only=True, eq=False, repr=False)
+class McpToolApprovalFilter(WireObject):
     """Which MCP tools always or never need approval."""
 
     always: McpToolFilter | None = None
     never: McpToolFilter | None = None
 
 
-@frozen(kw_only=True)
-class McpTool:
+@frozen(kw_only=True, eq=False, repr=False)
+class McpTool(WireObject):
     """A remote MCP server (or a connector) whose tools the model may call."""
 
     type: Literal["mcp"] = field(default="mcp", init=False)
@@ -258,16 +258,16 @@ Tool = Union[FunctionTool, McpTool, UnknownTool]
 """A tool, polymorphic on ``type`` (:class:`UnknownTool` for a type this version does not know)."""
 
 
-@frozen(kw_only=True)
-class ToolChoiceFunction:
+@frozen(kw_only=True, eq=False, repr=False)
+class ToolChoiceFunction(WireObject):
     """Force a call to the named function."""
 
     type: Literal["function"] = field(default="function", init=False)
     name: str
 
 
-@frozen(kw_only=True)
-class ToolChoiceMcp:
+@frozen(kw_only=True, eq=False, repr=False)
+class ToolChoiceMcp(WireObject):
     """Force a call to a tool on the labelled MCP server."""
 
     type: Literal["mcp"] = field(default="mcp", init=False)
@@ -281,8 +281,8 @@ ToolChoice = Union[Literal["none", "auto", "required"], ToolChoiceFunction, Tool
 # --- tracing, prompts, truncation, reasoning ------------------------------------------------
 
 
-@frozen(kw_only=True)
-class TracingConfig:
+@frozen(kw_only=True, eq=False, repr=False)
+class TracingConfig(WireObject):
     """Names the session's traces in the Traces dashboard."""
 
     workflow_name: str | None = None
@@ -290,16 +290,16 @@ class TracingConfig:
     metadata: dict[str, Any] | None = None
 
 
-@frozen(kw_only=True)
-class PromptCacheBreakpoint:
+@frozen(kw_only=True, eq=False, repr=False)
+class PromptCacheBreakpoint(WireObject):
     """Marks where a prompt's cacheable prefix ends."""
 
     mode: Literal["explicit"]
     ttl: Literal["30m", "12h"] | None = None
 
 
-@frozen(kw_only=True)
-class PromptInputText:
+@frozen(kw_only=True, eq=False, repr=False)
+class PromptInputText(WireObject):
     """A text value for a prompt template variable."""
 
     type: Literal["input_text"] = field(default="input_text", init=False)
@@ -307,8 +307,8 @@ class PromptInputText:
     prompt_cache_breakpoint: PromptCacheBreakpoint | None = None
 
 
-@frozen(kw_only=True)
-class PromptInputImage:
+@frozen(kw_only=True, eq=False, repr=False)
+class PromptInputImage(WireObject):
     """An image value for a prompt template variable."""
 
     type: Literal["input_image"] = field(default="input_image", init=False)
@@ -318,8 +318,8 @@ class PromptInputImage:
     prompt_cache_breakpoint: PromptCacheBreakpoint | None = None
 
 
-@frozen(kw_only=True)
-class PromptInputFile:
+@frozen(kw_only=True, eq=False, repr=False)
+class PromptInputFile(WireObject):
     """A file value for a prompt template variable."""
 
     type: Literal["input_file"] = field(default="input_file", init=False)
@@ -335,8 +335,8 @@ PromptVariable = Union[str, PromptInputText, PromptInputImage, PromptInputFile]
 """A prompt template variable's value: plain text or a typed input."""
 
 
-@frozen(kw_only=True)
-class Prompt:
+@frozen(kw_only=True, eq=False, repr=False)
+class Prompt(WireObject):
     """A reference to a stored prompt template and its variables."""
 
     id: str
@@ -344,15 +344,15 @@ class Prompt:
     variables: dict[str, PromptVariable] | Unset | None = UNSET
 
 
-@frozen(kw_only=True)
-class TokenLimits:
+@frozen(kw_only=True, eq=False, repr=False)
+class TokenLimits(WireObject):
     """Token limits used by retention-ratio truncation."""
 
     post_instructions: int | None = None
 
 
-@frozen(kw_only=True)
-class RetentionRatioTruncation:
+@frozen(kw_only=True, eq=False, repr=False)
+class RetentionRatioTruncation(WireObject):
     """Drop the oldest part of the conversation, keeping this fraction, when it is too long."""
 
     type: Literal["retention_ratio"] = field(default="retention_ratio", init=False)
@@ -364,8 +364,8 @@ Truncation = Union[Literal["auto", "disabled"], RetentionRatioTruncation]
 """How the server shortens a conversation that outgrows the context window."""
 
 
-@frozen(kw_only=True)
-class Reasoning:
+@frozen(kw_only=True, eq=False, repr=False)
+class Reasoning(WireObject):
     """Reasoning effort for models that reason."""
 
     effort: Literal["minimal", "low", "medium", "high", "xhigh"] | None = None
@@ -374,8 +374,8 @@ class Reasoning:
 # --- sessions ----------------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class RealtimeSessionConfig:
+@frozen(kw_only=True, eq=False, repr=False)
+class RealtimeSessionConfig(WireObject):
     """A speech-to-speech (or text) session: what ``session.update`` sets.
 
     The server's ``session.created`` / ``session.updated`` carry the same
@@ -407,8 +407,8 @@ class RealtimeSessionConfig:
     """When the session expires, as Unix time (set by the server)."""
 
 
-@frozen(kw_only=True)
-class TranscriptionSessionConfig:
+@frozen(kw_only=True, eq=False, repr=False)
+class TranscriptionSessionConfig(WireObject):
     """A transcription-only session: input audio in, transcripts out."""
 
     type: Literal["transcription"] = field(default="transcription", init=False)

@@ -32,10 +32,10 @@ from typing import Any, Final, Literal, Union, get_args
 import cattrs
 from attrs import field, frozen
 
-from .. import _converter
-from ..errors import ProtocolError
 from . import _codec
-from ._base import UNSET, UnknownClientEvent, UnknownServerEvent, Unset, wire_type
+from ._base import UNSET, UnknownClientEvent, UnknownServerEvent, Unset, WireObject, wire_type
+from ._converter import FieldError, Lazy, configure_union, format_error, new_converter
+from ._errors import ProtocolError
 from .responses import ErrorDetails
 from .server import ErrorEvent
 from .sessions import NoiseReduction
@@ -73,16 +73,16 @@ __all__ = [
 # --- configuration ---------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class TranslationTranscription:
+@frozen(kw_only=True, eq=False, repr=False)
+class TranslationTranscription(WireObject):
     """Source transcription: with it, the server sends ``session.input_transcript.delta``."""
 
     model: str
     """The transcription model, for example ``gpt-4o-transcribe``."""
 
 
-@frozen(kw_only=True)
-class TranslationAudioInput:
+@frozen(kw_only=True, eq=False, repr=False)
+class TranslationAudioInput(WireObject):
     """How the session treats input audio."""
 
     noise_reduction: NoiseReduction | Unset | None = UNSET
@@ -91,24 +91,24 @@ class TranslationAudioInput:
     """``None`` turns source transcription off (written as ``null``)."""
 
 
-@frozen(kw_only=True)
-class TranslationAudioOutput:
+@frozen(kw_only=True, eq=False, repr=False)
+class TranslationAudioOutput(WireObject):
     """What the session produces."""
 
     language: str | None = None
     """The target language, for example ``es`` or ``fr``."""
 
 
-@frozen(kw_only=True)
-class TranslationAudio:
+@frozen(kw_only=True, eq=False, repr=False)
+class TranslationAudio(WireObject):
     """Input and output audio settings of a translation session."""
 
     input: TranslationAudioInput | None = None
     output: TranslationAudioOutput | None = None
 
 
-@frozen(kw_only=True)
-class TranslationSessionUpdate:
+@frozen(kw_only=True, eq=False, repr=False)
+class TranslationSessionUpdate(WireObject):
     """The fields ``session.update`` may change: language, transcription, noise reduction.
 
     The model is fixed when the session is created.
@@ -117,8 +117,8 @@ class TranslationSessionUpdate:
     audio: TranslationAudio | None = None
 
 
-@frozen(kw_only=True)
-class TranslationSession:
+@frozen(kw_only=True, eq=False, repr=False)
+class TranslationSession(WireObject):
     """A translation session as the server reports it (``session.created`` / ``.updated``)."""
 
     type: Literal["translation"] = field(default="translation", init=False)
@@ -132,8 +132,8 @@ class TranslationSession:
 # --- client events -----------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class SessionUpdateEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class SessionUpdateEvent(WireObject):
     """Change the target language, the source transcription or the noise reduction."""
 
     type: Literal["session.update"] = field(default="session.update", init=False)
@@ -141,8 +141,8 @@ class SessionUpdateEvent:
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
-class SessionInputAudioBufferAppendEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class SessionInputAudioBufferAppendEvent(WireObject):
     """Append input audio: 24 kHz mono PCM16, best in 200 ms chunks."""
 
     type: Literal["session.input_audio_buffer.append"] = field(
@@ -153,8 +153,8 @@ class SessionInputAudioBufferAppendEvent:
     event_id: str | None = None
 
 
-@frozen(kw_only=True)
-class SessionCloseEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class SessionCloseEvent(WireObject):
     """Ask the server to finish: it flushes pending output, then sends ``session.closed``."""
 
     type: Literal["session.close"] = field(default="session.close", init=False)
@@ -164,8 +164,8 @@ class SessionCloseEvent:
 # --- server events -----------------------------------------------------------------------------
 
 
-@frozen(kw_only=True)
-class SessionCreatedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class SessionCreatedEvent(WireObject):
     """The first event of every translation session, with its configuration."""
 
     type: Literal["session.created"] = field(default="session.created", init=False)
@@ -173,8 +173,8 @@ class SessionCreatedEvent:
     session: TranslationSession
 
 
-@frozen(kw_only=True)
-class SessionUpdatedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class SessionUpdatedEvent(WireObject):
     """The configuration after a ``session.update``."""
 
     type: Literal["session.updated"] = field(default="session.updated", init=False)
@@ -182,8 +182,8 @@ class SessionUpdatedEvent:
     session: TranslationSession
 
 
-@frozen(kw_only=True)
-class SessionInputTranscriptDeltaEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class SessionInputTranscriptDeltaEvent(WireObject):
     """A piece of the source-language transcript (only with transcription configured).
 
     Deltas are append-only fragments: join them without adding spaces.
@@ -198,8 +198,8 @@ class SessionInputTranscriptDeltaEvent:
     """Where in the input stream the fragment belongs, in milliseconds."""
 
 
-@frozen(kw_only=True)
-class SessionOutputTranscriptDeltaEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class SessionOutputTranscriptDeltaEvent(WireObject):
     """A piece of the translated (target-language) transcript."""
 
     type: Literal["session.output_transcript.delta"] = field(
@@ -210,8 +210,8 @@ class SessionOutputTranscriptDeltaEvent:
     elapsed_ms: int | None = None
 
 
-@frozen(kw_only=True)
-class SessionOutputAudioDeltaEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class SessionOutputAudioDeltaEvent(WireObject):
     """A piece of the translated speech, of any length."""
 
     type: Literal["session.output_audio.delta"] = field(
@@ -226,8 +226,8 @@ class SessionOutputAudioDeltaEvent:
     elapsed_ms: int | None = None
 
 
-@frozen(kw_only=True)
-class SessionClosedEvent:
+@frozen(kw_only=True, eq=False, repr=False)
+class SessionClosedEvent(WireObject):
     """The server confirms the session is over (after ``session.close``)."""
 
     type: Literal["session.closed"] = field(default="session.closed", init=False)
@@ -259,37 +259,45 @@ SERVER_EVENT_TYPES: Final = MappingProxyType({wire_type(c): c for c in get_args(
 
 
 def _make_translation_converter() -> cattrs.Converter:
-    """The conversation converter's rules, plus the two translation unions.
+    """A copy of the shared base converter with the translation protocol's two unions.
 
-    The one place this module depends on how converters are built.
+    One converter serves both directions: the protocol has no nested unions, so there
+    is nothing for a strict variant to reject that this one keeps. Built on first use.
     """
-    conv = _converter._make_converter()
+    conv = new_converter()
     session_hook = conv.get_structure_hook(TranslationSession)
 
     def structure_session(value: Any, cls: Any) -> TranslationSession:
         kind = value.get("type", "translation") if value.__class__ is dict else "translation"
         if kind != "translation":
-            raise _converter.FieldError(f"expected a 'translation' session, got {kind!r}")
+            raise FieldError(f"expected a 'translation' session, got {kind!r}")
         return session_hook(value, cls)  # type: ignore[no-any-return]
 
     conv.register_structure_hook(TranslationSession, structure_session)
-    _converter._tagged_union(
-        conv,
-        ServerEvent,
-        "translation server event",
-        default=lambda tag, raw: UnknownServerEvent(type=tag, raw=raw),
-    )
-    _converter._tagged_union(
-        conv,
-        ClientEvent,
-        "translation client event",
-        default=lambda tag, raw: UnknownClientEvent(type=tag, raw=raw),
-    )
+    configure_union(conv, ServerEvent, "translation server event", default=UnknownServerEvent)
+    configure_union(conv, ClientEvent, "translation client event", default=UnknownClientEvent)
     return conv
 
 
-converter: Final = _make_translation_converter()
-"""The translation protocol's converter (use the four functions below)."""
+_CONVERTER: Final = Lazy(_make_translation_converter)
+
+
+class _Converter:
+    """The translation converter's ``structure`` and ``unstructure``, built on first use."""
+
+    __slots__ = ()
+
+    def structure(self, obj: Any, cl: Any) -> Any:
+        """Structure ``obj`` as ``cl`` (see :meth:`cattrs.Converter.structure`)."""
+        return _CONVERTER.get().structure(obj, cl)
+
+    def unstructure(self, obj: Any, unstructure_as: Any = None) -> Any:
+        """Unstructure ``obj`` (see :meth:`cattrs.Converter.unstructure`)."""
+        return _CONVERTER.get().unstructure(obj, unstructure_as=unstructure_as)
+
+
+converter: Final = _Converter()
+"""For the package's REST helpers and the offline server; others use the four functions."""
 
 _SERVER: Any = ServerEvent
 _CLIENT: Any = ClientEvent
@@ -312,7 +320,7 @@ def decode_translation_server_event(frame: str | bytes) -> ServerEvent | Unknown
     """
     data = _codec._load_object(frame, "server")
     try:
-        return converter.structure(data, _SERVER)  # type: ignore[no-any-return]
+        return _CONVERTER.get().structure(data, _SERVER)  # type: ignore[no-any-return]
     except Exception as exc:
         raise _codec._invalid("server", data["type"], exc, frame) from exc
 
@@ -324,13 +332,10 @@ def decode_translation_client_event(frame: str | bytes) -> ClientEvent | Unknown
         ProtocolError: As :func:`decode_translation_server_event`.
     """
     data = _codec._load_object(frame, "client")
-    strict = _converter.strict_nested.set(True)
     try:
-        return converter.structure(data, _CLIENT)  # type: ignore[no-any-return]
+        return _CONVERTER.get().structure(data, _CLIENT)  # type: ignore[no-any-return]
     except Exception as exc:
         raise _codec._invalid("client", data["type"], exc, frame) from exc
-    finally:
-        _converter.strict_nested.reset(strict)
 
 
 def _encode(
@@ -349,13 +354,14 @@ def _encode(
             f"expected a translation {direction} event, got {type(event).__name__}"
         )
     kind: str = event.type
+    converter = _CONVERTER.get()
     try:
         checked = converter.structure(converter.unstructure(event), type(event))
         data = converter.unstructure(checked)
     except RecursionError:
         raise ProtocolError(f"{direction} event {kind!r} is nested too deeply") from None
     except Exception as exc:
-        details = _converter.format_error(exc)
+        details = format_error(exc)
         raise ProtocolError(
             f"cannot encode translation {direction} event {kind!r}: " + "; ".join(details),
             details=details,

@@ -72,6 +72,6 @@ def for_class(cls: type) -> st.SearchStrategy[Any]:
     kwargs = {
         f.name: st.deferred(lambda t=hints[f.name]: for_type(t))
         for f in attrs.fields(cls)
-        if f.init
+        if f.init and not f.name.startswith("_")  # not the unknown fields (WireObject)
     }
     return st.builds(cls, **kwargs)

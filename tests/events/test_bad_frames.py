@@ -39,6 +39,15 @@ def without(base: dict[str, object], key: str) -> str:
     return json.dumps({k: v for k, v in base.items() if k != key})
 
 
+def _int_limit_message(digits: int) -> str:
+    """Python's own message for an integer of too many digits (its wording varies)."""
+    try:
+        int("9" * digits)
+    except ValueError as exc:
+        return str(exc)
+    raise AssertionError("no integer digit limit")  # pragma: no cover - Python >= 3.10.7
+
+
 BAD_SERVER_FRAMES = [
     pytest.param(
         b"\xff\xfe{}",
@@ -79,7 +88,7 @@ BAD_SERVER_FRAMES = [
     ),
     pytest.param(
         '{"type": "x", "n": ' + "9" * 5000 + "}",
-        "server frame is not valid JSON: " + _json_error("9" * 5000),
+        f"server frame is not valid JSON: {_int_limit_message(5000)}",  # worded per Python version
         id="huge-int",
     ),
     pytest.param(

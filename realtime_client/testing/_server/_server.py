@@ -470,7 +470,11 @@ class FakeRealtimeServer:
 
 
 def _peer(websocket: ServerConnection) -> str:
-    address = websocket.remote_address
+    """The client's address, for the log; a client already gone has none."""
+    try:
+        address = websocket.remote_address
+    except OSError:  # the socket closed before the handler ran
+        return "a client that already left"
     return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
 
 
