@@ -182,3 +182,29 @@ class TestBadFiles:
         line = _failure(capsys, ["demo", "--output", str(target)])
 
         assert str(target) in line
+
+
+class TestMissingDevice:
+    @pytest.mark.parametrize("command", ["talk", "transcribe", "translate"])
+    def test_missing_microphone_is_one_line(self, command):
+        """A microphone that is not there (none on this machine, or none by that name):
+        one stderr line saying so and how to do without, status 1, no traceback."""
+        argv = [sys.executable, "-m", "realtime_client", command, "--offline"]
+        argv += ["--input-device", "no-such-microphone"]
+        if command == "translate":
+            argv += ["--to", "es"]
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+
+        lines = [line for line in done.stderr.splitlines() if not line.startswith("[")]
+        assert 1 == done.returncode, done.stderr
+        assert 1 == len(lines), done.stderr
+        assert lines[0].startswith(f"realtime-client {command}: ")
+        assert "device" in lines[0]
+        assert "Traceback" not in done.stderr
