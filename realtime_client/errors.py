@@ -27,6 +27,7 @@ as themselves: they are the ``__cause__`` of one of these.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, final
 
 if TYPE_CHECKING:
@@ -56,7 +57,14 @@ class RealtimeError(Exception):
 
 
 class TransportError(RealtimeError):
-    """The connection failed: handshake, network, close or timeout."""
+    """The connection failed: handshake, network, close or timeout.
+
+    Attributes:
+        attempts: How many connection attempts were made before this error was
+            raised (more than 1 when transient handshake failures were retried).
+    """
+
+    attempts: int = 1
 
 
 class ConnectError(TransportError):
@@ -66,12 +74,23 @@ class ConnectError(TransportError):
         message: What went wrong.
         status_code: The HTTP status of the handshake answer, when there was one.
         body: The answer's body (as text, truncated), when there was one.
+        headers: The answer's headers, when there was one (``Retry-After`` among them).
+
+    .. versionchanged:: 0.2 ``headers`` and ``attempts``.
     """
 
-    def __init__(self, message: str, *, status_code: int | None = None, body: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        body: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.body = body
+        self.headers: Mapping[str, str] = dict(headers or {})
 
 
 @final
