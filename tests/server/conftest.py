@@ -14,6 +14,8 @@ import websocket
 
 from realtime_client.testing import FakeRealtimeServer
 
+from .protocol_order import assert_order, wire_events
+
 RECV_TIMEOUT = 5.0
 MAX_EVENTS = 5000  # bound on any loop reading events
 
@@ -107,6 +109,11 @@ def make_server() -> Iterator[Callable[..., FakeRealtimeServer]]:
     yield make
     for server in servers:
         server.stop()
+    # Every scenario a test scripted keeps the protocol's order (protocol_order.py).
+    for server in servers:
+        for connection in server.connections:
+            if connection.logic is not None:  # replays send what they recorded
+                assert_order(wire_events(connection.sent))
 
 
 @pytest.fixture

@@ -18,12 +18,16 @@ TOLERANCE_MS = 30  # three 10 ms VAD frames
 
 class TestVad:
     def test_speech_timing_commit_and_auto_response(self, peer: Peer) -> None:
-        """speech_started/stopped match the fixture; the turn is committed and answered."""
+        """speech_started/stopped match the fixture; the turn is committed and answered.
+
+        audio_start_ms includes the 300 ms prefix padding (speech at 500 ms: 200 ms),
+        as the spec says: it is where the audio sent to the model begins.
+        """
         peer.append(speech_fixture(lead_ms=500, speech_ms=1000, tail_ms=1000))
         events = peer.until("response.done")
         started = next(e for e in events if e["type"] == "input_audio_buffer.speech_started")
         stopped = next(e for e in events if e["type"] == "input_audio_buffer.speech_stopped")
-        assert abs(started["audio_start_ms"] - 500) <= TOLERANCE_MS
+        assert abs(started["audio_start_ms"] - (500 - 300)) <= TOLERANCE_MS
         assert abs(stopped["audio_end_ms"] - (1500 + 500)) <= TOLERANCE_MS
         assert started["item_id"] == stopped["item_id"]
         order = types(events)
@@ -80,15 +84,27 @@ class TestVad:
         ] == types(peer.until("conversation.item.done"))
 
     def test_interrupt_response(self, make_server, make_peer) -> None:
-        """Speech during a response cancels it (turn_detected) before speech_started."""
+        """Speech during a response: speech_started first, then the cancelled response's end."""
         server = make_server(speed=1.0)
         peer = make_peer(server.url)
         peer.until("conversation.created")
         peer.send({"type": "response.create"})
         peer.until("response.output_audio.delta")
         peer.append(speech_fixture(lead_ms=0, speech_ms=300, tail_ms=0))
-        events = peer.until("input_audio_buffer.speech_started")
-        done = next(e for e in events if e["type"] == "response.done")
+        events = peer.until("response.done")
+        order = types(events)
+        assert order.index("input_audio_buffer.speech_started") < order.index(
+            "response.output_audio.done"
+        )
+        assert [
+            "response.output_audio.done",
+            "response.output_audio_transcript.done",
+            "response.content_part.done",
+            "response.output_item.done",
+            "conversation.item.done",
+            "response.done",
+        ] == order[-6:]
+        done = events[-1]
         assert ("cancelled", "turn_detected") == (
             done["response"]["status"],
             done["response"]["status_details"]["reason"],

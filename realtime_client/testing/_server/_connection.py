@@ -104,6 +104,7 @@ class FakeConnection:
         self._replay_mismatches: list[str] = []
         self._triggers: list[tuple[str, _Command]] = []
         self._stall_until: float | None = None
+        self._silenced = False
         self._closed = threading.Event()
         self._server_closed = False
         self._sent_close: tuple[int, str] | None = None
@@ -261,13 +262,66 @@ class FakeConnection:
 
         self._schedule(stall, after)
 
+    def silence(self, *, after: str | None = None) -> None:
+        """Go quiet for good: send nothing more and stop answering pings.
+
+        The connection stays open, as with a peer that vanished without closing
+        (a dead NAT entry, a frozen server): only the client's own ping timeout
+        can notice. Client frames are still read and kept, never answered.
+
+        .. versionadded:: 0.2
+        """
+
+        def silence() -> None:
+            from websockets.frames import Opcode
+
+            protocol = self._ws.protocol
+            send_frame = protocol.send_frame
+
+            def no_pongs(frame: Any) -> None:
+                if frame.opcode is not Opcode.PONG:
+                    send_frame(frame)
+
+            protocol.send_frame = no_pongs  # type: ignore[method-assign]
+            self._silenced = True
+            self._stall_until = math.inf
+
+        self._schedule(silence, after)
+
     def resume(self) -> None:
-        """End a stall."""
+        """End a stall, or a reply held by :meth:`pause_reply`."""
 
         def resume() -> None:
-            self._stall_until = None
+            if not self._silenced:  # silence() is for good
+                self._stall_until = None
+            if self.logic is not None:
+                self.logic.resume_reply()
 
         self._inbound.put(resume)
+
+    def pause_reply(self, *, at_audio_ms: int) -> None:
+        """Hold the reply being streamed (or the next) once it has sent ``at_audio_ms`` of audio.
+
+        The audio delta that reaches ``at_audio_ms`` goes out, then nothing more of
+        the reply until it is interrupted: ``response.cancel``, a truncation of
+        its item, or speech with server VAD (or :meth:`resume`). Client events
+        are handled meanwhile, so an interruption lands at a known point of the
+        reply however slow the test machine is (see "Testing barge-in" in the
+        testing guide).
+
+        Raises:
+            ValueError: ``at_audio_ms`` is negative.
+
+        .. versionadded:: 0.2
+        """
+        if at_audio_ms < 0:
+            raise ValueError(f"at_audio_ms must be 0 or more, got {at_audio_ms}")
+
+        def pause() -> None:
+            if self.logic is not None:
+                self.logic.pause_reply(at_audio_ms)
+
+        self._inbound.put(pause)
 
     def send_raw(self, frame: str | bytes, *, after: str | None = None) -> None:
         """Send one frame exactly as given, valid or not (for hostile-input tests)."""

@@ -69,8 +69,8 @@ class Conversation:
     def __init__(self) -> None:
         self.id = new_id("conv")
         self._items: list[ConversationItem] = []
-        self.audio_ms: dict[tuple[str, int], int] = {}
-        """Duration of each assistant audio content part, by (item id, content index)."""
+        self.audio_bytes_per_ms: dict[tuple[str, int], int] = {}
+        """Bytes per millisecond of each assistant audio part, by (item id, content index)."""
 
     @property
     def items(self) -> tuple[ConversationItem, ...]:
@@ -162,11 +162,13 @@ class Conversation:
         return item
 
     def truncate(self, item_id: str, content_index: int, audio_end_ms: int) -> None:
-        """Cut an assistant audio item at ``audio_end_ms``; its transcript is dropped.
+        """Cut an assistant audio part at ``audio_end_ms``; the rest and the transcript go.
+
+        The item may still be streaming: what counts is the audio sent so far.
 
         Raises:
-            ServerErrorInfo: Unknown item, not an assistant audio part, or
-                ``audio_end_ms`` beyond the audio that was sent.
+            ServerErrorInfo: Unknown item, not an assistant audio part (or one with
+                no audio yet), or ``audio_end_ms`` beyond the audio that was sent.
         """
         item = self.get(item_id)
         if item is None:
@@ -175,17 +177,6 @@ class Conversation:
                 code="item_truncate_invalid_item_id",
                 param="item_id",
             )
-        if (
-            not isinstance(item, AssistantMessageItem)
-            or not 0 <= content_index < len(item.content)
-            or not isinstance(item.content[content_index], OutputAudioContent)
-        ):
-            raise ServerErrorInfo(
-                "Only assistant messages with audio content can be truncated; content_index "
-                f"{content_index} of item '{item_id}' is not audio.",
-                code="invalid_value",
-                param="content_index",
-            )
         if audio_end_ms < 0:
             raise ServerErrorInfo(
                 f"Invalid 'audio_end_ms': integer below minimum value. Expected a value >= 0, "
@@ -193,14 +184,30 @@ class Conversation:
                 code="integer_below_min_value",
                 param="audio_end_ms",
             )
-        duration = self.audio_ms.get((item_id, content_index), 0)
+        per_ms = self.audio_bytes_per_ms.get((item_id, content_index))
+        part = (
+            item.content[content_index]
+            if isinstance(item, AssistantMessageItem) and 0 <= content_index < len(item.content)
+            else None
+        )
+        if per_ms is None or not isinstance(part, OutputAudioContent) or not part.audio:
+            # What the service answers for a text item, and for an audio item whose
+            # audio has not started yet (livekit/agents#6157).
+            raise ServerErrorInfo(
+                "Only model output audio messages can be truncated",
+                code="unsupported_content_type",
+                param=None,
+            )
+        duration = len(part.audio) // per_ms
         if audio_end_ms > duration:
             raise ServerErrorInfo(
                 f"audio content of {duration} ms is already shorter than {audio_end_ms} ms",
                 code="invalid_value",
                 param="audio_end_ms",
             )
-        self.audio_ms[(item_id, content_index)] = audio_end_ms
+        assert isinstance(item, AssistantMessageItem)
         content = list(item.content)
-        content[content_index] = OutputAudioContent(transcript="")
+        content[content_index] = OutputAudioContent(
+            audio=part.audio[: audio_end_ms * per_ms], transcript=""
+        )
         self.replace(attrs.evolve(item, content=content))

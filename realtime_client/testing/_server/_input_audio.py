@@ -132,14 +132,23 @@ class InputAudioHandlers:
     def _speech_started(self, ms: int) -> None:
         self.idle_deadline = None
         self._pending_item_id = new_id("item")
+        # audio_start_ms is where the audio the model gets starts: the detection
+        # point less the prefix padding, never before the buffer's first sample.
+        vad = self._vad()
+        padding = self._buffer.samples(vad.prefix_padding_ms) if vad else 0
+        start = max(self._buffer.start, self._buffer.speech_start - padding)
+        # The service announces the speech first, then cancels the response it
+        # interrupts (its closing events and response.done follow).
+        self._send(
+            InputAudioBufferSpeechStartedEvent(
+                event_id=self._ev(),
+                audio_start_ms=self._buffer.ms(start),
+                item_id=self._pending_item_id,
+            )
+        )
         td = self._turn_detection()
         if self._stream is not None and td is not None and td.interrupt_response is not False:
             self.cancel_response("turn_detected")
-        self._send(
-            InputAudioBufferSpeechStartedEvent(
-                event_id=self._ev(), audio_start_ms=ms, item_id=self._pending_item_id
-            )
-        )
 
     def _speech_stopped(self, ms: int) -> None:
         item_id = self._pending_item_id or new_id("item")

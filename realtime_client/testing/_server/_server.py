@@ -15,10 +15,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, final
 
+import attrs
+
 from ...errors import UsageError
 from ._config import DEFAULT_MODEL, initial_realtime_session, initial_transcription_session
 from ._connection import FakeConnection
 from ._handshake import check_request, parse_path, rename_thread
+from ._handshake_faults import FailureKind, HandshakeFaults
 from ._record import TrafficEntry, load_traffic
 from ._replies import Responder
 from ._session import SessionLogic
@@ -135,6 +138,7 @@ class FakeRealtimeServer:
         self._connection_numbers = itertools.count()
         self._stopping = threading.Event()
         self._sockets: list[ServerConnection] = []  # every connection, to abort on stop()
+        self._handshake_faults = HandshakeFaults()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -275,10 +279,61 @@ class FakeRealtimeServer:
 
     # --- per connection -------------------------------------------------------------------
 
+    # --- transient handshake failures ------------------------------------------------------
+
+    def fail_handshakes(
+        self,
+        count: int,
+        status: FailureKind = 503,
+        *,
+        retry_after: float | None = None,
+        retry_after_ms: int | None = None,
+    ) -> None:
+        """Make the next ``count`` opening handshakes fail, then accept again.
+
+        For testing connect retries: each failing handshake gets the HTTP error
+        ``status`` with the service's JSON error body (429: ``rate_limit_exceeded``),
+        or with ``status="reset"`` the TCP connection is cut before any answer.
+        ``retry_after`` (seconds) and ``retry_after_ms`` add the ``Retry-After`` and
+        ``retry-after-ms`` headers the service uses as retry hints. Calls add up:
+        ``fail_handshakes(1, 429, retry_after_ms=200); fail_handshakes(1, "reset")``
+        fails the next two handshakes in that order.
+
+        Raises:
+            ValueError: A negative count or hint, or a status outside 400-599.
+
+        .. versionadded:: 0.2
+        """
+        self._handshake_faults.add(
+            count, status, retry_after=retry_after, retry_after_ms=retry_after_ms
+        )
+
+    @property
+    def handshake_attempts(self) -> int:
+        """Opening handshakes received so far, failed ones included.
+
+        .. versionadded:: 0.2
+        """
+        return self._handshake_faults.attempts
+
+    @property
+    def failed_handshakes(self) -> int:
+        """Handshakes failed on purpose by :meth:`fail_handshakes` so far.
+
+        .. versionadded:: 0.2
+        """
+        return self._handshake_faults.failed
+
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         rename_thread(connection, f"realtime-server-conn-{self._number}-handshake")
         with self._lock:
             self._sockets.append(connection)
+        failure = self._handshake_faults.take()
+        if failure is not None and failure.kind == "reset":
+            _abort(connection)  # no answer at all: the client sees a reset connection
+            return attrs.evolve(failure, kind=503).response()  # never reaches the client
+        if failure is not None:
+            return failure.response()
         return check_request(
             request,
             api_key=self._settings.api_key,

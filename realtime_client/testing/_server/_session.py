@@ -103,6 +103,8 @@ class SessionLogic(InputAudioHandlers):
         self._events: Generator[Emit, None, None] | None = None
         self._next: Emit | None = None
         self._started_at = 0.0
+        self._pause_at_ms: int | None = None
+        self._paused_since: float | None = None
         self.idle_deadline: float | None = None
 
     # --- helpers -------------------------------------------------------------------------
@@ -217,6 +219,13 @@ class SessionLogic(InputAudioHandlers):
 
     def _on_conversation_item_truncate(self, event: ConversationItemTruncateEvent) -> None:
         self.conversation.truncate(event.item_id, event.content_index, event.audio_end_ms)
+        if self._stream is not None and self._stream.truncated(event.item_id, event.audio_end_ms):
+            # The item was still streaming: its audio stops here. An event of it
+            # produced but not sent yet is dropped; the stream closes the item next.
+            pending = self._next[1] if self._next is not None else None
+            if getattr(pending, "item_id", None) == event.item_id:
+                self._next = None
+            self.resume_reply()
         self._send(
             ConversationItemTruncatedEvent(
                 event_id=self._ev(),
@@ -331,9 +340,33 @@ class SessionLogic(InputAudioHandlers):
         self._next = None
         self._started_at = time.monotonic()
 
+    def pause_reply(self, at_audio_ms: int) -> None:
+        """Hold the reply once it has sent ``at_audio_ms`` of audio (this response or the next).
+
+        The hold lasts until the reply is interrupted (cancelled, its item
+        truncated) or :meth:`resume_reply`; client events are handled meanwhile.
+        """
+        self._pause_at_ms = at_audio_ms
+
+    def resume_reply(self) -> None:
+        """End a hold; the reply's pacing resumes where it stopped."""
+        if self._paused_since is not None:
+            self._started_at += time.monotonic() - self._paused_since
+        self._pause_at_ms = None
+        self._paused_since = None
+
+    def _reply_held(self) -> bool:
+        if self._pause_at_ms is None or self._stream is None:
+            return False
+        if self._stream.audio_ms_sent < self._pause_at_ms:
+            return False
+        if self._paused_since is None:
+            self._paused_since = time.monotonic()
+        return True
+
     def next_due(self) -> float | None:
         """When the active response's next event is due (monotonic time), or None."""
-        if self._events is None:
+        if self._events is None or self._reply_held():
             return None
         if self._next is None:
             self._next = next(self._events, None)
@@ -349,10 +382,13 @@ class SessionLogic(InputAudioHandlers):
             return False
         event = self._next[1]
         self._next = None
+        if self._stream is not None:
+            self._stream.observe(event)
         self._send(event)
         return True
 
     def _end_response(self) -> None:
+        self.resume_reply()
         stream = self._stream
         self._stream = None
         self._events = None
@@ -379,6 +415,7 @@ class SessionLogic(InputAudioHandlers):
         """Cancel the active response, sending its closing events."""
         if self._stream is None:
             return
+        self.resume_reply()
         for event in self._stream.cancel(reason):
             self._send(event)
         if self._events is not None:

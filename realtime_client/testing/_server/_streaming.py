@@ -13,22 +13,21 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Generator, Iterator
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal
 
 import attrs
 
 from ...events import (
-    AssistantContent,
     AssistantMessageItem,
     AudioFormat,
     ConversationItem,
     ConversationItemAddedEvent,
-    ConversationItemDoneEvent,
     FunctionCallItem,
     FunctionCallOutputItem,
     InputAudioContent,
     InputTextContent,
     InputTokenDetails,
+    ItemStatus,
     OutputAudioContent,
     OutputTextContent,
     OutputTokenDetails,
@@ -37,19 +36,13 @@ from ...events import (
     ResponseAudioOutput,
     ResponseContentPart,
     ResponseContentPartAddedEvent,
-    ResponseContentPartDoneEvent,
     ResponseCreatedEvent,
     ResponseDoneEvent,
     ResponseFunctionCallArgumentsDeltaEvent,
-    ResponseFunctionCallArgumentsDoneEvent,
     ResponseOutputAudioDeltaEvent,
-    ResponseOutputAudioDoneEvent,
     ResponseOutputAudioTranscriptDeltaEvent,
-    ResponseOutputAudioTranscriptDoneEvent,
     ResponseOutputItemAddedEvent,
-    ResponseOutputItemDoneEvent,
     ResponseOutputTextDeltaEvent,
-    ResponseOutputTextDoneEvent,
     ResponseStatus,
     ResponseStatusDetails,
     ResponseStatusError,
@@ -60,7 +53,8 @@ from ...events import (
 )
 from ._audio import bytes_per_ms, encode_output
 from ._config import format_rate
-from ._conversation import Conversation, strip_audio
+from ._conversation import Conversation
+from ._output_state import OutputState
 from ._replies import AudioReply, ErrorReply, FunctionCallReply, Reply, TextReply
 from ._speech import SpeechEngine, synthesize
 from ._util import new_id
@@ -108,15 +102,13 @@ def estimate_input_tokens(
     return text, audio
 
 
-@attrs.define(kw_only=True)
-class _Output:
-    item: ConversationItem
-    index: int
-    in_conversation: bool
-
-
 class ResponseStream:
     """The events of one response, produced lazily so it can be cancelled at any point.
+
+    Events are produced one ahead of sending; the session tells the stream of
+    each event as it goes out (:meth:`observe`), and everything that depends on
+    what the client holds (closing on cancel or truncation, the conversation's
+    copy of the output) works from that.
 
     Args:
         response_id: The response's id.
@@ -158,8 +150,12 @@ class ResponseStream:
         self._max_tokens = max_output_tokens
         self._input_tokens = input_tokens
         self._engine = speech_engine
-        self._outputs: list[_Output] = []
-        self._current: _Output | None = None
+        self._state = OutputState(
+            response_id=response_id,
+            conversation=conversation,
+            bytes_per_ms=bytes_per_ms(audio_format),
+        )
+        self._cut: set[str] = set()
         self._text_tokens = 0
         self._audio_tokens = 0
         self._finished = False
@@ -174,6 +170,27 @@ class ResponseStream:
     def _ev_id(self) -> str:
         return new_id("event")
 
+    @property
+    def audio_ms_sent(self) -> int:
+        """Milliseconds of audio the client has received from this response."""
+        return self._state.audio_ms
+
+    def observe(self, event: ServerEvent) -> None:
+        """Take note of one of this response's events as it is sent."""
+        self._state.observe(event)
+
+    def truncated(self, item_id: str, audio_end_ms: int) -> bool:
+        """The client truncated one of this response's items; True if it was still streaming.
+
+        An item still streaming stops: no more audio or transcript for it, its
+        open part and the item itself close (status ``incomplete``) from the next
+        event on, and the response goes on with its next output, if any.
+        """
+        if self._state.cut(item_id, audio_end_ms):
+            self._cut.add(item_id)
+            return True
+        return False
+
     def _response(
         self, status: ResponseStatus, details: ResponseStatusDetails | None = None
     ) -> Response:
@@ -183,7 +200,7 @@ class ResponseStream:
             object="realtime.response",
             status=status,
             status_details=details,
-            output=[o.item for o in self._outputs] if done else [],
+            output=self._state.response_output() if done else [],
             conversation_id=self._conversation.id if self._conversation is not None else None,
             output_modalities=list(self._modalities),
             max_output_tokens=self._max_tokens,
@@ -220,54 +237,29 @@ class ResponseStream:
         return text[: left * _CHARS_PER_TOKEN]
 
     def _open(self, item: ConversationItem, t: float) -> Iterator[Emit]:
-        output = _Output(item=item, index=len(self._outputs), in_conversation=False)
-        self._outputs.append(output)
-        self._current = output
+        index = len(self._state.outputs)
         yield (
             t,
             ResponseOutputItemAddedEvent(
-                event_id=self._ev_id(), response_id=self.id, output_index=output.index, item=item
+                event_id=self._ev_id(), response_id=self.id, output_index=index, item=item
             ),
         )
         if self._conversation is not None:
-            previous = self._conversation.add(item)
-            output.in_conversation = True
             yield (
                 t,
                 ConversationItemAddedEvent(
-                    event_id=self._ev_id(), item=item, previous_item_id=previous
+                    event_id=self._ev_id(), item=item, previous_item_id=self._conversation.last_id
                 ),
             )
 
-    def _close(self, item: ConversationItem, t: float) -> Iterator[Emit]:
-        assert self._current is not None
-        output = self._current
-        output.item = item
-        self._current = None
-        yield (
-            t,
-            ResponseOutputItemDoneEvent(
-                event_id=self._ev_id(), response_id=self.id, output_index=output.index, item=item
-            ),
-        )
-        if output.in_conversation and self._conversation is not None:
-            self._conversation.replace(item)
-            yield (
-                t,
-                ConversationItemDoneEvent(
-                    event_id=self._ev_id(),
-                    item=strip_audio(item),
-                    previous_item_id=self._previous_id(item),
-                ),
-            )
-
-    def _previous_id(self, item: ConversationItem) -> str | None:
-        assert self._conversation is not None
-        items = self._conversation.items
-        for index, candidate in enumerate(items):
-            if candidate.id == getattr(item, "id", None):
-                return items[index - 1].id if index > 0 else None
-        return None
+    def _close(self, item_id: str, t: float) -> Iterator[Emit]:
+        """Close the open item from what the client has received (cut items as incomplete)."""
+        output = self._state.open_output
+        if output is None or output.item_id != item_id:
+            return
+        status: ItemStatus = "incomplete" if item_id in self._cut else "completed"
+        for event in self._state.closing(output, status):
+            yield t, event
 
     def events(self) -> Generator[Emit, None, None]:
         """The response's events with their due times; stops early if cancelled."""
@@ -319,65 +311,29 @@ class ResponseStream:
         item = AssistantMessageItem(
             id=item_id, object="realtime.item", status="in_progress", content=[]
         )
+        index = len(self._state.outputs)
         yield from self._open(item, t)
-        index = len(self._outputs) - 1
+        ids = _Ids(response_id=self.id, item_id=item_id, output_index=index)
         yield (
             t,
             ResponseContentPartAddedEvent(
                 event_id=self._ev_id(),
-                response_id=self.id,
-                item_id=item_id,
-                output_index=index,
+                **ids.kw(),
                 content_index=0,
                 part=ResponseContentPart(type="text", text=""),
             ),
         )
-        written = ""
         for piece in text_pieces(text):
             t += TEXT_DELTA_S
-            written += piece
-            self._partial(item, [OutputTextContent(text=written)])
             self._text_tokens += 1
             yield (
                 t,
                 ResponseOutputTextDeltaEvent(
-                    event_id=self._ev_id(),
-                    response_id=self.id,
-                    item_id=item_id,
-                    output_index=index,
-                    content_index=0,
-                    delta=piece,
+                    event_id=self._ev_id(), **ids.kw(), content_index=0, delta=piece
                 ),
             )
-        yield (
-            t,
-            ResponseOutputTextDoneEvent(
-                event_id=self._ev_id(),
-                response_id=self.id,
-                item_id=item_id,
-                output_index=index,
-                content_index=0,
-                text=text,
-            ),
-        )
-        yield (
-            t,
-            ResponseContentPartDoneEvent(
-                event_id=self._ev_id(),
-                response_id=self.id,
-                item_id=item_id,
-                output_index=index,
-                content_index=0,
-                part=ResponseContentPart(type="text", text=text),
-            ),
-        )
-        done = attrs.evolve(item, status="completed", content=[OutputTextContent(text=text)])
-        yield from self._close(done, t)
+        yield from self._close(item_id, t)
         return t
-
-    def _partial(self, item: AssistantMessageItem, content: list[AssistantContent]) -> None:
-        if self._current is not None:
-            self._current.item = attrs.evolve(item, status="incomplete", content=content)
 
     def _speech(self, reply: TextReply | AudioReply) -> tuple[str, bytes, int]:
         """(transcript, audio in the output format, duration in ms)."""
@@ -411,8 +367,8 @@ class ResponseStream:
         item = AssistantMessageItem(
             id=item_id, object="realtime.item", status="in_progress", content=[]
         )
+        index = len(self._state.outputs)
         yield from self._open(item, t)
-        index = len(self._outputs) - 1
         ids = _Ids(response_id=self.id, item_id=item_id, output_index=index)
         yield (
             t,
@@ -425,17 +381,15 @@ class ResponseStream:
         )
         pieces = text_pieces(transcript)
         said = 0  # pieces of the transcript sent so far
-        spoken = ""
         per_ms = bytes_per_ms(self._format)
         position_ms = 0
         chunk = 0
-        while position_ms < duration_ms or said < len(pieces):
+        while (position_ms < duration_ms or said < len(pieces)) and item_id not in self._cut:
             step = AUDIO_CHUNKS_MS[min(chunk, len(AUDIO_CHUNKS_MS) - 1)]
             end_ms = min(duration_ms, position_ms + step)
             # The transcript runs a little ahead of the audio, as the service's does.
             target = len(pieces) if end_ms >= duration_ms else len(pieces) * end_ms // duration_ms
-            while said < target:
-                spoken += pieces[said]
+            while said < target and item_id not in self._cut:
                 said += 1
                 self._text_tokens += 1
                 yield (
@@ -444,42 +398,22 @@ class ResponseStream:
                         event_id=self._ev_id(), **ids.kw(), content_index=0, delta=pieces[said - 1]
                     ),
                 )
-            if end_ms > position_ms:
+            if end_ms > position_ms and item_id not in self._cut:
                 stop = len(audio) if end_ms >= duration_ms else end_ms * per_ms
-                data = audio[position_ms * per_ms : stop]
                 self._audio_tokens += max(1, (end_ms - position_ms) // _AUDIO_MS_PER_TOKEN)
-                if self._conversation is not None:
-                    self._conversation.audio_ms[(item_id, 0)] = end_ms
-                self._partial(item, [OutputAudioContent(transcript=spoken)])
                 yield (
                     t,
                     ResponseOutputAudioDeltaEvent(
-                        event_id=self._ev_id(), **ids.kw(), content_index=0, delta=data
+                        event_id=self._ev_id(),
+                        **ids.kw(),
+                        content_index=0,
+                        delta=audio[position_ms * per_ms : stop],
                     ),
                 )
                 t = started + end_ms / 1000.0
             position_ms = end_ms
             chunk += 1
-        yield t, ResponseOutputAudioDoneEvent(event_id=self._ev_id(), **ids.kw(), content_index=0)
-        yield (
-            t,
-            ResponseOutputAudioTranscriptDoneEvent(
-                event_id=self._ev_id(), **ids.kw(), content_index=0, transcript=transcript
-            ),
-        )
-        yield (
-            t,
-            ResponseContentPartDoneEvent(
-                event_id=self._ev_id(),
-                **ids.kw(),
-                content_index=0,
-                part=ResponseContentPart(type="audio", transcript=transcript),
-            ),
-        )
-        done = attrs.evolve(
-            item, status="completed", content=[OutputAudioContent(transcript=transcript)]
-        )
-        yield from self._close(done, t)
+        yield from self._close(item_id, t)
         return t
 
     def _function_call(self, reply: FunctionCallReply, t: float) -> Generator[Emit, None, float]:
@@ -493,15 +427,11 @@ class ResponseStream:
             call_id=call_id,
             arguments="",
         )
+        index = len(self._state.outputs)
         yield from self._open(item, t)
-        index = len(self._outputs) - 1
-        written = ""
         for piece in text_pieces(reply.arguments):
             t += TEXT_DELTA_S
-            written += piece
             self._text_tokens += 1
-            if self._current is not None:
-                self._current.item = attrs.evolve(item, status="incomplete", arguments=written)
             yield (
                 t,
                 ResponseFunctionCallArgumentsDeltaEvent(
@@ -513,36 +443,29 @@ class ResponseStream:
                     delta=piece,
                 ),
             )
-        yield (
-            t,
-            ResponseFunctionCallArgumentsDoneEvent(
-                event_id=self._ev_id(),
-                response_id=self.id,
-                item_id=item_id,
-                output_index=index,
-                call_id=call_id,
-                name=reply.name,
-                arguments=reply.arguments,
-            ),
-        )
-        done = attrs.evolve(item, status="completed", arguments=reply.arguments)
-        yield from self._close(done, t)
+        yield from self._close(item_id, t)
         return t
 
     def cancel(self, reason: Literal["turn_detected", "client_cancelled"]) -> list[ServerEvent]:
-        """End the response now: the open item closes as incomplete, then ``response.done``.
+        """End the response now: its open item closes as incomplete, then ``response.done``.
+
+        The open item is closed from what the client has received: its part's
+        ``.done`` events carry the transcript or text sent so far.
 
         Returns:
-            The events to send, in order; empty if the response already finished.
+            The events to send, in order (already observed); empty if the
+            response already finished.
         """
         if self._finished:
             return []
         self._finished = True
         self.status = "cancelled"
         out: list[ServerEvent] = []
-        if self._current is not None:
-            item = attrs.evolve(cast(Any, self._current.item), status="incomplete")
-            out.extend(event for _, event in self._close(item, 0.0))
+        output = self._state.open_output
+        if output is not None:
+            out.extend(self._state.closing(output, "incomplete"))
+        for event in out:  # all go out at once: the state can take them now
+            self._state.observe(event)
         details = ResponseStatusDetails(type="cancelled", reason=reason)
         out.append(
             ResponseDoneEvent(
