@@ -4,8 +4,10 @@
 thread, before the event's callbacks run and before it is queued for
 iteration, so ``session.last_turn``, ``session.items`` and ``session.usage``
 are already up to date when a callback or an iterator sees the event.
-:class:`SessionConversation` holds the public methods that read and drive it;
-it is mixed into :class:`~realtime_client.ConversationSession`.
+It is an observer of the session's event pump (``observe`` and
+``observe_undecodable``); :class:`~realtime_client.ConversationSession`'s
+public methods read and drive it, and the writer thread calls :meth:`expire`
+for its deadlines.
 """
 
 from __future__ import annotations
