@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import ssl
+import time
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -21,6 +23,7 @@ from ._checks import check_callable, check_instance, check_seconds, check_text, 
 from ._config import ConversationOptions, Endpoint, HeaderSource, azure_endpoint, openai_endpoint
 from ._converter import converter
 from ._rest import ClientSecret, RestClient
+from ._retry import connect_with_retries
 from ._transport import Transport, WebSocketTransport
 from .conversation import ConversationState
 from .session import (
@@ -36,6 +39,7 @@ __all__ = ["ClientSecret", "ConversationClient", "ConversationOptions", "Transpo
 _log = logging.getLogger("realtime_client")
 
 DEFAULT_MODEL: Final = "gpt-realtime"
+DEFAULT_MAX_RETRIES: Final = 2
 
 TransportFactory = Callable[[str, Mapping[str, str], float], Transport]
 """Opens a connection: ``factory(url, headers, timeout) -> Transport``."""
@@ -68,8 +72,13 @@ class ConversationClient:
         close_timeout: Default bound of each session's ``close()``.
         ssl_context: A TLS context (for a private CA); it must verify certificates.
         transport_factory: Opens connections instead of websocket-client (tests).
+        max_retries: Retries of a handshake that failed transiently (no answer,
+            a timeout, HTTP 408, 409, 429 or 5xx), with exponential backoff and
+            jitter and the server's ``Retry-After`` / ``retry-after-ms`` honoured;
+            0 turns retrying off. 401, 403 and other 4xx fail at once.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2 ``max_retries`` (2 by default, as openai-python).
     """
 
     def __init__(
@@ -89,6 +98,7 @@ class ConversationClient:
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
         transport_factory: TransportFactory | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
     ) -> None:
         endpoint = openai_endpoint(
             api_key=api_key,
@@ -108,6 +118,7 @@ class ConversationClient:
             close_timeout=close_timeout,
             ssl_context=ssl_context,
             transport_factory=transport_factory,
+            max_retries=max_retries,
         )
 
     def _setup(
@@ -121,7 +132,12 @@ class ConversationClient:
         close_timeout: float,
         ssl_context: ssl.SSLContext | None,
         transport_factory: TransportFactory | None,
+        max_retries: int,
     ) -> None:
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int):
+            raise TypeError(f"max_retries must be an int, got {type(max_retries).__name__}")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must not be negative, got {max_retries}")
         check_seconds("connect_timeout", connect_timeout)
         check_seconds("request_timeout", request_timeout)
         check_seconds("ping_interval", ping_interval)
@@ -140,6 +156,8 @@ class ConversationClient:
         self._close_timeout = close_timeout
         self._ssl = ssl_context
         self._factory = transport_factory
+        self._max_retries = max_retries
+        self._sleep: Callable[[float], object] = time.sleep  # tests record the waits
         self._rest = RestClient(endpoint, timeout=request_timeout, ssl_context=ssl_context)
 
     @classmethod
@@ -159,6 +177,7 @@ class ConversationClient:
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
         transport_factory: TransportFactory | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
     ) -> ConversationClient:
         """A client for Azure OpenAI.
 
@@ -180,6 +199,7 @@ class ConversationClient:
             close_timeout: As for the constructor.
             ssl_context: As for the constructor.
             transport_factory: As for the constructor.
+            max_retries: As for the constructor.
         """
         client = cls.__new__(cls)
         client._setup(
@@ -198,6 +218,7 @@ class ConversationClient:
             close_timeout=close_timeout,
             ssl_context=ssl_context,
             transport_factory=transport_factory,
+            max_retries=max_retries,
         )
         return client
 
@@ -206,15 +227,25 @@ class ConversationClient:
 
     # --- sessions ------------------------------------------------------------------------------
 
-    def _connect(self, params: Mapping[str, str | None]) -> Transport:
+    def _connect(
+        self, params: Mapping[str, str | None], *, max_retries: int | None = None
+    ) -> Transport:
+        """The one connection factory: a handshake, retried while it fails transiently."""
         url = self._endpoint.url("/realtime", params)
-        headers = self._endpoint.auth_headers()
-        _log.debug("connecting to %s", url)
-        if self._factory is not None:
-            return self._factory(url, headers, self._connect_timeout)
-        return WebSocketTransport.connect(
-            url, headers=headers, timeout=self._connect_timeout, ssl_context=self._ssl
-        )
+        parts = urlsplit(url)
+        target = f"{parts.scheme}://{parts.netloc}{parts.path}"  # never the query
+
+        def attempt() -> Transport:
+            headers = self._endpoint.auth_headers()  # fresh at each attempt (tokens expire)
+            _log.debug("connecting to %s", target)
+            if self._factory is not None:
+                return self._factory(url, headers, self._connect_timeout)
+            return WebSocketTransport.connect(
+                url, headers=headers, timeout=self._connect_timeout, ssl_context=self._ssl
+            )
+
+        retries = self._max_retries if max_retries is None else max_retries
+        return connect_with_retries(attempt, max_retries=retries, target=target, sleep=self._sleep)
 
     def _open(
         self,
