@@ -203,6 +203,7 @@ class _Request:
     """One ``response.create`` of the session, from queueing to its response's end."""
 
     __slots__ = (
+        "before",
         "cancelled",
         "deadline",
         "frame",
@@ -228,6 +229,7 @@ class _Request:
         self.tool_names = tool_names  # function tools given in the request's own options
         self.retries = 0
         self.cancelled = False
+        self.before: tuple[str, ...] = ()  # frames sent with it (the user's message)
         self.deadline = 0.0  # set when sent: the server must start or refuse it by then
 
 
@@ -326,6 +328,7 @@ class ResponseGate:
         )
         tool_names = function_tool_names(base.tools or ())
         request = _Request(tag, frame, handle, want_turn, tool_names)
+        request.before = tuple(before)
         with self._lock:
             if self._closed:
                 raise SessionClosedError("the session is closed: nothing more can be sent")
@@ -452,6 +455,35 @@ class ResponseGate:
             self._active.clear()
         for request in requests:
             request.handle._resolve(error=error)
+
+    # --- reconnection -------------------------------------------------------------------
+
+    @property
+    def idle(self) -> bool:
+        """No response active, in flight or queued: the session is between turns."""
+        with self._lock:
+            return not (self._active or self._in_flight or self._pending)
+
+    def requeue_in_flight(self) -> tuple[tuple[str, ...], list[str]]:
+        """The connection was replaced: requests sent but not started go back to
+        the front of the queue (the new connection sends them again). Returns the
+        ids of the responses that were active, which the new connection never
+        finishes (the session ends them, then the queue moves on), and the frames
+        sent with the requeued requests (the caller resends those the server lost)."""
+        with self._lock:
+            requests = list(self._in_flight.values())
+            self._in_flight.clear()
+            self._guessed.clear()
+            self._cancelling.clear()
+            self._pending.extendleft(reversed(requests))
+            before = [frame for request in requests for frame in request.before]
+            return tuple(self._active), before
+
+    def resume(self) -> None:
+        """Send the next queued request if nothing is active (after :meth:`requeue_in_flight`)."""
+        with self._lock:
+            frames = self._next()
+        self._send_quietly(frames)
 
     # --- the start limit (checked from the writer thread's timed wake-up) ---------------
 

@@ -7,8 +7,9 @@ writer threads, send queue, termination record), an
 :class:`~realtime_client._session_conversation.ConversationLayer`. It owns
 the lifecycle state ``NEW -> OPEN -> CLOSING -> CLOSED`` and the one close
 path. :class:`~realtime_client.ConversationSession` is the public facade over
-it. A reconnecting session would replace :attr:`SessionCore.conn` in
-:meth:`SessionCore._connection_ended` instead of closing.
+it. With reconnection on, a :class:`~realtime_client._reconnect.Reconnector`
+replaces :attr:`SessionCore.conn` with a new connection when one ends
+unexpectedly or nears the session limit, instead of closing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ._checks import encode_event
 from ._config import ConversationOptions
 from ._connection import ABORT_GRACE, Connection, EndCause
 from ._pump import EventPump
+from ._reconnect import Reconnector
 from ._session_conversation import ConversationLayer
 from ._transport import Transport
 from .errors import (
@@ -106,6 +108,7 @@ class SessionCore:
         pong_timeout: float | None,
         close_timeout: float,
         model: str | None,
+        reconnect: Callable[[], Transport] | None = None,
     ) -> None:
         self.options = options
         self.callbacks = callbacks
@@ -117,17 +120,8 @@ class SessionCore:
         self._closer: threading.Thread | None = None  # the thread running close()
         self._end_pending = False  # closed from a callback: the reader queues the end
         self.watch = _SessionWatch(callbacks)
-        self.conn = Connection(
-            transport,
-            handle_frame=self._handle_frame,
-            flush=self._flush,
-            on_end=self._connection_ended,
-            ping_interval=ping_interval,
-            pong_timeout=pong_timeout,
-            deadlines=self._deadlines,
-            max_frames=options.send_queue_size,
-            max_bytes=options.send_queue_bytes,
-        )
+        self._ping = (ping_interval, pong_timeout)
+        self.conn = self.new_connection(transport)
         self.layer = ConversationLayer(
             options=options,
             send=self.enqueue,
@@ -136,13 +130,47 @@ class SessionCore:
             wake=self.conn.wake,
         )
         self.layer.tools._subscribe(self._tools_changed)
+        policy = options.reconnect_policy
+        self.reconnector: Reconnector | None = None
+        if policy is not None and reconnect is not None:
+            self.reconnector = Reconnector(
+                self,
+                policy,
+                reconnect,
+                audio_bytes_per_second=_input_bytes_per_second(options.input_audio_format),
+            )
         self.pump = EventPump(
             decode=ev.decode_server_event,
             callbacks=callbacks,
-            observers=(self.watch, self.layer),
+            observers=(self.watch, self.layer)
+            if self.reconnector is None
+            else (self.watch, self.layer, self.reconnector),
             buffer=options.buffer_events,
             undecodable_markers=_UNDECODABLE_MARKERS,
         )
+
+    def new_connection(self, transport: Transport) -> Connection:
+        """A connection over ``transport`` wired to this session (not started)."""
+        return Connection(
+            transport,
+            handle_frame=self._handle_frame,
+            flush=self._flush,
+            on_end=self._connection_ended,
+            ping_interval=self._ping[0],
+            pong_timeout=self._ping[1],
+            deadlines=self._deadlines,
+            max_frames=self.options.send_queue_size,
+            max_bytes=self.options.send_queue_bytes,
+        )
+
+    def is_open(self) -> bool:
+        """Whether the session is open (not closing)."""
+        with self.lock:
+            return self.state is SessionState.OPEN
+
+    def is_open_locked(self) -> bool:
+        """:meth:`is_open` with :attr:`lock` held by the caller."""
+        return self.state is SessionState.OPEN
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -171,9 +199,11 @@ class SessionCore:
             return
         if state is SessionState.CLOSED:
             return
+        deadline = time.monotonic() + budget
+        if self.reconnector is not None:
+            self.reconnector.stop(deadline)  # no new connection from now on
         conn = self.conn
         conn.termination.record(EndCause.CLOSED_BY_APP)  # kept only if nothing ended it first
-        deadline = time.monotonic() + budget
         conn.shut(deadline, started=state is SessionState.OPEN)
         termination = conn.termination
         error = termination.error
@@ -203,6 +233,8 @@ class SessionCore:
         """Whether this thread can wait for another thread's close without a deadlock."""
         current = threading.current_thread()
         if current is self._closer or self.conn.owns(current):
+            return False
+        if self.reconnector is not None and self.reconnector.owns(current):
             return False
         return not self.layer.runs_on(current)  # a tool thread: close may be joining it
 
@@ -239,7 +271,10 @@ class SessionCore:
         """Queue encoded frames together for the writer."""
         if self.state in (SessionState.CLOSING, SessionState.CLOSED):
             raise SessionClosedError("the session is closed: nothing more can be sent")
-        self.conn.send(frames, timeout)
+        if self.reconnector is not None:
+            self.reconnector.send(frames, timeout)
+        else:
+            self.conn.send(frames, timeout)
 
     def drained(self) -> bool:
         """Closed, and nothing but the end is left to iterate."""
@@ -253,7 +288,13 @@ class SessionCore:
     # --- the parts' hooks ----------------------------------------------------------------------
 
     def _handle_frame(self, frame: str | bytes) -> None:
-        """Reader thread: one frame through the pump."""
+        """Reader thread: one frame through the pump (after the events a
+        reconnection left for the new connection's reader to deliver first)."""
+        reconnector = self.reconnector
+        if reconnector is not None and reconnector.pending_events:
+            events, reconnector.pending_events = reconnector.pending_events, []
+            for event in events:
+                self.pump.deliver(event)
         self.pump.handle(frame)
 
     def _flush(self) -> None:
@@ -262,7 +303,17 @@ class SessionCore:
     def _connection_ended(self, conn: Connection) -> None:
         """Reader thread: the connection ended. Unless the app is closing the
         session, close it with the connection's terminal error. (A reconnecting
-        session would start its next connection here instead.)"""
+        session starts its next connection instead.)"""
+        reconnector = self.reconnector
+        if reconnector is not None:
+            if conn is not self.conn or conn is reconnector.retiring:
+                return  # a connection the session moved away from
+            ending = conn.termination.ending
+            if self.is_open() and reconnector.wants(ending):
+                assert ending is not None
+                reason = "expired" if ending.cause is EndCause.EXPIRED else str(ending.error)
+                reconnector.begin(conn, reason, planned=False)
+                return
         try:
             with self.lock:
                 unexpected = self.state is SessionState.OPEN
@@ -285,6 +336,10 @@ class SessionCore:
                 self.conn.send(frames, force=True)
             except RealtimeError as exc:
                 _log.debug("not sent, the session is closing: %s", exc)
+        if self.reconnector is not None:
+            rollover = self.reconnector.rollover_due(now)
+            if rollover is not None and (due is None or rollover < due):
+                due = rollover
         return due
 
     def _tools_changed(self) -> None:
@@ -297,3 +352,8 @@ class SessionCore:
             self.enqueue([encode_event(update)])
         except SessionClosedError:
             _log.debug("tools changed while the session was closing; not sent")
+
+
+def _input_bytes_per_second(fmt: ev.AudioFormat | None) -> int:
+    """Bytes per second of the input audio: 48,000 for 24 kHz PCM16, 8,000 for G.711."""
+    return 8000 if isinstance(fmt, (ev.AudioPCMU, ev.AudioPCMA)) else 48000

@@ -258,10 +258,17 @@ class ConversationClient:
         call_id: str | None = None,
         model: str | None = None,
         seed: list[str] | None = None,
+        reconnect: bool = False,
     ) -> ConversationSession:
         check_callable("on_error", on_error)
         check_callable("on_close", on_close)
         transport = self._connect(params)
+        again = None
+        if reconnect and options.reconnect_policy is not None:
+            # A reconnection makes its own attempts (the policy's), one handshake each.
+            def again() -> Transport:
+                return self._connect(params, max_retries=0)
+
         return start_session(
             transport,
             options=options,
@@ -275,6 +282,7 @@ class ConversationClient:
             config=config,
             seed=seed,
             created_timeout=None if call_id is not None else self._connect_timeout,
+            reconnect=again,
         )
 
     def start_conversation(
@@ -339,6 +347,7 @@ class ConversationClient:
             on_close=on_close,
             model=None if self._endpoint.azure else (chosen or DEFAULT_MODEL),
             seed=seed,
+            reconnect=True,
         )
 
     def start_transcription(
