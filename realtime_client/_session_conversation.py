@@ -16,7 +16,7 @@ import logging
 import threading
 import typing
 from collections.abc import Callable, Sequence
-from typing import Any, Final, TypeVar, final
+from typing import Final, final
 
 from . import events as ev
 from ._config import ConversationOptions
@@ -32,7 +32,6 @@ __all__ = ["ConversationLayer"]
 
 _log = logging.getLogger("realtime_client")
 
-F = TypeVar("F", bound=Callable[..., Any])
 
 _ITEM_EVENTS: Final = (
     ev.ConversationItemAddedEvent,

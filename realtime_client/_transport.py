@@ -61,7 +61,7 @@ _READ_MAX: Final = 256 * 1024  # ... and at most, under a burst
 TICK: Final = 0.25
 """Seconds the socket waits before a blocked read or write wakes to check its
 caller (a read is retried; a stuck send asks ``stalled()``)."""
-_CONTROL_BOUND: Final = 2.0  # seconds a pong or close frame may take to go out
+_CONTROL_BOUND: Final = 1.0  # seconds a pong or close frame may take to go out
 _BODY_KEPT: Final = 2000
 DEFAULT_MAX_MESSAGE: Final = 256 * 1024 * 1024
 """The largest message accepted by default: far above any real event (audio
