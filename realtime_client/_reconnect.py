@@ -145,10 +145,17 @@ class Reconnector:
     # --- sending (any thread) --------------------------------------------------------------
 
     def send(self, frames: list[str], timeout: float | None) -> None:
-        """Send over the current connection, or keep for the next one while away."""
+        """Send over the current connection, or keep for the next one while away.
+
+        In the instant between a connection failing and the reconnection
+        starting, a send waits for the switch up to its own ``timeout`` (so an
+        audio callback's ``timeout=0`` never waits: it gets SendQueueFullError,
+        nothing queued, as with a full queue).
+        """
         for frame in frames:
             if frame.startswith(_UPDATE_PREFIX):
                 self._remember_update(frame)
+        deadline = None if timeout is None else time.monotonic() + timeout
         for _ in range(3):
             with self._route:
                 away = self._away
@@ -164,9 +171,17 @@ class Reconnector:
                     raise
                 # The connection ended under us: wait for the reader to start
                 # the reconnection (or end the session), then route again.
+                wait = ABORT_GRACE
+                if deadline is not None:
+                    wait = min(wait, deadline - time.monotonic())
                 with self._route:
                     if self._away is None and self._core.conn is conn:
-                        self._route.wait(ABORT_GRACE)
+                        if wait <= 0:
+                            raise SendQueueFullError(
+                                "the connection just ended and the session is about to "
+                                "reconnect; nothing was queued"
+                            ) from None
+                        self._route.wait(wait)
         raise ConnectionClosedError("the connection ended and the session did not reconnect")
 
     def _remember_update(self, frame: str) -> None:

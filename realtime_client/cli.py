@@ -324,6 +324,7 @@ def _cmd_talk(args: argparse.Namespace) -> int:
         input_audio_format=fmt,
         output_audio_format=fmt,
         input_transcription=ev.InputTranscription(model="gpt-4o-mini-transcribe"),
+        reconnect=True,  # a long voice conversation outlives drops and the session limit
     )
     with (
         Microphone(wire_format=wire, device=_device(args.input_device)) as mic,

@@ -54,13 +54,17 @@ def _server_items(server: FakeRealtimeServer, index: int) -> list[tuple[str, str
     texts = []
     for item in conn.logic.conversation.items:
         parts = getattr(item, "content", None) or []
-        text = " ".join(getattr(p, "text", None) or getattr(p, "transcript", None) or "" for p in parts)
+        text = " ".join(
+            getattr(p, "text", None) or getattr(p, "transcript", None) or "" for p in parts
+        )
         texts.append((getattr(item, "role", item.type), text))
     return texts
 
 
 class TestReconnection:
-    def test_a_drop_between_turns_replays_the_conversation(self, server: FakeRealtimeServer) -> None:
+    def test_a_drop_between_turns_replays_the_conversation(
+        self, server: FakeRealtimeServer
+    ) -> None:
         """After a TCP drop the session reconnects, replays its items in order, reports
         SessionReconnected, and the next question is answered on the new connection."""
         with _client(server).start_conversation(options=_options()) as session:
@@ -143,7 +147,9 @@ class TestReconnection:
             assert (1, False, 2) == (notice.attempt, notice.rollover, server.handshake_attempts)
             assert "going away" in notice.reason
 
-    def test_a_clean_close_by_the_server_ends_the_session(self, server: FakeRealtimeServer) -> None:
+    def test_a_clean_close_by_the_server_ends_the_session(
+        self, server: FakeRealtimeServer
+    ) -> None:
         """Code 1000 is the server's decision: no reconnection."""
         session = _client(server).start_conversation(options=_options())
         server.wait_for_connection(0).close(1000, "bye")
@@ -199,7 +205,9 @@ class TestReconnection:
         finally:
             log.removeHandler(handler)
             log.setLevel(old_level)
-        assert isinstance(session.close_info.error if session.close_info else None, ConnectionClosedError)
+        assert isinstance(
+            session.close_info.error if session.close_info else None, ConnectionClosedError
+        )
         assert 2 == server.handshake_attempts
 
     def test_off_by_default(self, server: FakeRealtimeServer) -> None:
