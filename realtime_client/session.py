@@ -22,8 +22,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import uuid
 import typing
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final, TypeVar, overload
 

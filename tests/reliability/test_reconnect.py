@@ -77,7 +77,8 @@ class TestReconnection:
             assert "again" in session.ask("again", timeout=WAIT).text
             items = _server_items(server, 1)
         assert [r for r, _ in items] == ["user", "assistant", "user", "assistant"]
-        assert items[0] == ("user", "hello") and items[2] == ("user", "again")
+        assert items[0] == ("user", "hello")
+        assert items[2] == ("user", "again")
 
     def test_the_configuration_is_applied_again(self, server: FakeRealtimeServer) -> None:
         """Instructions and tools reach the new connection before any item."""

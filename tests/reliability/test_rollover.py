@@ -6,8 +6,12 @@ import queue
 from collections.abc import Sequence
 from typing import Any
 
-from realtime_client import ConversationClient, ConversationOptions, ReconnectPolicy
-from realtime_client import SessionReconnected
+from realtime_client import (
+    ConversationClient,
+    ConversationOptions,
+    ReconnectPolicy,
+    SessionReconnected,
+)
 from realtime_client.testing import FakeRealtimeServer
 
 KEY = "sk-test"
@@ -45,7 +49,8 @@ class TestRollover:
                     notice.items_replayed,
                 )
                 old = server.wait_for_connection(0)
-                assert old.wait_closed(WAIT) and 1000 == old.close_code
+                assert old.wait_closed(WAIT)
+                assert 1000 == old.close_code
                 session.ask("two", timeout=WAIT)
                 assert ["user", "assistant", "user", "assistant"] == _roles(server, 1)
 
