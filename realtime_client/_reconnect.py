@@ -62,6 +62,7 @@ _FRAME_OVERHEAD: Final = len('{"type":"input_audio_buffer.append","audio":""}')
 _KEPT_UPDATES: Final = 32  # session.update frames replayed at most (the first one always)
 _RETRYABLE_CODES: Final = frozenset({1001, 1006, 1011, 1012, 1013, 1014})
 _CUT_REASON: Final = "connection_lost"
+_TURN_POLL: Final = 0.01  # how often a rollover looks whether the last turn has finished
 _numbers = itertools.count(1)
 
 
@@ -139,6 +140,7 @@ class Reconnector:
         self.retiring: Connection | None = None
         self._rollover_at: float | None = None
         self._speaking = False
+        self._encoded: dict[str, tuple[Any, str]] = {}  # item id -> (create event, its frame)
         self.pending_events: list[Any] = []  # for the new reader to deliver first
         self.reconnects = 0
 
@@ -246,13 +248,13 @@ class Reconnector:
         return thread is self._thread
 
     def begin(self, old: Connection, reason: str, *, planned: bool) -> None:
-        """Start a reconnection: sends are kept from now on."""
+        """Start a reconnection: sends are kept from now on (for a rollover, from
+        when the new connection is open: the old one carries them until then)."""
         with self._route:
+            if not planned:
+                self._go_away()  # also when a rollover is under way: it carries on
             if self._thread is not None:
                 return
-            self._away = AwayBuffer(
-                audio_limit=self._audio_limit, max_frames=self.policy.away_frames
-            )
             self._thread = threading.Thread(
                 target=self._run,
                 args=(old, reason, planned, time.monotonic()),
@@ -265,6 +267,13 @@ class Reconnector:
         else:
             _log.warning("connection lost (%s); reconnecting", reason)
         self._thread.start()
+
+    def _go_away(self) -> None:
+        """With the route lock held: keep sends for the next connection."""
+        if self._away is not None:
+            return
+        self._away = AwayBuffer(audio_limit=self._audio_limit, max_frames=self.policy.away_frames)
+        self._route.notify_all()
 
     def stop(self, deadline: float) -> None:
         """The session is closing: stop reconnecting and drop what was kept."""
@@ -282,9 +291,13 @@ class Reconnector:
             if planned:
                 transport, attempt = self._open_new()
                 if transport is None:
-                    self._abandon_rollover(old)
-                    return
-                self.retiring = old
+                    return  # carry on over the old connection (the server ends it at
+                    # its limit, and then the session reconnects)
+                with self._route:
+                    self._go_away()
+                    self.retiring = old
+                since = time.monotonic()
+                self._let_the_turn_finish(old)
                 old.shut(time.monotonic() + self._core.close_timeout, started=True)
             else:
                 old.shut(time.monotonic() + ABORT_GRACE, started=True)
@@ -304,6 +317,24 @@ class Reconnector:
             with self._route:
                 self._thread = None
                 self.retiring = None
+
+    def _let_the_turn_finish(self, old: Connection) -> None:
+        """Rollover: new requests are held from now on; a turn the old connection
+        started (while the new one opened) finishes there first, up to the
+        response start limit or the old connection's end (then it is cut as
+        after a drop)."""
+        gate = self._core.layer.gate
+        limit = time.monotonic() + self._core.options.response_start_timeout
+        while (
+            time.monotonic() < limit
+            and not self._stop.is_set()
+            and old.termination.ending is None
+        ):
+            with self._route:
+                held = set(self._away.frames) if self._away is not None else set()
+            if not gate.started_elsewhere(held):
+                return
+            self._stop.wait(_TURN_POLL)
 
     def _open_new(self) -> tuple[Transport | None, int]:
         policy = self.policy
@@ -330,18 +361,6 @@ class Reconnector:
                     return None, attempt
         return None, policy.max_attempts
 
-    def _abandon_rollover(self, old: Connection) -> None:
-        """The new connection did not open: carry on over the old one (the server
-        ends it at its limit, and then the session reconnects)."""
-        with self._route:
-            away, self._away = self._away, None
-            self._route.notify_all()
-        if away is not None and away.frames:
-            try:
-                old.send(away.frames, force=True)
-            except RealtimeError as exc:
-                _log.debug("kept frames not sent: %s", exc)
-
     def _give_up(self) -> None:
         """No new connection: the session ends with the original error."""
         with self._route:
@@ -354,10 +373,7 @@ class Reconnector:
     ) -> bool:
         """Install a connection over ``transport`` and start it; whether it was installed."""
         core = self._core
-        cut, before = core.layer.gate.requeue_in_flight()
-        done = [_cut_response(rid) for rid in cut]
         frames, replayed = self._replay_frames()
-        frames.extend(_lost(before, core.layer.state))
         new = core.new_connection(transport)
         with core.lock:
             if not core.is_open_locked():
@@ -365,10 +381,16 @@ class Reconnector:
             with self._route:
                 away, self._away = self._away, None
                 kept = away.frames if away is not None else []
-                new.send([*frames, *kept], force=True)
+                held = set(kept)
+                # Requests whose frames are held go out with them; the others
+                # (sent on the old connection, never started) are queued again.
+                cut, before = core.layer.gate.requeue_in_flight(held)
+                lost = [f for f in _lost(before, core.layer.state) if f not in held]
+                new.send([*frames, *lost, *kept], force=True)
                 core.conn = new
                 self.retiring = None
                 self._route.notify_all()
+        done = [_cut_response(rid) for rid in cut]
         dropped = away.dropped_bytes if away is not None else 0
         if dropped:
             _log.warning(
@@ -402,27 +424,40 @@ class Reconnector:
         with self._route:
             frames = list(self._updates)
         state = self._core.layer.state
-        items = state.export()
+        items: list[ev.ConversationItem | dict[str, Any]] = list(state.items)
         limit = self.policy.max_replay_items
         summarize = self.policy.summarize
-        prefix: list[dict[str, Any]] = []
         if limit is not None and summarize is not None and len(items) > limit:
-            oldest, items = items[: len(items) - limit + 1], items[len(items) - limit + 1 :]
+            cut = len(items) - limit + 1
+            oldest = state.export()[:cut]  # JSON-ready, for the app's summarizer
+            items = items[cut:]
             summary = summarize(oldest)
             if summary:
-                prefix = [
+                items.insert(
+                    0,
                     {
                         "type": "message",
                         "role": "system",
                         "content": [{"type": "input_text", "text": summary}],
-                    }
-                ]
+                    },
+                )
             for entry in oldest:  # the server no longer holds them: neither does the state
                 item_id = entry.get("id")
                 if isinstance(item_id, str):
                     state.feed(ev.ConversationItemDeletedEvent(event_id="", item_id=item_id))
-        events = ConversationState.seed_events([*prefix, *items])
-        frames.extend(encode_event(event) for event in events)
+        # Typed items need no decoding (only the summary, a dict, is checked),
+        # and an item replayed before is not encoded again: the converter's
+        # encoding is the replay's main cost.
+        cache: dict[str, tuple[Any, str]] = {}
+        events = ConversationState.seed_events(items)
+        for event in events:
+            key = event.item.id
+            hit = self._encoded.get(key) if key else None
+            frame = hit[1] if hit is not None and hit[0] == event else encode_event(event)
+            if key:
+                cache[key] = (event, frame)
+            frames.append(frame)
+        self._encoded = cache  # only the items still held
         return frames, len(events)
 
 

@@ -20,7 +20,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent import futures
 from concurrent.futures import Future
 from typing import Final, Literal, final
@@ -464,15 +464,32 @@ class ResponseGate:
         with self._lock:
             return not (self._active or self._in_flight or self._pending)
 
-    def requeue_in_flight(self) -> tuple[tuple[str, ...], list[str]]:
-        """The connection was replaced: requests sent but not started go back to
-        the front of the queue (the new connection sends them again). Returns the
-        ids of the responses that were active, which the new connection never
-        finishes (the session ends them, then the queue moves on), and the frames
-        sent with the requeued requests (the caller resends those the server lost)."""
+    def started_elsewhere(self, held: Collection[str]) -> bool:
+        """Whether a response is active, or a request whose frame is not in
+        ``held`` is in flight: the current connection still has a turn going."""
         with self._lock:
-            requests = list(self._in_flight.values())
-            self._in_flight.clear()
+            return bool(self._active) or any(
+                r.frame not in held for r in self._in_flight.values()
+            )
+
+    def requeue_in_flight(self, kept: Collection[str] = ()) -> tuple[tuple[str, ...], list[str]]:
+        """The connection was replaced: requests sent but not started go back to
+        the front of the queue (the new connection sends them again), except
+        those whose frame is in ``kept`` (held for the new connection already:
+        they stay in flight, their start limit counted from now).
+
+        Returns the ids of the responses that were active, which the new
+        connection never finishes (the session ends them, then the queue moves
+        on), and the frames sent with the requeued requests (the caller resends
+        those the server lost).
+        """
+        with self._lock:
+            requests = [r for r in self._in_flight.values() if r.frame not in kept]
+            for request in requests:
+                del self._in_flight[request.tag]
+            deadline = time.monotonic() + self._start_timeout
+            for request in self._in_flight.values():
+                request.deadline = deadline
             self._guessed.clear()
             self._cancelling.clear()
             self._pending.extendleft(reversed(requests))
