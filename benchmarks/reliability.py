@@ -112,6 +112,16 @@ def rollover(turns: int, speed: float, gap: float) -> bool:
             heap.append((turns, tracemalloc.get_traced_memory()[0]))
             pipe.send("texts")
             texts = pipe.recv()
+        # The control: the same turns without reconnection (at once, within one
+        # connection's life), for the heap a conversation of that length holds anyway.
+        gc.collect()
+        control_start = tracemalloc.get_traced_memory()[0]
+        plain = ConversationOptions(output_modalities=["text"])
+        with client.start_conversation(options=plain) as control:
+            for turn in range(turns):
+                control.ask(f"turn {turn}", timeout=30)
+            gc.collect()
+            control_heap = tracemalloc.get_traced_memory()[0] - control_start
         tracemalloc.stop()
         pipe.send("stop")
     finally:
@@ -138,6 +148,9 @@ def rollover(turns: int, speed: float, gap: float) -> bool:
           f"every turn once and in order: {intact}")
     print(f"  client heap (tracemalloc; the server runs in another process) at turns "
           f"{[t for t, _ in heap]}: {[round(b / 1024) for _, b in heap]} KiB")
+    grown = heap[-1][1] - heap[0][1]
+    print(f"  heap grown over the run {grown / 1024:.0f} KiB; the same turns without "
+          f"reconnection {control_heap / 1024:.0f} KiB; ratio {grown / control_heap:.2f}")
     print(f"  library threads during the run: min {min(threads)}, max {max(threads)}; after close {_ours()}")
     return (
         intact

@@ -127,7 +127,7 @@ class SessionCore:
             send=self.enqueue,
             reader=self.conn.reader,
             model=model,
-            wake=self.conn.wake,
+            wake=self._wake,
         )
         self.layer.tools._subscribe(self._tools_changed)
         policy = options.reconnect_policy
@@ -162,6 +162,10 @@ class SessionCore:
             max_frames=self.options.send_queue_size,
             max_bytes=self.options.send_queue_bytes,
         )
+
+    def _wake(self) -> None:
+        """Wake the writer of the connection in use (a reconnection replaces it)."""
+        self.conn.wake()
 
     def is_open(self) -> bool:
         """Whether the session is open (not closing)."""
