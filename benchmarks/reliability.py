@@ -49,7 +49,9 @@ KEY = "sk-bench"
 
 
 def _ours() -> int:
-    return sum(t.name.startswith("realtime-") and "server" not in t.name for t in threading.enumerate())
+    return sum(
+        t.name.startswith("realtime-") and "server" not in t.name for t in threading.enumerate()
+    )
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -88,7 +90,9 @@ def rollover(turns: int, speed: float, gap: float) -> bool:
         floor = []
         for _ in range(5):  # the floor: a fresh session, handshake to session.created
             started = time.perf_counter()
-            client.start_conversation(options=ConversationOptions(output_modalities=["text"])).close()
+            client.start_conversation(
+                options=ConversationOptions(output_modalities=["text"])
+            ).close()
             floor.append(time.perf_counter() - started)
         policy = ReconnectPolicy(rollover_margin=60.0 / speed)
         options = ConversationOptions(reconnect=policy, output_modalities=["text"])
@@ -136,22 +140,36 @@ def rollover(turns: int, speed: float, gap: float) -> bool:
     intact = texts == expected
     floor_p50 = statistics.median(floor)
     print(f"rollover: {turns} turns, limit {limit:g} s real (60 min at {speed:g}x), gap {gap} s")
-    print(f"  rollovers {len(seen)} (planned {sum(n.rollover for n in seen)}, "
-          f"at expiry {sum(n.reason == 'expired' for n in seen)})")
+    print(
+        f"  rollovers {len(seen)} (planned {sum(n.rollover for n in seen)}, "
+        f"at expiry {sum(n.reason == 'expired' for n in seen)})"
+    )
     if away:
-        print(f"  time away: max {max(away) * 1000:.1f} ms, p50 {statistics.median(away) * 1000:.1f} ms; "
-              f"floor (fresh session) p50 {floor_p50 * 1000:.1f} ms; "
-              f"ratio max/floor {max(away) / floor_p50:.2f}")
-    print(f"  turns completed {statuses.count('completed')} of {turns}"
-          f" (others: {sorted(set(statuses) - {'completed'})})")
-    print(f"  server's final conversation: {len(texts)} user turns, "
-          f"every turn once and in order: {intact}")
-    print(f"  client heap (tracemalloc; the server runs in another process) at turns "
-          f"{[t for t, _ in heap]}: {[round(b / 1024) for _, b in heap]} KiB")
+        print(
+            f"  time away: max {max(away) * 1000:.1f} ms, p50 {statistics.median(away) * 1000:.1f} ms; "
+            f"floor (fresh session) p50 {floor_p50 * 1000:.1f} ms; "
+            f"ratio max/floor {max(away) / floor_p50:.2f}"
+        )
+    print(
+        f"  turns completed {statuses.count('completed')} of {turns}"
+        f" (others: {sorted(set(statuses) - {'completed'})})"
+    )
+    print(
+        f"  server's final conversation: {len(texts)} user turns, "
+        f"every turn once and in order: {intact}"
+    )
+    print(
+        f"  client heap (tracemalloc; the server runs in another process) at turns "
+        f"{[t for t, _ in heap]}: {[round(b / 1024) for _, b in heap]} KiB"
+    )
     grown = heap[-1][1] - heap[0][1]
-    print(f"  heap grown over the run {grown / 1024:.0f} KiB; the same turns without "
-          f"reconnection {control_heap / 1024:.0f} KiB; ratio {grown / control_heap:.2f}")
-    print(f"  library threads during the run: min {min(threads)}, max {max(threads)}; after close {_ours()}")
+    print(
+        f"  heap grown over the run {grown / 1024:.0f} KiB; the same turns without "
+        f"reconnection {control_heap / 1024:.0f} KiB; ratio {grown / control_heap:.2f}"
+    )
+    print(
+        f"  library threads during the run: min {min(threads)}, max {max(threads)}; after close {_ours()}"
+    )
     return (
         intact
         and len(seen) >= 3
@@ -214,7 +232,7 @@ def drops(turns: int, count: int, seed: int, speed: float) -> bool:
                 elif fault == "silence":
                     conn.silence(after="response.output_audio.delta")
                 for _ in range(5):
-                    session.send_audio(tone + chunk[len(tone):], timeout=5)
+                    session.send_audio(tone + chunk[len(tone) :], timeout=5)
                 session.commit_audio()
                 try:
                     result = session.create_response().result(30)
@@ -230,8 +248,10 @@ def drops(turns: int, count: int, seed: int, speed: float) -> bool:
         left = _ours()
     cut = sum(s == "incomplete" for s in statuses)
     completed = sum(s == "completed" for s in statuses)
-    print(f"drops: {turns} turns with audio both ways, {count} faults "
-          f"({sorted(set(faults.values()))}), seed {seed}, speed {speed:g}x")
+    print(
+        f"drops: {turns} turns with audio both ways, {count} faults "
+        f"({sorted(set(faults.values()))}), seed {seed}, speed {speed:g}x"
+    )
     print(f"  turns completed {completed}, cut by a drop {cut}, other {turns - completed - cut}")
     print(f"  turns asked right after a drop not answered: {after_drop_unanswered} (target 0)")
     print(f"  reconnections {len(reconnects)}; audio received {audio_out[0] / 48000:.1f} s")

@@ -15,7 +15,7 @@ from realtime_client.events._base import wire_type  # noqa: E402
 
 project = "realtime_client"
 author = "The realtime_client developers"
-copyright = "2026, The realtime_client developers"  # noqa: A001
+copyright = "2026, The realtime_client developers"
 release = realtime_client.__version__
 
 extensions = [
@@ -48,7 +48,10 @@ def _event_table() -> str:
     for title, union in (("Client events", ev.ClientEvent), ("Server events", ev.ServerEvent)):
         classes = sorted(get_args(union), key=wire_type)
         lines += [f"### {title} ({len(classes)})", "", "| wire type | class |", "|---|---|"]
-        lines += [f"| `{wire_type(c)}` | {{class}}`~realtime_client.events.{c.__name__}` |" for c in classes]
+        lines += [
+            f"| `{wire_type(c)}` | {{class}}`~realtime_client.events.{c.__name__}` |"
+            for c in classes
+        ]
         lines.append("")
     return "\n".join(lines)
 
@@ -59,3 +62,27 @@ table = generated / "event_table.md"
 text = _event_table()
 if not table.exists() or table.read_text() != text:
     table.write_text(text)
+
+
+def _translation_table() -> str:
+    """The translation protocol's wire type to class table, from its unions."""
+    from realtime_client.events import translation as tev
+
+    lines = []
+    for title, union in (("Client events", tev.ClientEvent), ("Server events", tev.ServerEvent)):
+        classes = sorted(get_args(union), key=wire_type)
+        lines += [f"### Translation {title.lower()} ({len(classes)})", ""]
+        lines += ["| wire type | class |", "|---|---|"]
+        for c in classes:
+            module = "events" if c is ev.ErrorEvent else "events.translation"
+            lines.append(
+                f"| `{wire_type(c)}` | {{class}}`~realtime_client.{module}.{c.__name__}` |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+translation_table = generated / "translation_event_table.md"
+translation_text = _translation_table()
+if not translation_table.exists() or translation_table.read_text() != translation_text:
+    translation_table.write_text(translation_text)

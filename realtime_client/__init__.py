@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import events
 from ._config import ConversationOptions
 from ._reconnect_policy import ReconnectPolicy, SessionReconnected
-from .client import ClientSecret, ConversationClient
+from .client import CallAnswer, ClientSecret, ConversationClient, TranslationClientSecret
 from .errors import (
     APIError,
     AudioError,
@@ -25,6 +25,7 @@ from .errors import (
 )
 from .messages import ConversationMessage
 from .session import CloseInfo, ConversationSession, ResponseHandle, SessionState
+from .translation import TranslationSession
 
 __version__ = "0.1.0.dev0"
 
@@ -32,6 +33,7 @@ __all__ = [
     "APIError",
     "AudioError",
     "AuthenticationError",
+    "CallAnswer",
     "ClientSecret",
     "CloseInfo",
     "ConnectError",
@@ -51,6 +53,8 @@ __all__ = [
     "SessionExpiredError",
     "SessionReconnected",
     "SessionState",
+    "TranslationClientSecret",
+    "TranslationSession",
     "TransportError",
     "UsageError",
     "WaitTimeoutError",

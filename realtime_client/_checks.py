@@ -54,13 +54,14 @@ def check_callable(name: str, value: Callable[..., Any] | None) -> None:
         raise TypeError(f"{name} must be callable (or None), got {type(value).__name__}")
 
 
-def encode_event(event: object) -> str:
+def encode_event(event: object, encode: Callable[[Any], str] | None = None) -> str:
     """Encode a client event the application built, as the caller's error.
 
     A field of the wrong type is the caller's mistake, not the server's: it
     raises :class:`ValueError` (the message names the event and the field),
     and an object that is not a client event :class:`TypeError`. The
     converter's :class:`~realtime_client.ProtocolError` stays for server frames.
+    ``encode`` is the protocol's encoder (default: the conversation's).
     """
     from . import events as ev
     from .errors import ProtocolError
@@ -68,6 +69,6 @@ def encode_event(event: object) -> str:
     if not attrs.has(type(event)) or not str(getattr(event, "type", "")):
         raise TypeError(f"expected a client event, got {type(event).__name__}")
     try:
-        return ev.encode_client_event(event)  # type: ignore[arg-type]
+        return (encode or ev.encode_client_event)(event)  # type: ignore[arg-type]
     except ProtocolError as exc:
         raise ValueError(str(exc)) from exc

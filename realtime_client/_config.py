@@ -8,6 +8,7 @@ that become the initial ``session.update``.
 
 from __future__ import annotations
 
+import logging
 import os
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +38,15 @@ API_KEY_ENV: Final = "OPENAI_API_KEY"
 AZURE_KEY_ENV: Final = "AZURE_OPENAI_API_KEY"
 AZURE_ENDPOINT_ENV: Final = "AZURE_OPENAI_ENDPOINT"
 AZURE_VERSION_ENV: Final = "OPENAI_API_VERSION"
+ORG_ENV: Final = "OPENAI_ORG_ID"
+PROJECT_ENV: Final = "OPENAI_PROJECT_ID"
+LOG_ENV: Final = "OPENAI_LOG"
+MISSING_KEY: Final = (
+    "Missing credentials. Please pass an `api_key` (or a `token_provider`), "
+    f"or set the `{API_KEY_ENV}` environment variable."
+)
+"""openai-python's wording (``openai.OpenAI()`` without a key), with this client's options."""
+_LOG_LEVELS: Final = {"debug": logging.DEBUG, "info": logging.INFO}
 _FORBIDDEN_HEADERS: Final = frozenset({"openai-beta"})
 _CREDENTIAL_HEADERS: Final = frozenset(
     {"authorization", "api-key", "proxy-authorization", "cookie", "x-api-key"}
@@ -172,12 +182,18 @@ def openai_endpoint(
 ) -> Endpoint:
     """Resolve an OpenAI (or OpenAI-compatible) endpoint from arguments and environment."""
     env = os.environ if environ is None else environ
+    log_from_env(env)
     ws_base = _ws_scheme(base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL, "base_url")
     key = api_key if api_key is not None else env.get(API_KEY_ENV)
+    # openai-python refuses to make a client for OpenAI without a key; so does this one.
+    # Other servers (the offline server, a gateway that adds the key) may need none.
+    to_openai = urlsplit(ws_base).hostname == urlsplit(DEFAULT_BASE_URL).hostname
+    if to_openai and not key and token_provider is None and not _brings_credentials(headers):
+        raise UsageError(MISSING_KEY)
     fixed: dict[str, str] = {}
     for name, value in (
-        ("OpenAI-Organization", organization),
-        ("OpenAI-Project", project),
+        ("OpenAI-Organization", organization if organization is not None else env.get(ORG_ENV)),
+        ("OpenAI-Project", project if project is not None else env.get(PROJECT_ENV)),
         ("OpenAI-Safety-Identifier", safety_identifier),
     ):
         if value is not None:
@@ -190,6 +206,30 @@ def openai_endpoint(
         token_provider=token_provider,
         headers=_merge_headers(fixed, headers),
     )
+
+
+def _brings_credentials(headers: HeaderSource | None) -> bool:
+    """Whether extra headers may carry the credentials (a callable is asked at connect)."""
+    if headers is None:
+        return False
+    if callable(headers):
+        return True
+    return any(name.lower() in _CREDENTIAL_HEADERS for name in headers)
+
+
+def log_from_env(environ: Mapping[str, str] | None = None) -> None:
+    """Turn on the library's logging as ``OPENAI_LOG=info|debug`` asks, as openai-python does.
+
+    The ``realtime_client`` logger gets that level and, when the application has
+    configured no logging, a handler on stderr (:func:`logging.basicConfig`). Other
+    values leave logging alone. Secrets never reach a log record.
+    """
+    env = os.environ if environ is None else environ
+    level = _LOG_LEVELS.get(env.get(LOG_ENV, "").strip().lower())
+    if level is None:
+        return
+    logging.basicConfig(format="[%(asctime)s - %(name)s - %(levelname)s] %(message)s")
+    logging.getLogger("realtime_client").setLevel(level)
 
 
 def azure_endpoint(
@@ -208,6 +248,7 @@ def azure_endpoint(
     Without it, the v1 form: ``/openai/v1/realtime`` with the deployment as ``model``.
     """
     env = os.environ if environ is None else environ
+    log_from_env(env)
     resource = endpoint or env.get(AZURE_ENDPOINT_ENV)
     if not resource:
         raise UsageError(f"Azure needs an endpoint (argument or {AZURE_ENDPOINT_ENV})")

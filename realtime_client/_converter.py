@@ -373,7 +373,8 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(bool, _structure_bool)
-    conv.register_structure_hook(typing.Any, _structure_any)
+    # A predicate, not singledispatch: typing.Any is not a class before Python 3.11.
+    conv.register_structure_hook_func(lambda t: t is typing.Any, _structure_any)
     conv.register_structure_hook(bytes, _structure_bytes)
     conv.register_unstructure_hook(bytes, _unstructure_bytes)
 

@@ -40,9 +40,13 @@ def append_frame(event: ev.InputAudioBufferAppendEvent) -> str:
     return frame + "}"
 
 
-def append_frames(audio: bytes | bytearray | memoryview) -> list[str]:
+def append_frames(
+    audio: bytes | bytearray | memoryview, *, event_type: str = "input_audio_buffer.append"
+) -> list[str]:
     """``input_audio_buffer.append`` frames for ``audio``, at most
     :data:`MAX_APPEND_BYTES` of raw audio each (none for empty audio).
+    ``event_type`` names the translation protocol's append instead
+    (``session.input_audio_buffer.append``: the same fields).
 
     Raises:
         TypeError: ``audio`` is not bytes-like.
@@ -52,7 +56,8 @@ def append_frames(audio: bytes | bytearray | memoryview) -> list[str]:
     view = memoryview(audio).cast("B")
     size = MAX_APPEND_BYTES
     encode = pybase64.b64encode
+    head = '{"type":"' + event_type + '","audio":"'
     return [
-        _APPEND_HEAD + encode(view[start : start + size]).decode("ascii") + _APPEND_TAIL
+        head + encode(view[start : start + size]).decode("ascii") + _APPEND_TAIL
         for start in range(0, len(view), size)
     ]

@@ -50,6 +50,7 @@ from .errors import (
 )
 
 if typing.TYPE_CHECKING:
+    from ._session_conversation import ConversationLayer
     from ._session_core import SessionCore
 
 __all__ = ["AwayBuffer", "Reconnector"]
@@ -121,13 +122,15 @@ class Reconnector:
 
     def __init__(
         self,
-        core: SessionCore,
+        core: SessionCore[ConversationLayer],
         policy: ReconnectPolicy,
         connect: Callable[[], Transport],
         *,
         audio_bytes_per_second: int,
+        turn_limit: float,
     ) -> None:
         self._core = core
+        self._turn_limit = turn_limit
         self.policy = policy
         self._connect = connect
         self._audio_limit = int(policy.away_audio_seconds * audio_bytes_per_second)
@@ -324,11 +327,9 @@ class Reconnector:
         response start limit or the old connection's end (then it is cut as
         after a drop)."""
         gate = self._core.layer.gate
-        limit = time.monotonic() + self._core.options.response_start_timeout
+        limit = time.monotonic() + self._turn_limit
         while (
-            time.monotonic() < limit
-            and not self._stop.is_set()
-            and old.termination.ending is None
+            time.monotonic() < limit and not self._stop.is_set() and old.termination.ending is None
         ):
             with self._route:
                 held = set(self._away.frames) if self._away is not None else set()

@@ -23,8 +23,9 @@ from ._config import Endpoint
 from ._converter import converter, format_error
 from ._transport import is_loopback_host
 from .errors import APIError, UsageError
+from .events import translation as tev
 
-__all__ = ["ClientSecret", "RestClient"]
+__all__ = ["ClientSecret", "RestClient", "TranslationClientSecret"]
 
 _log = logging.getLogger("realtime_client")
 _BODY_KEPT: Final = 2000
@@ -51,6 +52,35 @@ class ClientSecret:
     value: str = attrs.field(repr=False)
     expires_at: int
     session: ev.SessionConfig | None = None
+
+
+@typing.final
+@attrs.frozen(kw_only=True)
+class TranslationClientSecret:
+    """An ephemeral key for a translation session (see :class:`ClientSecret`).
+
+    Attributes:
+        value: The ephemeral key; never in a repr.
+        expires_at: When it expires, in seconds since the Unix epoch.
+        session: The translation session bound to the key, as the server reports it.
+
+    .. versionadded:: 0.3
+    """
+
+    value: str = attrs.field(repr=False)
+    expires_at: int
+    session: tev.TranslationSession | None = None
+
+
+def _expires_after(seconds: int | None) -> dict[str, Any]:
+    if seconds is None:
+        return {}
+    if not MIN_SECRET_SECONDS <= seconds <= MAX_SECRET_SECONDS:
+        raise ValueError(
+            f"expires_after_seconds must be {MIN_SECRET_SECONDS} to "
+            f"{MAX_SECRET_SECONDS}, got {seconds}"
+        )
+    return {"expires_after": {"anchor": "created_at", "seconds": seconds}}
 
 
 def _error_from(status: int, body: bytes, what: str) -> APIError:
@@ -94,9 +124,17 @@ class RestClient:
         self._ssl = ssl_context
 
     def request(
-        self, method: str, path: str, body: dict[str, Any] | None, what: str
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        what: str,
+        *,
+        raw: tuple[bytes, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         """Send one JSON request; returns (status, headers, body) of a 2xx answer.
+
+        ``raw`` (a body and its content type) is sent instead of a JSON ``body``.
 
         Raises:
             APIError: A non-2xx answer, or no answer at all.
@@ -111,6 +149,8 @@ class RestClient:
         if body is not None:
             payload = json.dumps(body, separators=(",", ":")).encode()
             headers["Content-Type"] = "application/json"
+        elif raw is not None:
+            payload, headers["Content-Type"] = raw
         conn: http.client.HTTPConnection
         if parts.scheme == "https":
             context = self._ssl or ssl.create_default_context()
@@ -149,14 +189,7 @@ class RestClient:
         self, session: ev.SessionConfig | None, expires_after_seconds: int | None
     ) -> ClientSecret:
         """``POST /realtime/client_secrets``."""
-        body: dict[str, Any] = {}
-        if expires_after_seconds is not None:
-            if not MIN_SECRET_SECONDS <= expires_after_seconds <= MAX_SECRET_SECONDS:
-                raise ValueError(
-                    f"expires_after_seconds must be {MIN_SECRET_SECONDS} to "
-                    f"{MAX_SECRET_SECONDS}, got {expires_after_seconds}"
-                )
-            body["expires_after"] = {"anchor": "created_at", "seconds": expires_after_seconds}
+        body: dict[str, Any] = _expires_after(expires_after_seconds)
         if session is not None:
             body["session"] = converter.unstructure(session)
         what = "creating a client secret"
@@ -174,6 +207,30 @@ class RestClient:
                     f"{what}: the answer's session is invalid: " + "; ".join(format_error(exc))
                 ) from None
         return ClientSecret(value=value, expires_at=expires_at, session=config)
+
+    def create_translation_client_secret(
+        self, model: str, audio: tev.TranslationAudio | None, expires_after_seconds: int | None
+    ) -> TranslationClientSecret:
+        """``POST /realtime/translations/client_secrets``."""
+        session: dict[str, Any] = {"model": model}
+        if audio is not None:
+            session["audio"] = tev.converter.unstructure(audio)
+        body = {"session": session, **_expires_after(expires_after_seconds)}
+        what = "creating a translation client secret"
+        _, _, data = self.request("POST", "/realtime/translations/client_secrets", body, what)
+        answer = self._json(data, what)
+        value, expires_at = answer.get("value"), answer.get("expires_at")
+        if not isinstance(value, str) or not isinstance(expires_at, int):
+            raise APIError(f"{what}: the answer lacks 'value' or 'expires_at'")
+        config: tev.TranslationSession | None = None
+        if isinstance(answer.get("session"), dict):
+            try:
+                config = tev.converter.structure(answer["session"], tev.TranslationSession)
+            except Exception as exc:  # cattrs raises many kinds
+                raise APIError(
+                    f"{what}: the answer's session is invalid: " + "; ".join(format_error(exc))
+                ) from None
+        return TranslationClientSecret(value=value, expires_at=expires_at, session=config)
 
     def call_action(self, call_id: str, action: str, body: dict[str, Any] | None) -> None:
         """``POST /realtime/calls/{call_id}/{action}``."""

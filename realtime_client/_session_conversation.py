@@ -5,9 +5,12 @@ thread, before the event's callbacks run and before it is queued for
 iteration, so ``session.last_turn``, ``session.items`` and ``session.usage``
 are already up to date when a callback or an iterator sees the event.
 It is an observer of the session's event pump (``observe`` and
-``observe_undecodable``); :class:`~realtime_client.ConversationSession`'s
-public methods read and drive it, and the writer thread calls :meth:`expire`
-for its deadlines.
+``observe_undecodable``) and the conversation's
+:class:`~realtime_client._session_core.Layer`;
+:class:`~realtime_client.ConversationSession`'s public methods read and drive
+it, and the writer thread calls :meth:`expire` for its deadlines.
+:func:`conversation_core` wires it into a
+:class:`~realtime_client._session_core.SessionCore`.
 """
 
 from __future__ import annotations
@@ -19,16 +22,21 @@ from collections.abc import Callable, Sequence
 from typing import Final, final
 
 from . import events as ev
+from ._callbacks import CallbackRegistry
+from ._checks import encode_event
 from ._config import ConversationOptions
+from ._reconnect import Reconnector
 from ._responses import ResponseGate, function_tool_names
+from ._session_core import SessionCore, SessionState, Wire
 from ._tool_runner import ToolBatch, ToolRunner
+from ._transport import Transport
 from ._turns import FunctionCall, Turn, TurnAccumulator, TurnStatus
 from .conversation import ConversationState
 from .errors import RealtimeError, SessionClosedError
 from .tools import ToolRegistry
 from .usage import UsageTracker
 
-__all__ = ["ConversationLayer"]
+__all__ = ["CONVERSATION_WIRE", "ConversationLayer", "conversation_core"]
 
 _log = logging.getLogger("realtime_client")
 
@@ -43,6 +51,15 @@ _ITEM_EVENTS: Final = (
 _CREATED: Final = ev.ResponseCreatedEvent
 _DONE: Final = ev.ResponseDoneEvent
 _STATUSES: Final = frozenset(typing.get_args(ev.ResponseStatus))
+
+CONVERSATION_WIRE: Final = Wire(
+    decode=ev.decode_server_event,
+    created=ev.SessionCreatedEvent,
+    updated=ev.SessionUpdatedEvent,
+    error=ev.ErrorEvent,
+    undecodable_markers=('"response.',),  # refused frames the layer still needs
+)
+"""The conversation protocol, for the core (it has no goodbye of its own)."""
 
 
 def _bytes_per_ms(fmt: ev.AudioFormat | None) -> int:
@@ -286,3 +303,75 @@ class ConversationLayer:
             error or SessionClosedError("the session closed before the response finished")
         )
         self._runner.close(timeout)
+
+
+def conversation_core(
+    transport: Transport,
+    *,
+    options: ConversationOptions,
+    callbacks: CallbackRegistry,
+    ping_interval: float,
+    pong_timeout: float | None,
+    close_timeout: float,
+    model: str | None,
+    reconnect: Callable[[], Transport] | None = None,
+) -> SessionCore[ConversationLayer]:
+    """A session core with the conversation layer: the parts of a
+    :class:`~realtime_client.ConversationSession` (and, with ``reconnect`` and
+    ``options.reconnect``, its reconnector)."""
+
+    def make_layer(core: SessionCore[ConversationLayer]) -> ConversationLayer:
+        return ConversationLayer(
+            options=options,
+            send=core.enqueue,
+            reader=core.conn.reader,
+            model=model,
+            wake=core.wake,
+        )
+
+    policy = options.reconnect_policy
+    make_reconnector = None
+    if policy is not None and reconnect is not None:
+        connect = reconnect
+
+        def make_reconnector(core: SessionCore[ConversationLayer]) -> Reconnector:
+            return Reconnector(
+                core,
+                policy,
+                connect,
+                audio_bytes_per_second=_input_bytes_per_second(options.input_audio_format),
+                turn_limit=options.response_start_timeout,
+            )
+
+    core = SessionCore(
+        transport,
+        wire=CONVERSATION_WIRE,
+        make_layer=make_layer,
+        callbacks=callbacks,
+        buffer=options.buffer_events,
+        max_frames=options.send_queue_size,
+        max_bytes=options.send_queue_bytes,
+        ping_interval=ping_interval,
+        pong_timeout=pong_timeout,
+        close_timeout=close_timeout,
+        reconnect=make_reconnector,
+    )
+    core.layer.tools._subscribe(lambda: _send_tools(core))
+    return core
+
+
+def _send_tools(core: SessionCore[ConversationLayer]) -> None:
+    """A tool was registered or removed: send the new list if the session is open."""
+    if core.state is not SessionState.OPEN:
+        return  # before opening, the client sends them with the first configuration
+    tools = core.layer.tools_config()
+    update = ev.SessionUpdateEvent(session=ev.RealtimeSessionConfig(tools=tools))
+    try:
+        core.enqueue([encode_event(update)])
+    except SessionClosedError:
+        _log.debug("tools changed while the session was closing; not sent")
+
+
+def _input_bytes_per_second(fmt: ev.AudioFormat | None) -> int:
+    """Bytes per second of the input audio: 48,000 for 24 kHz PCM16, 8,000 for G.711."""
+    return 8000 if isinstance(fmt, (ev.AudioPCMU, ev.AudioPCMA)) else 48000

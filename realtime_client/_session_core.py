@@ -1,15 +1,18 @@
-"""The session's lifecycle and the wiring of its parts.
+"""The session's lifecycle and the wiring of its parts, for either protocol.
 
-:class:`SessionCore` composes the parts of a conversation session: a
+:class:`SessionCore` composes the parts of a session: a
 :class:`~realtime_client._connection.Connection` (transport, reader and
 writer threads, send queue, termination record), an
-:class:`~realtime_client._pump.EventPump` and the
-:class:`~realtime_client._session_conversation.ConversationLayer`. It owns
-the lifecycle state ``NEW -> OPEN -> CLOSING -> CLOSED`` and the one close
-path. :class:`~realtime_client.ConversationSession` is the public facade over
-it. With reconnection on, a :class:`~realtime_client._reconnect.Reconnector`
-replaces :attr:`SessionCore.conn` with a new connection when one ends
-unexpectedly or nears the session limit, instead of closing.
+:class:`~realtime_client._pump.EventPump` and a protocol :class:`Layer` (the
+conversation layer of a :class:`~realtime_client.ConversationSession`, the
+accumulators of a :class:`~realtime_client.TranslationSession`). It owns the
+lifecycle state ``NEW -> OPEN -> CLOSING -> CLOSED`` and the one close path.
+What differs between the protocols is data (a :class:`Wire`: the decoder, the
+event classes the core watches, the goodbye a polite close sends) and the
+layer. The public facades check, encode and delegate here. With reconnection
+on, a :class:`~realtime_client._reconnect.Reconnector` replaces
+:attr:`SessionCore.conn` with a new connection when one ends unexpectedly or
+nears the session limit, instead of closing.
 """
 
 from __future__ import annotations
@@ -19,17 +22,14 @@ import logging
 import threading
 import time
 import typing
-from collections.abc import Callable
-from typing import Any, Final
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
 
-from . import events as ev
+import attrs
+
 from ._callbacks import CallbackRegistry, CloseInfo
-from ._checks import encode_event
-from ._config import ConversationOptions
 from ._connection import ABORT_GRACE, Connection, EndCause
-from ._pump import EventPump
-from ._reconnect import Reconnector
-from ._session_conversation import ConversationLayer
+from ._pump import EventPump, Observer
 from ._transport import Transport
 from .errors import (
     ConnectionClosedError,
@@ -40,12 +40,14 @@ from .errors import (
     UsageError,
 )
 
-__all__ = ["SessionCore", "SessionState"]
+if TYPE_CHECKING:
+    from ._reconnect import Reconnector
+
+__all__ = ["Layer", "SessionCore", "SessionState", "Wire"]
 
 _log = logging.getLogger("realtime_client")
 
 _CLOSE_SLACK: Final = 4 * ABORT_GRACE  # how far past its budget a close can run, at most
-_UNDECODABLE_MARKERS: Final = ('"response.',)  # refused frames the layer still needs
 
 
 class SessionState(enum.Enum):
@@ -60,110 +62,169 @@ class SessionState(enum.Enum):
     CLOSED = "closed"
 
 
-class _SessionWatch:
-    """The session's own observer: the session id, ``session.created``, and
-    server ``error`` events reported to ``on_error``."""
+@typing.final
+@attrs.frozen(kw_only=True)
+class Wire:
+    """What the core knows of a protocol.
 
-    def __init__(self, callbacks: CallbackRegistry) -> None:
+    Attributes:
+        decode: Turns a frame into an event; raises ProtocolError for a bad frame.
+        created: The class of the server's first event (``session.created``).
+        updated: The class of its configuration updates (``session.updated``).
+        error: The class of the server's ``error`` event.
+        goodbye: A frame a polite close sends first, if the protocol has one
+            (a translation's ``session.close``).
+        farewell: The class of the server's answer to it (``session.closed``).
+        undecodable_markers: Text in refused frames the layer still wants to see.
+    """
+
+    decode: Callable[[str | bytes], Any]
+    created: type
+    updated: type
+    error: type
+    goodbye: str | None = None
+    farewell: type | None = None
+    undecodable_markers: tuple[str, ...] = ()
+
+
+class Layer(Observer, Protocol):
+    """The protocol's own part: an observer of the pump, with the core's hooks."""
+
+    def expire(self, now: float) -> tuple[list[str], float | None]:
+        """Writer thread, at each timed wake-up: frames to send and the next deadline."""
+        ...
+
+    def runs_on(self, thread: threading.Thread) -> bool:
+        """Whether ``thread`` is one the layer owns (close may be joining it)."""
+        ...
+
+    def close(self, timeout: float, error: RealtimeError | None) -> None:
+        """The session closed (``error``: the connection's, if the network ended
+        it): finish what the layer keeps open, within about ``timeout`` seconds."""
+        ...
+
+
+L = TypeVar("L", bound=Layer)
+
+
+class _SessionWatch:
+    """The session's own observer: the session id, ``session.created``, the
+    goodbye's answer, and server ``error`` events reported to ``on_error``."""
+
+    def __init__(self, callbacks: CallbackRegistry, wire: Wire) -> None:
         self._callbacks = callbacks
+        self._created_type = wire.created
+        self._updated_type = wire.updated
+        self._error_type = wire.error
+        self._farewell_type = wire.farewell
         self.session_id: str | None = None
         self.created = threading.Event()  # session.created arrived, or the session closed
         self.created_seen = False
         self.refusal: ServerError | None = None  # why a session ended before it began
+        self.answered = threading.Event()  # the goodbye was answered, or the connection ended
 
     def observe(self, event: Any) -> None:
         kind = type(event)
-        if kind is ev.SessionCreatedEvent or kind is ev.SessionUpdatedEvent:
+        if kind is self._created_type or kind is self._updated_type:
             self.session_id = event.session.id or self.session_id
-            if kind is ev.SessionCreatedEvent:
+            if kind is self._created_type:
                 self.created_seen = True
                 self.created.set()
-        elif kind is ev.ErrorEvent:
+        elif kind is self._error_type:
             server_error = ServerError.from_event(event)
             if not self.created_seen:
                 self.refusal = server_error
             self._callbacks.report_error(server_error)
+        elif kind is self._farewell_type:
+            self.answered.set()
 
     def observe_undecodable(self, raw: dict[str, Any]) -> None:
         return
 
 
 @typing.final
-class SessionCore:
+class SessionCore(Generic[L]):
     """The lifecycle of one session and its parts (see the module docs).
 
     Contract: any thread may open, close, send and read the state; the
     connection's reader calls the hooks. The session lock guards only the
     state transitions; no other lock is taken while holding it except the
     callback registry's.
+
+    Args:
+        transport: The connected transport (the core owns it from now on).
+        wire: The protocol's decoder and the events the core watches.
+        make_layer: Builds the protocol layer, given the core (whose
+            connection exists by then: the layer may keep its ``enqueue``,
+            reader thread and ``wake``).
+        callbacks: The session's callback registry.
+        buffer: Queue events for iteration (``False``: callbacks only).
+        max_frames: Frames the send queue holds before a send waits.
+        max_bytes: Bytes the send queue holds before a send waits.
+        ping_interval: Seconds of silence from the peer before a ping.
+        pong_timeout: Seconds more before the peer is declared dead (``None``: never).
+        close_timeout: Default bound of :meth:`close`, in seconds.
+        reconnect: Builds the session's reconnector, given the core (whose
+            layer exists by then); ``None``: a connection's end ends the session.
     """
 
     def __init__(
         self,
         transport: Transport,
         *,
-        options: ConversationOptions,
+        wire: Wire,
+        make_layer: Callable[[SessionCore[L]], L],
         callbacks: CallbackRegistry,
+        buffer: bool,
+        max_frames: int,
+        max_bytes: int,
         ping_interval: float,
         pong_timeout: float | None,
         close_timeout: float,
-        model: str | None,
-        reconnect: Callable[[], Transport] | None = None,
+        reconnect: Callable[[SessionCore[L]], Reconnector] | None = None,
     ) -> None:
-        self.options = options
         self.callbacks = callbacks
         self.close_timeout = close_timeout
         self.lock = threading.Lock()
         self.state = SessionState.NEW
         self.close_info: CloseInfo | None = None
         self.closed_event = threading.Event()
+        self._goodbye = wire.goodbye
         self._closer: threading.Thread | None = None  # the thread running close()
         self._end_pending = False  # closed from a callback: the reader queues the end
-        self.watch = _SessionWatch(callbacks)
-        self._ping = (ping_interval, pong_timeout)
-        self.conn = self.new_connection(transport)
-        self.layer = ConversationLayer(
-            options=options,
-            send=self.enqueue,
-            reader=self.conn.reader,
-            model=model,
-            wake=self._wake,
-        )
-        self.layer.tools._subscribe(self._tools_changed)
-        policy = options.reconnect_policy
+        self.watch = _SessionWatch(callbacks, wire)
+        self._conn_settings = (ping_interval, pong_timeout, max_frames, max_bytes)
         self.reconnector: Reconnector | None = None
-        if policy is not None and reconnect is not None:
-            self.reconnector = Reconnector(
-                self,
-                policy,
-                reconnect,
-                audio_bytes_per_second=_input_bytes_per_second(options.input_audio_format),
-            )
+        self.conn = self.new_connection(transport)
+        self.layer = make_layer(self)
+        observers: tuple[Observer, ...] = (self.watch, self.layer)
+        if reconnect is not None:
+            self.reconnector = reconnect(self)
+            observers = (*observers, self.reconnector)
         self.pump = EventPump(
-            decode=ev.decode_server_event,
+            decode=wire.decode,
             callbacks=callbacks,
-            observers=(self.watch, self.layer)
-            if self.reconnector is None
-            else (self.watch, self.layer, self.reconnector),
-            buffer=options.buffer_events,
-            undecodable_markers=_UNDECODABLE_MARKERS,
+            observers=observers,
+            buffer=buffer,
+            undecodable_markers=wire.undecodable_markers,
         )
 
     def new_connection(self, transport: Transport) -> Connection:
         """A connection over ``transport`` wired to this session (not started)."""
+        ping_interval, pong_timeout, max_frames, max_bytes = self._conn_settings
         return Connection(
             transport,
             handle_frame=self._handle_frame,
             flush=self._flush,
             on_end=self._connection_ended,
-            ping_interval=self._ping[0],
-            pong_timeout=self._ping[1],
+            ping_interval=ping_interval,
+            pong_timeout=pong_timeout,
             deadlines=self._deadlines,
-            max_frames=self.options.send_queue_size,
-            max_bytes=self.options.send_queue_bytes,
+            max_frames=max_frames,
+            max_bytes=max_bytes,
         )
 
-    def _wake(self) -> None:
+    def wake(self) -> None:
         """Wake the writer of the connection in use (a reconnection replaces it)."""
         self.conn.wake()
 
@@ -207,7 +268,10 @@ class SessionCore:
         if self.reconnector is not None:
             self.reconnector.stop(deadline)  # no new connection from now on
         conn = self.conn
-        conn.termination.record(EndCause.CLOSED_BY_APP)  # kept only if nothing ended it first
+        # Kept only if nothing ended the connection first.
+        by_app = conn.termination.record(EndCause.CLOSED_BY_APP)
+        if by_app and state is SessionState.OPEN:
+            self._say_goodbye(deadline)
         conn.shut(deadline, started=state is SessionState.OPEN)
         termination = conn.termination
         error = termination.error
@@ -232,6 +296,23 @@ class SessionCore:
             self.callbacks.report_error(error)
         self.callbacks.fire_close(self.close_info)  # exactly once, last
         _log.debug("session closed (%s)", self.close_info)
+
+    def _say_goodbye(self, deadline: float) -> None:
+        """The protocol's polite close, if it has one: send the goodbye (behind
+        what is queued) and wait, until ``deadline``, for the server's answer
+        (the last output arrives before it). Skipped before the server created
+        the session; not waited for on the reader, which delivers the answer."""
+        if self._goodbye is None or not self.watch.created_seen:
+            return
+        try:
+            self.conn.send([self._goodbye], max(deadline - time.monotonic(), 0.0))
+        except RealtimeError as exc:
+            _log.debug("goodbye not sent: %s", exc)
+            return
+        if threading.current_thread() is self.conn.reader:
+            return
+        if not self.watch.answered.wait(max(deadline - time.monotonic(), 0.0)):
+            _log.warning("the server did not answer the close in time; closing anyway")
 
     def _may_wait_for_close(self) -> bool:
         """Whether this thread can wait for another thread's close without a deadlock."""
@@ -280,9 +361,18 @@ class SessionCore:
         else:
             self.conn.send(frames, timeout)
 
-    def drained(self) -> bool:
-        """Closed, and nothing but the end is left to iterate."""
-        return self.pump.drained(self.state is SessionState.CLOSED)
+    def events(self, timeout: float | None) -> Iterator[Any]:
+        """Every event received, in order, until the end (see the facades' ``events()``)."""
+        if not self.pump.buffer:
+            raise UsageError(
+                "this session does not buffer events (buffer_events=False): use callbacks"
+            )
+        if self.pump.drained(self.state is SessionState.CLOSED):
+            error = self.terminal_error()
+            if error is not None:
+                raise error
+            raise SessionClosedError("the session is closed: there are no more events")
+        return self.pump.iterate(timeout, self.terminal_error)
 
     def terminal_error(self) -> RealtimeError | None:
         """The error the session ended with, if any."""
@@ -318,6 +408,7 @@ class SessionCore:
                 reason = "expired" if ending.cause is EndCause.EXPIRED else str(ending.error)
                 reconnector.begin(conn, reason, planned=False)
                 return
+        self.watch.answered.set()  # a close waiting for the goodbye's answer goes on
         try:
             with self.lock:
                 unexpected = self.state is SessionState.OPEN
@@ -332,8 +423,8 @@ class SessionCore:
 
     def _deadlines(self, now: float) -> float | None:
         """Writer thread, at each wake-up: every deadline of the session other
-        than liveness (response start, tool limits). Frames it produces are
-        queued past the send limit: the writer cannot wait for itself."""
+        than liveness (the layer's: response start, tool limits). Frames it
+        produces are queued past the send limit: the writer cannot wait for itself."""
         frames, due = self.layer.expire(now)
         if frames:
             try:
@@ -345,19 +436,3 @@ class SessionCore:
             if rollover is not None and (due is None or rollover < due):
                 due = rollover
         return due
-
-    def _tools_changed(self) -> None:
-        """A tool was registered or removed: send the new list if the session is open."""
-        if self.state is not SessionState.OPEN:
-            return  # before opening, the client sends them with the first configuration
-        tools = self.layer.tools_config()
-        update = ev.SessionUpdateEvent(session=ev.RealtimeSessionConfig(tools=tools))
-        try:
-            self.enqueue([encode_event(update)])
-        except SessionClosedError:
-            _log.debug("tools changed while the session was closing; not sent")
-
-
-def _input_bytes_per_second(fmt: ev.AudioFormat | None) -> int:
-    """Bytes per second of the input audio: 48,000 for 24 kHz PCM16, 8,000 for G.711."""
-    return 8000 if isinstance(fmt, (ev.AudioPCMU, ev.AudioPCMA)) else 48000

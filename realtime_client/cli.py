@@ -1,4 +1,4 @@
-"""The ``realtime-client`` command: demo, talk, chat, transcribe, serve, devices.
+"""The ``realtime-client`` command: demo, talk, chat, transcribe, translate, serve, devices.
 
 Every subcommand that talks to a model runs against OpenAI when
 ``OPENAI_API_KEY`` is set (or ``--online``), and against the built-in offline
@@ -11,86 +11,141 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
+import math
 import os
 import sys
-import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib import resources
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, NoReturn
 
-from . import __version__
+from . import __version__, _cli_translate
 from . import events as ev
+from ._cli_support import (
+    _answer_sink,
+    _audio_format,
+    _check_key,
+    _check_open,
+    _client,
+    _device,
+    _options,
+    _print_transcripts,
+    _status,
+)
 from .errors import AudioError, RealtimeError, UsageError
-
-if TYPE_CHECKING:
-    from .audio import Speaker, WavSink
-    from .client import ConversationClient
-    from .session import ConversationSession
 
 __all__ = ["build_parser", "main"]
 
-_OFFLINE_KEY = "offline-demo-key"
 _FORMATS = {"pcm": "audio/pcm", "pcmu": "audio/pcmu", "pcma": "audio/pcma"}
+_LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+_EXTRA_OF = {"websockets": "testing", "numpy": "testing", "sounddevice": "audio", "soxr": "audio"}
+"""The extra that brings each optional module (NumPy in the audio package says so itself)."""
+
+CONVERSATION_MODEL = "gpt-realtime"
+"""The default model of demo, talk and chat."""
+TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
+"""The default model of transcribe."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line: ``realtime-client CMD: error: ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _add_model_options(parser: argparse.ArgumentParser, *, model: str) -> None:
+    """The options of a subcommand that talks to a model, with its own default model.
+
+    Each subcommand adds its own ``--model`` (never through a shared parent parser,
+    whose one Action object every subcommand would share, defaults included).
+    """
+    parser.add_argument("--model", default=model, help="model (default: %(default)s)")
+    parser.add_argument("--voice", help="output voice, e.g. marin or cedar")
+    parser.add_argument("--instructions", help="system instructions for the model")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--offline", action="store_true", help="use the built-in offline server")
+    where.add_argument("--online", action="store_true", help="use OpenAI (needs OPENAI_API_KEY)")
+
+
+def _add_device_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input-device", help="microphone: index or name (default: system)")
+    parser.add_argument("--output-device", help="speaker: index or name (default: system)")
+    parser.add_argument("--list-devices", action="store_true", help="list devices and exit")
+    parser.add_argument(
+        "--format", choices=sorted(_FORMATS), default="pcm", help="wire audio format"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command's argument parser."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="realtime-client",
         description="A synchronous client for the OpenAI Realtime API, with an offline server.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    logs = parser.add_mutually_exclusive_group()
+    logs.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log the library's steps on stderr (-v: info, -vv: debug)",
+    )
+    logs.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=sorted(_LOG_LEVELS),
+        help="log level on stderr (default: warning; info for serve)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    model = argparse.ArgumentParser(add_help=False)
-    model.add_argument("--model", default="gpt-realtime", help="model (default: %(default)s)")
-    model.add_argument("--voice", help="output voice, e.g. marin or cedar")
-    model.add_argument("--instructions", help="system instructions for the model")
-    where = model.add_mutually_exclusive_group()
-    where.add_argument("--offline", action="store_true", help="use the built-in offline server")
-    where.add_argument("--online", action="store_true", help="use OpenAI (needs OPENAI_API_KEY)")
-
-    devices = argparse.ArgumentParser(add_help=False)
-    devices.add_argument("--input-device", help="microphone: index or name (default: system)")
-    devices.add_argument("--output-device", help="speaker: index or name (default: system)")
-    devices.add_argument("--list-devices", action="store_true", help="list devices and exit")
-    devices.add_argument(
-        "--format", choices=sorted(_FORMATS), default="pcm", help="wire audio format"
-    )
-
-    demo = sub.add_parser(
-        "demo", parents=[model], help="speak a question to the model and play the answer"
-    )
+    demo = sub.add_parser("demo", help="speak a question to the model and play the answer")
+    _add_model_options(demo, model=CONVERSATION_MODEL)
     demo.add_argument("--output", metavar="FILE", help="write the answer to this WAV file")
     demo.add_argument("--question", metavar="WAV", help="ask this recording instead")
-    demo.add_argument("--timeout", type=float, default=60.0, help="seconds (default: 60)")
+    demo.add_argument(
+        "--timeout", type=_positive, default=60.0, help="seconds (default: %(default)s)"
+    )
 
-    talk = sub.add_parser("talk", parents=[model, devices], help="live voice conversation")
+    talk = sub.add_parser("talk", help="live voice conversation")
+    _add_model_options(talk, model=CONVERSATION_MODEL)
+    _add_device_options(talk)
     talk.add_argument(
         "--push-to-talk", action="store_true", help="press Enter to start and stop speaking"
     )
     talk.add_argument("--semantic-vad", action="store_true", help="semantic instead of server VAD")
+    talk.add_argument(
+        "--no-echo-cancellation",
+        dest="echo_cancellation",
+        action="store_false",
+        help="do not remove the speaker's echo from the microphone (on by default when the "
+        "aec extra is installed)",
+    )
 
-    chat = sub.add_parser("chat", parents=[model], help="text conversation in the terminal")
+    chat = sub.add_parser("chat", help="text conversation in the terminal")
+    _add_model_options(chat, model=CONVERSATION_MODEL)
     chat.add_argument("--audio", action="store_true", help="also speak the answers")
     chat.add_argument("--output", metavar="FILE", help="with --audio: write audio to this WAV")
 
-    transcribe = sub.add_parser(
-        "transcribe", parents=[model, devices], help="live transcription of the mic or a file"
-    )
+    transcribe = sub.add_parser("transcribe", help="live transcription of the mic or a file")
+    _add_model_options(transcribe, model=TRANSCRIPTION_MODEL)
+    _add_device_options(transcribe)
     transcribe.add_argument("--file", metavar="WAV", help="transcribe this file")
-    transcribe.set_defaults(model="gpt-4o-mini-transcribe")
 
-    serve = sub.add_parser("serve", help="run the offline Realtime server")
+    serve = sub.add_parser(
+        "serve", help="run the offline Realtime server (each client names its model)"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=0, help="port (default: any free one)")
-    serve.add_argument("--api-key", help="the only API key accepted (default: any)")
+    serve.add_argument("--port", type=_port, default=0, help="port (default: any free one)")
+    serve.add_argument("--api-key", help="the only API key accepted (default: any, or none)")
     serve.add_argument(
         "--speed", type=_serve_speed, default=1.0, help="faster than real time by (> 0)"
     )
 
     sub.add_parser("devices", help="list audio devices")
+    _cli_translate.register(sub, _add_device_options)
     return parser
 
 
@@ -101,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    _setup_logging(args)
     command = _COMMANDS[args.command]
     try:
         if getattr(args, "list_devices", False):
@@ -113,136 +169,59 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"realtime-client {args.command}: {exc}", file=sys.stderr)
         return 1
     except ImportError as exc:  # an optional dependency of this subcommand is missing
-        missing = exc.name or str(exc)
-        print(
-            f"realtime-client {args.command}: needs {missing!r}, which is not installed: "
-            "pip install 'realtime-client[audio,testing]'",
-            file=sys.stderr,
-        )
+        print(f"realtime-client {args.command}: {_missing_extra(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("", file=sys.stderr)
         return 130
 
 
-# --- connections ---------------------------------------------------------------------
+def _missing_extra(exc: ImportError) -> str:
+    """What is missing and the exact ``pip install`` that brings it."""
+    if "pip install" in str(exc):  # the package's own message names its extra
+        return str(exc)
+    missing = exc.name or str(exc)
+    extra = _EXTRA_OF.get(missing.partition(".")[0], "audio,testing")
+    return f"needs {missing!r}, which is not installed: pip install 'realtime-client[{extra}]'"
 
 
-def _check_key(args: argparse.Namespace) -> None:
-    """Fail early, before any device opens, when --online has no key to use."""
-    if getattr(args, "online", False) and not os.environ.get("OPENAI_API_KEY"):
-        raise UsageError("--online needs an API key: export OPENAI_API_KEY=sk-...")
+def _setup_logging(args: argparse.Namespace) -> None:
+    """Log on stderr at the level asked (``-v``/``--log-level``), else warnings only.
 
-
-@contextlib.contextmanager
-def _client(args: argparse.Namespace, *, offline_default: bool) -> Iterator[ConversationClient]:
-    """A client for OpenAI or for an offline server that lives as long as the block."""
-    from .client import ConversationClient
-
-    key = os.environ.get("OPENAI_API_KEY")
-    offline = args.offline or (not args.online and (offline_default or not key))
-    if not offline:
-        _check_key(args)
-        yield ConversationClient()
-        return
-    from .testing import FakeRealtimeServer
-
-    _status("using the built-in offline server (no API key needed)")
-    with FakeRealtimeServer(
-        speed=getattr(args, "server_speed", 1.0),
-        transcribe=getattr(args, "server_transcript", None),
-    ) as server:
-        yield ConversationClient(base_url=server.base_url, api_key=_OFFLINE_KEY)
-
-
-def _options(args: argparse.Namespace, **overrides: Any) -> Any:
-    """Options from ``--instructions`` and ``--voice`` (when given) and ``overrides``.
-
-    An override of None is kept: ``turn_detection=None`` means manual turns, while
-    leaving it out keeps the server's default (server VAD).
+    ``serve`` logs at info by default: one line per connection opened and closed.
+    Without either option, ``OPENAI_LOG`` applies as in the library.
     """
-    from . import ConversationOptions
-
-    given = {"instructions": args.instructions, "voice": args.voice}
-    settings: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
-    settings.update(overrides)
-    return ConversationOptions(**settings)
-
-
-def _audio_format(name: str) -> ev.AudioPCM | ev.AudioPCMU | ev.AudioPCMA:
-    if name == "audio/pcmu":
-        return ev.AudioPCMU()
-    if name == "audio/pcma":
-        return ev.AudioPCMA()
-    return ev.AudioPCM(rate=24000)
-
-
-def _device(value: str | None) -> int | str | None:
-    return int(value) if value is not None and value.isdigit() else value
-
-
-def _status(text: str) -> None:
-    print(f"[{text}]", file=sys.stderr, flush=True)
-
-
-def _check_open(session: ConversationSession) -> None:
-    """Raise the error that ended the session, if the session ended on its own."""
-    if not session.closed:
+    name = args.log_level or {0: None, 1: "info"}.get(args.verbose, "debug")
+    if name is None and args.command == "serve":
+        name = "info"
+    if name is None:
         return
-    session.wait_closed(10)  # a closing session is closed within its close timeout
-    info = session.close_info
-    if info is not None and info.error is not None:
-        raise info.error
-    raise RealtimeError("the server ended the session")
+    logging.basicConfig(
+        stream=sys.stderr, format="[%(asctime)s %(levelname)s %(name)s] %(message)s"
+    )
+    logging.getLogger("realtime_client").setLevel(_LOG_LEVELS[name])
 
 
-def _print_transcripts(session: ConversationSession, out: TextIO) -> None:
-    """Show both sides of the conversation as they arrive."""
-
-    def user(event: ev.ConversationItemInputAudioTranscriptionCompletedEvent) -> None:
-        print(f"you: {event.transcript.strip()}", file=out, flush=True)
-
-    def started(event: ev.ResponseCreatedEvent) -> None:
-        print("assistant: ", end="", file=out, flush=True)
-
-    def delta(event: ev.ResponseOutputAudioTranscriptDeltaEvent) -> None:
-        print(event.delta, end="", file=out, flush=True)
-
-    def text(event: ev.ResponseOutputTextDeltaEvent) -> None:
-        print(event.delta, end="", file=out, flush=True)
-
-    def done(event: ev.ResponseDoneEvent) -> None:
-        status = event.response.status
-        suffix = f" [{status}]" if status not in (None, "completed") else ""
-        print(suffix, file=out, flush=True)
-
-    def error(event: ev.ErrorEvent) -> None:
-        _status(f"server error: {event.error.message}")
-
-    session.on(ev.ConversationItemInputAudioTranscriptionCompletedEvent, user)
-    session.on(ev.ResponseCreatedEvent, started)
-    session.on(ev.ResponseOutputAudioTranscriptDeltaEvent, delta)
-    session.on(ev.ResponseOutputTextDeltaEvent, text)
-    session.on(ev.ResponseDoneEvent, done)
-    session.on(ev.ErrorEvent, error)
+def _port(text: str) -> int:
+    """``--port``: 0 (any free port) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 to 65535, not {port}")
+    return port
 
 
-def _open_sink(
-    args: argparse.Namespace, wire: str, output: str | None
-) -> tuple[Speaker | WavSink, str | None]:
-    """The speaker, or a WAV file when asked or when there is no speaker."""
-    from .audio import Speaker, WavSink
-
-    if output is None:
-        try:
-            return Speaker(
-                wire_format=wire, device=_device(getattr(args, "output_device", None))
-            ), None
-        except AudioError as exc:
-            handle, output = tempfile.mkstemp(prefix="realtime-client-answer-", suffix=".wav")
-            os.close(handle)
-            _status(f"no speaker ({exc}); writing the audio to a file instead")
-    return WavSink(output, wire_format=wire), output
+def _positive(text: str) -> float:
+    """A number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < math.inf:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text}")
+    return value
 
 
 # --- commands --------------------------------------------------------------------------
@@ -281,36 +260,37 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         )
         # The offline server cannot recognise speech: tell it what the bundled question says.
         args.server_transcript = BUNDLED_QUESTION
-    sink, written = _open_sink(args, "audio/pcm", args.output)
-    args.server_speed = 1.0 if written is None else 20.0  # a file need not wait for real time
     answered = threading.Event()
-    try:
-        with question as path, _client(args, offline_default=True) as client:
-            source = WavSource(path, realtime=True, pad_ms=1000)
+    with question as path:
+        source = WavSource(path, realtime=True, pad_ms=1000)  # a bad file fails here, first
+        with _answer_sink(args, "audio/pcm", args.output) as (sink, written):
+            # a file need not wait for real time
+            args.server_speed = 1.0 if written is None else 20.0
             options = _options(
                 args,
                 output_modalities=["audio"],
                 turn_detection=ev.ServerVad(),
-                input_transcription=ev.InputTranscription(model="gpt-4o-mini-transcribe"),
+                input_transcription=ev.InputTranscription(model=TRANSCRIPTION_MODEL),
             )
-            with client.start_conversation(model=args.model, options=options) as session:
+            with (
+                _client(args, offline_default=True) as client,
+                client.start_conversation(model=args.model, options=options) as session,
+            ):
                 _print_transcripts(session, sys.stdout)
                 session.on(ev.ResponseDoneEvent, lambda _e: answered.set())
                 _status(f"speaking the question ({source.duration_s:.1f} s of audio)")
                 with VoiceBridge(session, source=source, sink=sink):
                     if not answered.wait(args.timeout):
-                        raise RealtimeError(f"no answer within {args.timeout:.0f} s")
+                        raise RealtimeError(f"no answer within {args.timeout:g} s")
                     if isinstance(sink, Speaker) and not sink.wait_idle(args.timeout):
                         raise AudioError("playback did not finish")
-    finally:
-        sink.close()
     if written is not None:
         print(f"answer audio written to {os.path.abspath(written)}")
     return 0
 
 
 def _cmd_talk(args: argparse.Namespace) -> int:
-    from .audio import Microphone, Speaker, VoiceBridge
+    from .audio import Microphone, Speaker, VoiceBridge, echo_cancellation_available
 
     wire = _FORMATS[args.format]
     fmt = _audio_format(wire)
@@ -323,7 +303,7 @@ def _cmd_talk(args: argparse.Namespace) -> int:
         turn_detection=vad,
         input_audio_format=fmt,
         output_audio_format=fmt,
-        input_transcription=ev.InputTranscription(model="gpt-4o-mini-transcribe"),
+        input_transcription=ev.InputTranscription(model=TRANSCRIPTION_MODEL),
         reconnect=True,  # a long voice conversation outlives drops and the session limit
     )
     with (
@@ -333,8 +313,13 @@ def _cmd_talk(args: argparse.Namespace) -> int:
         client.start_conversation(model=args.model, options=options) as session,
     ):
         _print_transcripts(session, sys.stdout)
+        cancel_echo = args.echo_cancellation and echo_cancellation_available()
         with VoiceBridge(
-            session, source=mic, sink=speaker, push_to_talk=args.push_to_talk
+            session,
+            source=mic,
+            sink=speaker,
+            push_to_talk=args.push_to_talk,
+            echo_cancellation=cancel_echo,
         ) as bridge:
             if args.push_to_talk:
                 _status("press Enter to talk, Enter again to send; Ctrl-D or Ctrl-C quits")
@@ -347,7 +332,12 @@ def _cmd_talk(args: argparse.Namespace) -> int:
                         bridge.begin_turn()
                         _status("listening... (Enter to send)")
             else:
-                _status("listening: just speak (use headphones); Ctrl-C quits")
+                _status(
+                    "listening: just speak (echo cancellation on); Ctrl-C quits"
+                    if cancel_echo
+                    else "listening: just speak (use headphones, or install "
+                    "'realtime-client[aec]' for echo cancellation); Ctrl-C quits"
+                )
                 session.wait_closed()  # only the server ends it: Ctrl-C is the way out
             _check_open(session)  # the server ending the conversation is a failure
     return 0
@@ -356,34 +346,35 @@ def _cmd_talk(args: argparse.Namespace) -> int:
 def _cmd_chat(args: argparse.Namespace) -> int:
     _check_key(args)
     modalities = ["audio"] if args.audio else ["text"]
-    sink, written = _open_sink(args, "audio/pcm", args.output) if args.audio else (None, None)
+    answers: Any = (  # text-only chat needs no audio packages
+        _answer_sink(args, "audio/pcm", args.output)
+        if args.audio
+        else contextlib.nullcontext((None, None))
+    )
     turn_done = threading.Event()
-    try:
-        with (
-            _client(args, offline_default=False) as client,
-            client.start_conversation(
-                model=args.model, options=_options(args, output_modalities=modalities)
-            ) as session,
-        ):
-            _print_transcripts(session, sys.stdout)
-            session.on(ev.ResponseDoneEvent, lambda _e: turn_done.set())
-            playing: Any = contextlib.nullcontext()
-            if sink is not None:  # text-only chat needs no audio packages
-                from .audio import VoiceBridge
-
-                playing = VoiceBridge(session, sink=sink)
-            with playing:
-                _status("type a message and press Enter; Ctrl-D quits")
-                for line in sys.stdin:
-                    if not line.strip():
-                        continue
-                    turn_done.clear()
-                    session.send_text(line.strip())
-                    if not turn_done.wait(120):
-                        raise RealtimeError("no answer within 120 s")
-    finally:
+    with (
+        answers as (sink, written),
+        _client(args, offline_default=False) as client,
+        client.start_conversation(
+            model=args.model, options=_options(args, output_modalities=modalities)
+        ) as session,
+    ):
+        _print_transcripts(session, sys.stdout)
+        session.on(ev.ResponseDoneEvent, lambda _e: turn_done.set())
+        playing: Any = contextlib.nullcontext()
         if sink is not None:
-            sink.close()
+            from .audio import VoiceBridge
+
+            playing = VoiceBridge(session, sink=sink)
+        with playing:
+            _status("type a message and press Enter; Ctrl-D quits")
+            for line in sys.stdin:
+                if not line.strip():
+                    continue
+                turn_done.clear()
+                session.send_text(line.strip())
+                if not turn_done.wait(120):
+                    raise RealtimeError("no answer within 120 s")
     if written is not None:
         print(f"answer audio written to {os.path.abspath(written)}")
     return 0
@@ -464,9 +455,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     def ready(url: str) -> None:
         print(url, flush=True)  # the base URL, ws://HOST:PORT/v1, alone on stdout's first line
-        _status(f"connect with ConversationClient(base_url={url!r}, api_key=...); Ctrl-C stops")
+        key = "the key given to --api-key" if args.api_key is not None else "no key needed"
+        _status(f"connect with OPENAI_BASE_URL={url} (or base_url=); {key}; Ctrl-C stops")
 
-    serve_forever(args.host, args.port, ready=ready, api_key=args.api_key, speed=args.speed)
+    try:
+        serve_forever(args.host, args.port, ready=ready, api_key=args.api_key, speed=args.speed)
+    except OSError as exc:  # the address is taken, or not one of this machine's
+        reason = exc.strerror or str(exc)
+        raise RealtimeError(f"cannot listen on {args.host}:{args.port}: {reason}") from exc
     return 0
 
 
@@ -477,4 +473,5 @@ _COMMANDS = {
     "transcribe": _cmd_transcribe,
     "serve": _cmd_serve,
     "devices": _cmd_devices,
+    "translate": _cli_translate.cmd_translate,
 }

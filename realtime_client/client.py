@@ -19,11 +19,20 @@ import attrs
 
 from . import events as ev
 from ._callbacks import CloseInfo
+from ._calls import CallAnswer, create_call
 from ._checks import check_callable, check_instance, check_seconds, check_text, encode_event
 from ._config import ConversationOptions, Endpoint, HeaderSource, azure_endpoint, openai_endpoint
 from ._converter import converter
-from ._rest import ClientSecret, RestClient
+from ._rest import ClientSecret, RestClient, TranslationClientSecret
 from ._retry import connect_with_retries
+from ._translation_setup import (
+    DEFAULT_TRANSLATION_MODEL,
+    NoiseReductionArg,
+    TranscriptionArg,
+    check_language,
+    check_model,
+    initial_update,
+)
 from ._transport import Transport, WebSocketTransport
 from .conversation import ConversationState
 from .session import (
@@ -33,8 +42,16 @@ from .session import (
     ConversationSession,
     start_session,
 )
+from .translation import TranslationSession, open_translation
 
-__all__ = ["ClientSecret", "ConversationClient", "ConversationOptions", "TransportFactory"]
+__all__ = [
+    "CallAnswer",
+    "ClientSecret",
+    "ConversationClient",
+    "ConversationOptions",
+    "TransportFactory",
+    "TranslationClientSecret",
+]
 
 _log = logging.getLogger("realtime_client")
 
@@ -51,13 +68,14 @@ class ConversationClient:
 
     Args:
         api_key: The API key (or an ephemeral ``ek_...`` secret). Default: the
-            ``OPENAI_API_KEY`` environment variable.
+            ``OPENAI_API_KEY`` environment variable. Without a key (or a
+            ``token_provider``) a client for OpenAI raises :class:`UsageError` here.
         base_url: The API base, ``wss://api.openai.com/v1`` by default or from
             ``OPENAI_BASE_URL`` (``https://`` is accepted and turned into
             ``wss://``); ``/realtime`` is appended. Plain ``ws://`` only to a
             loopback address when credentials are sent.
-        organization: Sent as ``OpenAI-Organization``.
-        project: Sent as ``OpenAI-Project``.
+        organization: Sent as ``OpenAI-Organization``. Default: ``OPENAI_ORG_ID``.
+        project: Sent as ``OpenAI-Project``. Default: ``OPENAI_PROJECT_ID``.
         safety_identifier: Sent as ``OpenAI-Safety-Identifier``.
         headers: Extra headers, or a callable returning them, called at each
             connect and request (for tokens that expire).
@@ -228,10 +246,14 @@ class ConversationClient:
     # --- sessions ------------------------------------------------------------------------------
 
     def _connect(
-        self, params: Mapping[str, str | None], *, max_retries: int | None = None
+        self,
+        params: Mapping[str, str | None],
+        path: str = "/realtime",
+        *,
+        max_retries: int | None = None,
     ) -> Transport:
         """The one connection factory: a handshake, retried while it fails transiently."""
-        url = self._endpoint.url("/realtime", params)
+        url = self._endpoint.url(path, params)
         parts = urlsplit(url)
         target = f"{parts.scheme}://{parts.netloc}{parts.path}"  # never the query
 
@@ -417,6 +439,66 @@ class ConversationClient:
             call_id=call_id,
         )
 
+    def start_translation(
+        self,
+        *,
+        language: str,
+        model: str = DEFAULT_TRANSLATION_MODEL,
+        input_transcription: TranscriptionArg = None,
+        noise_reduction: NoiseReductionArg = None,
+        accumulate: bool = True,
+        buffer_events: bool = True,
+        on_error: Callable[[BaseException], object] | None = None,
+        on_close: Callable[[CloseInfo], object] | None = None,
+    ) -> TranslationSession:
+        """Open a live speech translation session (``/realtime/translations``).
+
+        Send audio with :meth:`~realtime_client.translation.TranslationSession.send_audio`;
+        translated speech and transcripts stream back. Arguments are checked
+        before anything connects.
+
+        Args:
+            language: The target language, for example ``"es"``.
+            model: The translation model (fixed for the session).
+            input_transcription: A transcription model name (or a
+                ``TranslationTranscription``) to also get the source transcript.
+            noise_reduction: ``"near_field"``, ``"far_field"`` or a ``NoiseReduction``.
+            accumulate: Keep the whole transcripts and translated audio on the session.
+            buffer_events: Queue events for iteration (``False``: callbacks only).
+            on_error: Called with every error the session reports.
+            on_close: Called once when the session has closed.
+
+        Raises:
+            ValueError: An argument is not valid; nothing was connected.
+            AuthenticationError: The credentials were refused.
+            ConnectError: The connection or handshake failed otherwise.
+            RealtimeTimeoutError: The handshake or ``session.created`` took too long.
+
+        .. versionadded:: 0.3
+        """
+        check_callable("on_error", on_error)
+        check_callable("on_close", on_close)
+        update = initial_update(
+            language=check_language(language),
+            input_transcription=input_transcription,
+            noise_reduction=noise_reduction,
+        )
+        assert update is not None  # the language is always set
+        params = {"model": check_model(model)}
+        return open_translation(
+            lambda: self._connect(params, "/realtime/translations"),
+            model=model,
+            update=update,
+            connect_timeout=self._connect_timeout,
+            accumulate=accumulate,
+            buffer_events=buffer_events,
+            on_error=on_error,
+            on_close=on_close,
+            ping_interval=self._ping_interval,
+            pong_timeout=self._pong_timeout,
+            close_timeout=self._close_timeout,
+        )
+
     # --- REST ----------------------------------------------------------------------------------
 
     def create_client_secret(
@@ -437,6 +519,60 @@ class ConversationClient:
             ValueError: ``expires_after_seconds`` is out of range.
         """
         return self._rest.create_client_secret(session, expires_after_seconds)
+
+    def create_translation_client_secret(
+        self,
+        *,
+        model: str = DEFAULT_TRANSLATION_MODEL,
+        language: str | None = None,
+        input_transcription: TranscriptionArg = None,
+        noise_reduction: NoiseReductionArg = None,
+        expires_after_seconds: int | None = None,
+    ) -> TranslationClientSecret:
+        """Create an ephemeral key for a translation session on another device.
+
+        Args:
+            model: The translation model.
+            language: The target language bound to the key.
+            input_transcription: As for :meth:`start_translation`.
+            noise_reduction: As for :meth:`start_translation`.
+            expires_after_seconds: Lifetime, 10 to 7200 s.
+
+        Raises:
+            APIError: The server refused.
+            ValueError: An argument is not valid (nothing was sent).
+
+        .. versionadded:: 0.3
+        """
+        settings = initial_update(
+            language=language,
+            input_transcription=input_transcription,
+            noise_reduction=noise_reduction,
+        )
+        audio = settings.session.audio if settings is not None else None
+        return self._rest.create_translation_client_secret(
+            check_model(model), audio, expires_after_seconds
+        )
+
+    def create_call(
+        self, *, sdp: str, session: ev.RealtimeSessionConfig | None = None
+    ) -> CallAnswer:
+        """Create a WebRTC call from a browser's SDP offer (``POST /realtime/calls``).
+
+        Relay the offer, return :attr:`CallAnswer.sdp` to the browser, then
+        :meth:`attach_call` with :attr:`CallAnswer.call_id` to control the call.
+
+        Args:
+            sdp: The browser's SDP offer.
+            session: The call's session configuration.
+
+        Raises:
+            ValueError: ``sdp`` is not an SDP offer (nothing was sent).
+            APIError: The server refused, or answered without SDP or a call id.
+
+        .. versionadded:: 0.3
+        """
+        return create_call(self._rest, sdp, session)
 
     def accept_call(self, call_id: str, *, session: ev.RealtimeSessionConfig) -> None:
         """Accept an incoming SIP call with this session configuration.

@@ -55,6 +55,11 @@ class MessageKind(enum.Enum):
     """A piece of the transcript of the model's audio: see ``transcript``."""
     INPUT_TRANSCRIPT = "input_transcript"
     """The finished transcript of the user's audio: see ``input_transcript``."""
+    INPUT_TRANSCRIPT_DELTA = "input_transcript_delta"
+    """A piece of the source transcript of a translation session: see ``input_transcript``.
+
+    .. versionadded:: 0.3
+    """
     FUNCTION_CALL = "function_call"
     """The model called a function and its arguments are complete: see ``function_call``."""
     ITEM_ADDED = "item_added"

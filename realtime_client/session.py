@@ -2,7 +2,8 @@
 
 The parts, each owning its own state, wired by
 :class:`~realtime_client._session_core.SessionCore` (the lifecycle
-``NEW -> OPEN -> CLOSING -> CLOSED`` and the one close path):
+``NEW -> OPEN -> CLOSING -> CLOSED`` and the one close path, shared with
+:class:`~realtime_client.TranslationSession`):
 
 * a :class:`~realtime_client._connection.Connection`: the transport, the
   reader and writer threads, the send queue and the one termination record;
@@ -35,7 +36,8 @@ from ._checks import check_callable, check_instance, check_seconds, check_text, 
 from ._config import ConversationOptions
 from ._frames import append_frame, append_frames
 from ._responses import ResponseHandle
-from ._session_core import SessionCore, SessionState
+from ._session_conversation import conversation_core
+from ._session_core import SessionState
 from ._transport import Transport
 from ._turns import Turn
 from .conversation import ConversationState
@@ -126,7 +128,7 @@ class ConversationSession:
             self._callbacks.on_error(on_error)
         if on_close is not None:
             self._callbacks.on_close(on_close)
-        self._core = core = SessionCore(
+        self._core = core = conversation_core(
             transport,
             options=options,
             callbacks=self._callbacks,
@@ -326,16 +328,7 @@ class ConversationSession:
                 remained to read.
             UsageError: The session was made with ``buffer_events=False``.
         """
-        if not self._pump.buffer:
-            raise UsageError(
-                "this session does not buffer events (buffer_events=False): use callbacks"
-            )
-        if self._core.drained():
-            error = self._core.terminal_error()
-            if error is not None:
-                raise error
-            raise SessionClosedError("the session is closed: there are no more events")
-        return self._pump.iterate(timeout, self._core.terminal_error)
+        return self._core.events(timeout)
 
     def __iter__(self) -> Iterator[ev.ServerEvent | ev.UnknownServerEvent]:
         """Same as :meth:`events` without a timeout."""

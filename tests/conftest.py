@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 
@@ -9,6 +10,9 @@ import jsonschema
 import pytest
 
 from tests.schema_validation import load_validators
+
+REQUIRE_AUDIO = os.environ.get("REALTIME_REQUIRE_AUDIO") == "1"
+"""Set by .ci/run once it has started the virtual devices: an audio test must not skip."""
 
 THREAD_PREFIX = "realtime-"
 JOIN_GRACE = 5.0
@@ -34,3 +38,14 @@ def no_leaked_threads() -> Iterator[None]:
 def validators() -> dict[str, jsonschema.Draft202012Validator]:
     """Validators for every event type, from the vendored official schemas."""
     return load_validators()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """With REALTIME_REQUIRE_AUDIO=1, a skipped audio test is a failure that gives the reason."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if REQUIRE_AUDIO and report.skipped and item.get_closest_marker("audio") is not None:
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"audio test skipped although REALTIME_REQUIRE_AUDIO=1: {reason}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ._bridge import AudioSink, AudioSource, BridgeSession, VoiceBridge
 from ._devices import pcm16_level_dbfs
+from ._echo import EchoCancellation, EchoCanceller, EchoStats, echo_cancellation_available
 from ._format import WIRE_FORMATS, WireFormat, wire_format
 from ._g711 import decode_alaw, decode_ulaw, encode_alaw, encode_ulaw
 from ._microphone import Microphone
@@ -29,6 +30,9 @@ __all__ = [
     "AudioSource",
     "AudioStream",
     "BridgeSession",
+    "EchoCancellation",
+    "EchoCanceller",
+    "EchoStats",
     "Microphone",
     "PlaybackEvent",
     "PlaybackFinished",
@@ -44,6 +48,7 @@ __all__ = [
     "decode_alaw",
     "decode_ulaw",
     "encode_alaw",
+    "echo_cancellation_available",
     "encode_ulaw",
     "list_devices",
     "pcm16_level_dbfs",

@@ -11,7 +11,10 @@ from typing import Any, Protocol, final
 
 from .. import events as ev
 from ..errors import RealtimeError, SendQueueFullError, SessionClosedError
+from ._echo import EchoCancellation, EchoCanceller
+from ._microphone import Microphone
 from ._playback import PlaybackPosition
+from ._speaker import Speaker
 
 __all__ = ["AudioSink", "AudioSource", "BridgeSession", "VoiceBridge"]
 
@@ -102,8 +105,21 @@ class VoiceBridge:
             input only.
         push_to_talk: Manual turns instead of voice activity detection.
         on_source_end: Called once (on the bridge's thread) when the source runs out.
+        echo_cancellation: Remove the speaker's echo from the microphone's audio
+            before it is sent (WebRTC's AEC3; the ``aec`` extra): True, or an
+            :class:`EchoCancellation` with noise suppression and the high-pass
+            filter set. Needs a :class:`Microphone` source and a
+            :class:`Speaker` sink: the speaker's blocks, timed by PortAudio,
+            are the canceller's reference. See :attr:`echo_canceller`.
+
+    Raises:
+        AudioError: ``echo_cancellation`` is set and the ``aec`` extra is not installed.
+        TypeError: ``echo_cancellation`` is set and the source is not a
+            :class:`Microphone` or the sink not a :class:`Speaker`.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+       ``echo_cancellation``.
     """
 
     def __init__(
@@ -114,7 +130,9 @@ class VoiceBridge:
         sink: AudioSink | None = None,
         push_to_talk: bool = False,
         on_source_end: Callable[[], None] | None = None,
+        echo_cancellation: bool | EchoCancellation = False,
     ) -> None:
+        self._echo = _echo_canceller(echo_cancellation, source, sink)
         self._session = session
         self._source = source
         self._sink = sink
@@ -142,6 +160,11 @@ class VoiceBridge:
         session.on(ev.InputAudioBufferSpeechStartedEvent, self._on_speech_started)
 
     @property
+    def echo_canceller(self) -> EchoCanceller | None:
+        """The echo canceller (for its :attr:`~EchoCanceller.stats`), if it is on."""
+        return self._echo
+
+    @property
     def talking(self) -> bool:
         """True between :meth:`begin_turn` and :meth:`end_turn` (push-to-talk)."""
         return self._talking
@@ -154,6 +177,7 @@ class VoiceBridge:
 
     def start(self) -> None:
         """Start the sink, the source and the streaming of the source's audio."""
+        self._attach_echo(self._echo if not self._closed.is_set() else None)
         if self._sink is not None:
             self._sink.start()
         source = self._source
@@ -174,6 +198,7 @@ class VoiceBridge:
     def close(self, timeout: float = 2.0) -> None:
         """Stop streaming the source and ignore further session events. Idempotent."""
         self._closed.set()
+        self._attach_echo(None)
         if self._pushing:
             self._pushing = False
             connect = getattr(self._source, "connect", None)
@@ -184,6 +209,15 @@ class VoiceBridge:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+
+    def _attach_echo(self, canceller: EchoCanceller | None) -> None:
+        """Hand the speaker's blocks and the microphone's to ``canceller`` (None: stop)."""
+        if self._echo is None:
+            return
+        if isinstance(self._sink, Speaker):
+            self._sink._set_echo_canceller(canceller)
+        if isinstance(self._source, Microphone):
+            self._source._set_echo_canceller(canceller)
 
     def __enter__(self) -> VoiceBridge:
         self.start()
@@ -338,3 +372,24 @@ class VoiceBridge:
                 self._on_source_end()
             except Exception:
                 _log.exception("on_source_end callback failed")
+
+
+def _echo_canceller(
+    setting: bool | EchoCancellation, source: AudioSource | None, sink: AudioSink | None
+) -> EchoCanceller | None:
+    """The canceller ``echo_cancellation=setting`` asks for, checked before anything starts."""
+    options: object = EchoCancellation() if setting is True else setting
+    if options is False:
+        return None
+    if not isinstance(options, EchoCancellation):
+        kind = type(options).__name__
+        raise TypeError(f"echo_cancellation must be a bool or an EchoCancellation, got {kind}")
+    if not isinstance(source, Microphone) or not isinstance(sink, Speaker):
+        raise TypeError(
+            "echo cancellation needs a Microphone source and a Speaker sink (the speaker's "
+            f"device blocks are its reference), got source={type(source).__name__} and "
+            f"sink={type(sink).__name__}"
+        )
+    return EchoCanceller(
+        options, sample_rate=source.wire_format.sample_rate, far_rate=sink.device_rate
+    )

@@ -7,11 +7,13 @@ import logging
 import math
 import queue
 import threading
+import time as _time
 from collections.abc import Callable
 from typing import Any, final
 
 from ..errors import AudioError
 from ._devices import format_named, pcm16_level_dbfs, rates_to_try
+from ._echo import EchoCanceller
 from ._format import WireFormat
 from ._resample import StreamResampler
 from ._stream import StreamFactory, open_stream, sounddevice_stream
@@ -99,6 +101,7 @@ class Microphone:
         self._last_chunk = b""  # measured on demand by level_dbfs, not per chunk
         self._consumer: Callable[[bytes], None] | None = None
         self._backlog = False  # blocks queued for read() wait for the new consumer
+        self._echo: EchoCanceller | None = None
         self.dropped_blocks = 0
         self.input_overflows = 0
         self.consumer_errors = 0
@@ -257,6 +260,14 @@ class Microphone:
             chunk = bytes(len(chunk))
         return self._format.encode(chunk)
 
+    def _adc_time(self, time: Any, frames: int) -> float:
+        """When the block's first sample left the ADC, on the monotonic clock."""
+        adc = getattr(time, "inputBufferAdcTime", None)
+        now = getattr(time, "currentTime", None)
+        if adc and now:
+            return _time.monotonic() - float(now - adc)
+        return _time.monotonic() - frames / self._rate
+
     def _deliver(self, consumer: Callable[[bytes], None], chunk: bytes) -> None:
         try:
             consumer(chunk)
@@ -264,18 +275,31 @@ class Microphone:
             self.consumer_errors += 1
             _log.exception("the microphone's consumer failed; the chunk was lost")
 
+    def _set_echo_canceller(self, canceller: EchoCanceller | None) -> None:
+        """Clean the chunks handed to the consumer (see :meth:`connect`) with ``canceller``."""
+        self._echo = canceller
+
     def _callback(self, indata: Any, frames: int, time: Any, status: Any) -> None:
-        if status and getattr(status, "input_overflow", False):
+        overflow = bool(status and getattr(status, "input_overflow", False))
+        if overflow:
             self.input_overflows += 1
         block = bytes(indata)
         consumer = self._consumer
         if consumer is not None:
+            echo = self._echo
             if self._backlog:  # recorded before connect(): oldest first, once
                 self._backlog = False
                 with contextlib.suppress(queue.Empty):
                     while queued := self._blocks.get_nowait():
                         self._pending += self._resampler.process(queued)
-            self._pending += self._resampler.process(block)
+            pcm = self._resampler.process(block)
+            if echo is not None:
+                try:
+                    pcm = echo.near(pcm, self._adc_time(time, frames), discontinuity=overflow)
+                except Exception:  # keep recording, without the canceller
+                    self._echo = None
+                    _log.exception("echo cancellation failed and is now off")
+            self._pending += pcm
             while len(self._pending) >= self._chunk_bytes:
                 self._deliver(consumer, self._next_chunk())
             return

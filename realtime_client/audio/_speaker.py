@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time as _time
 from collections.abc import Callable
 from typing import Any, final
 
 from ..errors import AudioError
 from ._devices import format_named, rates_to_try
+from ._echo import EchoCanceller
 from ._format import WireFormat
 from ._playback import PlaybackBuffer, PlaybackEvent, PlaybackFinished, PlaybackPosition
 from ._resample import StreamResampler
@@ -112,6 +114,8 @@ class Speaker:
             target=self._notify_loop, name=f"realtime-speaker-{next(_numbers)}", daemon=True
         )
         self._notifier_started = False
+        self._echo: EchoCanceller | None = None
+        self._echo_jump = False  # the reference's next block does not follow on
         self.output_underflows = 0
 
     def __repr__(self) -> str:
@@ -269,6 +273,7 @@ class Speaker:
                 position = self._buf.interrupt(now if flush else None)
                 self._resampler.flush()
             if flush:
+                self._echo_jump = True  # what the device held was dropped
                 self._restart_locked()
         return position
 
@@ -302,18 +307,34 @@ class Speaker:
         with self._idle:
             return self._idle.wait_for(lambda: not self._buf.playing, timeout)
 
+    def _set_echo_canceller(self, canceller: EchoCanceller | None) -> None:
+        """Give every block handed to the device to ``canceller`` as its reference."""
+        self._echo = canceller
+
     def _callback(self, outdata: Any, frames: int, time: Any, status: Any) -> None:
         if status and getattr(status, "output_underflow", False):
             self.output_underflows += 1
+            self._echo_jump = True
         buffer = self._buffer
         if buffer is None:  # a fake stream calling back during construction
             outdata[:] = bytes(len(outdata))
             return
-        buffer.fill(
-            outdata,
-            getattr(time, "outputBufferDacTime", None),
-            getattr(time, "currentTime", None),
-        )
+        dac = getattr(time, "outputBufferDacTime", None)
+        now = getattr(time, "currentTime", None)
+        buffer.fill(outdata, dac, now)
+        echo = self._echo
+        if echo is not None:
+            # On the monotonic clock, which the microphone's times share.
+            if dac and now:
+                dac_time = _time.monotonic() + (dac - now)
+            else:
+                dac_time = _time.monotonic() + (self.output_latency_s or 0.0)
+            jump, self._echo_jump = self._echo_jump, False
+            try:
+                echo.far(outdata, dac_time, discontinuity=jump)
+            except Exception:  # keep playing, without feeding the canceller
+                self._echo = None
+                _log.exception("echo cancellation's reference failed and is now off")
 
     def _notify_loop(self) -> None:
         events = self._buf.events

@@ -21,9 +21,10 @@ __all__ = [
     "sounddevice_stream",
 ]
 
-_INSTALL_HINT = (
-    "install the audio extra and PortAudio: pip install 'realtime-client[audio]' "
-    "and apt-get install libportaudio2 (macOS: brew install portaudio)"
+_INSTALL_HINT = "install the audio extra: pip install 'realtime-client[audio]'"
+_PORTAUDIO_HINT = (  # the extra is there (sounddevice imported): only the system library lacks
+    "install the PortAudio system library: apt-get install libportaudio2 (Debian, Ubuntu) "
+    "or brew install portaudio (macOS)"
 )
 
 
@@ -75,7 +76,7 @@ def import_sounddevice() -> Any:
         raise AudioError(f"sounddevice is not installed: {_INSTALL_HINT}") from exc
     except OSError as exc:  # "PortAudio library not found"
         raise AudioError(
-            f"the PortAudio library could not be loaded ({exc}): {_INSTALL_HINT}"
+            f"the PortAudio library could not be loaded ({exc}): {_PORTAUDIO_HINT}"
         ) from exc
     return sounddevice
 

@@ -46,7 +46,8 @@ def read_wav(path: str | os.PathLike[str], *, sample_rate: int | None = None) ->
             width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
             frames = wav.readframes(wav.getnframes())
     except (OSError, EOFError, wave.Error) as exc:
-        raise AudioError(f"cannot read WAV file {os.fspath(path)!r}: {exc}") from exc
+        reason = str(exc) or "it ends inside its header"  # EOFError has no message
+        raise AudioError(f"cannot read WAV file {os.fspath(path)!r}: {reason}") from exc
     if width != 2:
         raise AudioError(
             f"WAV file {os.fspath(path)!r} has {8 * width}-bit samples; "

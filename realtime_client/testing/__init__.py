@@ -53,5 +53,15 @@ def __getattr__(name: str) -> Any:
     if name == "FakeTransport":
         return importlib.import_module(f"{__name__}._fake_transport").FakeTransport
     if name in _SERVER_NAMES:
-        return getattr(importlib.import_module(f"{__name__}._server"), name)
+        try:
+            server = importlib.import_module(f"{__name__}._server")
+        except ImportError as exc:
+            if exc.name not in ("websockets", "numpy"):
+                raise
+            raise ModuleNotFoundError(
+                f"realtime_client.testing.{name} needs {exc.name}, which is not installed: "
+                "pip install 'realtime-client[testing]'",
+                name=exc.name,
+            ) from exc
+        return getattr(server, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,6 +22,15 @@ DELTA = {
 }
 
 
+def _json_error(text: str) -> str:
+    """The json module's own message for ``text`` (its wording differs between Pythons)."""
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        return str(exc)
+    raise AssertionError(f"{text[:20]!r}... is valid JSON")
+
+
 def with_(base: dict[str, object], **changes: object) -> str:
     return json.dumps({**base, **changes})
 
@@ -70,7 +79,7 @@ BAD_SERVER_FRAMES = [
     ),
     pytest.param(
         '{"type": "x", "n": ' + "9" * 5000 + "}",
-        "server frame is not valid JSON: Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits; use sys.set_int_max_str_digits() to increase the limit",
+        "server frame is not valid JSON: " + _json_error("9" * 5000),
         id="huge-int",
     ),
     pytest.param(

@@ -21,8 +21,18 @@ def _handshake_error(url: str, headers: list[str]) -> websocket.WebSocketBadStat
 
 
 class TestHandshake:
-    def test_missing_key_is_401_with_json_body(self, server: FakeRealtimeServer) -> None:
-        """No Authorization header: HTTP 401 and an OpenAI-style JSON error body."""
+    def test_no_key_is_accepted_unless_one_is_expected(self, server: FakeRealtimeServer) -> None:
+        """A server not given api_key opens a session for a client that sends no key."""
+        ws = websocket.create_connection(server.url, timeout=5)
+        try:
+            assert "session.created" == json.loads(ws.recv())["type"]
+        finally:
+            ws.close()
+
+    def test_missing_key_is_401_with_json_body(self, make_server) -> None:
+        """No Authorization header when a key is expected: HTTP 401 and an OpenAI-style
+        JSON error body."""
+        server = make_server(api_key="sk-right")
         err = _handshake_error(server.url, [])
         assert 401 == err.status_code
         body = json.loads(err.resp_body)

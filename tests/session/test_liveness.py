@@ -1,11 +1,13 @@
 """Liveness on real sockets: a peer that stops reading and answering is found
 within ping_interval + pong_timeout, idle or streaming, and every consumer hears
-of it as ConnectionClosedError; no send blocks past that bound."""
+of it as ConnectionClosedError; no send blocks past that bound. Conversation and
+translation sessions alike (they share the core)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -123,3 +125,73 @@ class TestLivePeer:
             assert SessionState.OPEN == session.state
             session.close()
             assert session.close_info.error is None  # type: ignore[union-attr]
+
+
+TRANSLATION_CREATED = {
+    "type": "session.created",
+    "event_id": "ev_0",
+    "session": {"type": "translation", "id": "sess_t", "model": "m", "expires_at": 1, "audio": {}},
+}
+
+
+def _half_open_translator(peer: RawPeer) -> Callable[[PeerConnection], None]:
+    """A translation server that creates the session, then never reads or answers again."""
+
+    def handler(connection: PeerConnection) -> None:
+        connection.send_event(TRANSLATION_CREATED)
+        peer.release.wait(WAIT * 4)
+
+    return handler
+
+
+class TestTranslationSessionLiveness:
+    def test_detected_while_streaming_and_reported_everywhere(self):
+        """A translation peer that stops reading while the app streams audio with
+        timeout=None is found within ping_interval + pong_timeout (plus slack): the
+        stuck sender, the iterator and on_close get ConnectionClosedError, and close
+        does not wait for a session.closed the dead peer will never send."""
+        closes: list[CloseInfo] = []
+        with RawPeer(lambda c: None, rcvbuf=4096, greet=False) as peer:
+            peer._handler = _half_open_translator(peer)
+            session = _client(peer).start_translation(
+                language="es", model="m", on_close=closes.append
+            )
+            started = time.monotonic()
+            outcome: list[BaseException] = []
+
+            def stream() -> None:
+                chunk = bytes(256 * 1024)
+                try:
+                    for _ in range(2000):  # bounded: far more than every buffer holds
+                        session.send_audio(chunk)  # timeout=None: must still come back
+                except BaseException as exc:
+                    outcome.append(exc)
+
+            sender = threading.Thread(target=stream, name="test-streamer")
+            sender.start()
+            assert session.wait_closed(BOUND + SLACK + WAIT)
+            elapsed = time.monotonic() - started
+            sender.join(WAIT)
+            assert not sender.is_alive()
+            assert elapsed < BOUND + SLACK, elapsed
+            error = session.close_info.error  # type: ignore[union-attr]
+            assert isinstance(error, ConnectionClosedError)
+            assert "connection is dead" in str(error)
+            assert [True] == [isinstance(e, ConnectionClosedError) for e in outcome]
+            assert [error] == [c.error for c in closes]
+            with pytest.raises(ConnectionClosedError):
+                list(session.events(timeout=WAIT))
+            assert SessionState.CLOSED == session.state
+
+    def test_detected_while_idle(self):
+        """Idle, a translation session finds the same peer by its unanswered ping."""
+        with RawPeer(lambda c: None, greet=False) as peer:
+            peer._handler = _half_open_translator(peer)
+            session = _client(peer).start_translation(language="es", model="m")
+            started = time.monotonic()
+            assert session.wait_closed(BOUND + SLACK + WAIT)
+            assert time.monotonic() - started < BOUND + SLACK
+            error = session.close_info.error  # type: ignore[union-attr]
+            assert isinstance(error, ConnectionClosedError)
+            with pytest.raises(ConnectionClosedError):
+                list(session.events(timeout=WAIT))

@@ -81,3 +81,32 @@ def callbacks(session: ConversationSession) -> None:
 
 def errors_share_a_root(exc: Exception) -> bool:
     return isinstance(exc, RealtimeError) and realtime_client.__version__ != ""
+
+
+def translate(client: ConversationClient, chunks: list[bytes]) -> tuple[str, bytes]:
+    from realtime_client import CallAnswer, TranslationClientSecret, TranslationSession
+    from realtime_client.events import translation as tev
+
+    session: TranslationSession
+    with client.start_translation(
+        language="es", input_transcription="gpt-4o-transcribe"
+    ) as session:
+
+        @session.on(tev.SessionOutputTranscriptDeltaEvent)
+        def show(event: tev.SessionOutputTranscriptDeltaEvent) -> None:
+            print(event.delta, end="")
+
+        for chunk in chunks:
+            session.send_audio(chunk)
+        session.update(language="fr", noise_reduction="far_field")
+        for event in session.events(timeout=1):
+            match event:
+                case tev.SessionOutputAudioDeltaEvent(delta=audio, elapsed_ms=ms):
+                    print(len(audio), ms)
+                case tev.SessionClosedEvent():
+                    break
+        session.close()
+        secret: TranslationClientSecret = client.create_translation_client_secret(language="es")
+        call: CallAnswer = client.create_call(sdp="v=0\r\n")
+        print(secret.expires_at, call.call_id)
+        return session.target_transcript, session.translated_audio

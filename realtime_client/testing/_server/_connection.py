@@ -561,7 +561,7 @@ class FakeConnection:
                 self._sent_close = (protocol.close_sent.code, protocol.close_sent.reason)
         if self._sent_close is not None:  # the server closed first: report what it sent
             code, reason = self._sent_close
-        self._close_code = code if code is not None else 1006
+        self._close_code = int(code) if code is not None else 1006
         self._close_reason = reason
         sender: Literal["client", "server"] = (
             "server" if (self._server_closed or by_server) else "client"

@@ -80,7 +80,7 @@ def check_request(
 
     Args:
         request: The client's HTTP upgrade request.
-        api_key: The one key accepted, or None to accept any non-empty key.
+        api_key: The one key accepted, or None to accept any key or none.
         delay: Seconds to hold the handshake before answering (fault injection).
         stopping: Set when the server stops; it cuts the delay short.
     """
@@ -89,11 +89,17 @@ def check_request(
     path, query = parse_path(request.path)
     if path not in PATHS:
         return _json_response(404, "Not Found", f"Invalid URL (GET {path})", code="unknown_url")
+    if api_key is None:  # no key to check: any key, or none, is accepted
+        return _check_intent(query)
     key = _bearer(request)
     if key is None:
         return _json_response(401, "Unauthorized", _MISSING_KEY, code="missing_api_key")
-    if api_key is not None and not hmac.compare_digest(key.encode(), api_key.encode()):
+    if not hmac.compare_digest(key.encode(), api_key.encode()):
         return _json_response(401, "Unauthorized", _WRONG_KEY, code="invalid_api_key")
+    return _check_intent(query)
+
+
+def _check_intent(query: dict[str, str]) -> Response | None:
     intent = query.get("intent")
     if intent is not None and intent != "transcription":
         return _json_response(

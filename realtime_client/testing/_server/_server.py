@@ -10,10 +10,11 @@ import secrets
 import socket
 import threading
 import time
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
 
@@ -22,11 +23,13 @@ from ._config import DEFAULT_MODEL, initial_realtime_session, initial_transcript
 from ._connection import FakeConnection
 from ._handshake import check_request, parse_path, rename_thread
 from ._handshake_faults import FailureKind, HandshakeFaults
+from ._http import CallRecord, RestRoutes
 from ._record import TrafficEntry, load_traffic
 from ._replies import Responder
 from ._session import SessionLogic
 from ._settings import ServerSettings, Transcriber
 from ._speech import SpeechEngine
+from ._translation import TranslationService
 
 if TYPE_CHECKING:
     from websockets.http11 import Request, Response
@@ -142,6 +145,10 @@ class FakeRealtimeServer:
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self._translations = TranslationService(
+            settings=self._settings, replay=self._replay, recording_tag=self._recording_tag
+        )
+        self._rest = RestRoutes(self._settings)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -166,6 +173,8 @@ class FakeRealtimeServer:
                 ping_interval=None,
                 close_timeout=_CLOSE_TIMEOUT,
                 compression=None,
+                # A factory, not a class: websockets only calls it (see _http.py).
+                create_connection=typing.cast(Any, self._rest.create_connection),
             )
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
@@ -198,8 +207,18 @@ class FakeRealtimeServer:
         # websockets' shutdown() closes connections without a time limit: a send
         # blocked on a client that never reads holds the lock its close() needs.
         # So it runs on a thread of its own, and is unblocked by aborting below.
+        with self._lock:
+            opened = list(self._sockets)
+
+        def shut_down() -> None:
+            # websockets < 17 (the last for Python 3.10 is 16.1) leaves connections open
+            # at shutdown(); 17 closes them with 1001 too, and a second close is a no-op.
+            for websocket in opened:
+                websocket.close(1001)
+            server.shutdown()
+
         closer = threading.Thread(
-            target=server.shutdown, name=f"realtime-server-stop-{self._number}", daemon=True
+            target=shut_down, name=f"realtime-server-stop-{self._number}", daemon=True
         )
         closer.start()
         closer.join(min(_CLOSE_TIMEOUT, timeout / 2))
@@ -211,6 +230,7 @@ class FakeRealtimeServer:
         threads: list[threading.Thread | None] = [closer, thread]
         for connection in self.connections:
             threads.extend(connection._threads)
+        threads.extend(self._translations.threads)
         for each in threads:
             if each is not None and each is not threading.current_thread():
                 each.join(max(0.0, deadline - time.monotonic()))
@@ -259,6 +279,22 @@ class FakeRealtimeServer:
         .. versionadded:: 0.1
         """
         return self._recording_tag
+
+    @property
+    def translations(self) -> TranslationService:
+        """The translation endpoint (``/v1/realtime/translations``): its connections.
+
+        .. versionadded:: 0.3
+        """
+        return self._translations
+
+    @property
+    def calls(self) -> dict[str, CallRecord]:
+        """The WebRTC calls created with ``POST /v1/realtime/calls``, by id (a copy).
+
+        .. versionadded:: 0.3
+        """
+        return self._rest.calls
 
     @property
     def connections(self) -> list[FakeConnection]:
@@ -334,6 +370,8 @@ class FakeRealtimeServer:
             return attrs.evolve(failure, kind=503).response()  # never reaches the client
         if failure is not None:
             return failure.response()
+        if TranslationService.handles(request.path):
+            return self._translations.check_request(request)
         return check_request(
             request,
             api_key=self._settings.api_key,
@@ -344,9 +382,12 @@ class FakeRealtimeServer:
     def _handle(self, websocket: ServerConnection) -> None:
         from websockets.exceptions import ConnectionClosed
 
+        assert websocket.request is not None
+        if TranslationService.handles(websocket.request.path):
+            rename_thread(websocket, f"realtime-server-translation-{self._number}")
+            return self._translations.handle(websocket)
         index = next(self._connection_numbers)
         rename_thread(websocket, f"realtime-server-conn-{self._number}-{index}")
-        assert websocket.request is not None
         _, query = parse_path(websocket.request.path)
         connection = FakeConnection(
             index=index,
@@ -373,6 +414,12 @@ class FakeRealtimeServer:
         with self._lock:
             self._connections.append(connection)
             self._lock.notify_all()
+        wants = (
+            "transcription"
+            if query.get("intent")
+            else f"model {query.get('model') or DEFAULT_MODEL}"
+        )
+        log.info("connection %d opened from %s: %s", index, _peer(websocket), wants)
         if self._on_connect is not None:
             try:
                 self._on_connect(connection)
@@ -403,6 +450,13 @@ class FakeRealtimeServer:
             worker.join(_CLOSE_TIMEOUT * 2)
             self._save(connection)
             connection.mark_closed()
+            log.info(
+                "connection %d closed: %d events in, %d out, close code %d",
+                index,
+                len(connection.received),
+                len(connection.sent),
+                connection.close_code,
+            )
 
     def _save(self, connection: FakeConnection) -> None:
         if self._settings.record_dir is None:
@@ -413,6 +467,11 @@ class FakeRealtimeServer:
             connection.save(target)
         except OSError:
             log.exception("could not save the recording of connection %d", connection.index)
+
+
+def _peer(websocket: ServerConnection) -> str:
+    address = websocket.remote_address
+    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
 
 
 def _abort(websocket: ServerConnection) -> None:
@@ -438,7 +497,7 @@ def serve_forever(
         ready: Called once with the base URL (``ws://HOST:PORT/v1``) when the
             server accepts connections.
         stop_event: Stops the server when set; None runs until interrupted.
-        api_key: The only key accepted; None accepts any key.
+        api_key: The only key accepted; None accepts any key, or none.
         speed: How much faster than real time responses stream.
 
     .. versionadded:: 0.1

@@ -1,0 +1,424 @@
+"""Acoustic echo cancellation between the speaker and the microphone (WebRTC AEC3).
+
+The canceller is WebRTC's audio processing module (AEC3, plus its noise
+suppressor and high-pass filter), through the ``pywebrtc-audio`` wheel (the
+``aec`` extra). docs/audio.md compares it with SpeexDSP and LiveKit's build
+of the same module on this project's echo rig.
+
+What this module adds is the time alignment. The speaker's device callback
+hands :meth:`EchoCanceller.far` each block it gives the device, with the time
+its first sample reaches the DAC; the microphone's callback hands
+:meth:`EchoCanceller.near` each block it recorded, with the time its first
+sample left the ADC (both on :func:`time.monotonic`'s clock). The reference is
+kept in a ring indexed by that time, so the near-end frame recorded at time
+``t`` is paired with what the speaker played at ``t`` (plus a small lead,
+because an echo can only come after the sound that caused it); AEC3's own
+delay estimator then finds the acoustic delay of the room. Audio the speaker
+handed over but dropped unplayed (a barge-in aborts the stream) is
+overwritten by what the restarted stream plays at the same time.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any, final
+
+import attrs
+
+from ..errors import AudioError
+from ._numpy import np, npt
+from ._resample import StreamResampler
+
+__all__ = [
+    "AEC_HINT",
+    "EchoCancellation",
+    "EchoCanceller",
+    "EchoStats",
+    "echo_cancellation_available",
+]
+
+AEC_HINT = "install the aec extra: pip install 'realtime-client[aec]'"
+_RING_SECONDS = 4.0  # reference kept; far more than device latency plus the room's delay
+_OFF_BLOCKS = 3  # timestamps beyond the tolerance this many blocks in a row: follow them
+_SETTLE_BLOCKS = 8  # after placing a stream by one timestamp, the next ones refine it
+_SETTLE_MIN = 1e-3  # seconds: a refinement smaller than this is left alone
+_LEVEL_FRAMES = 30000  # per-10 ms levels kept for levels(): five minutes
+
+
+@final
+@attrs.frozen(kw_only=True)
+class EchoCancellation:
+    """Options of the microphone's audio processor (``VoiceBridge(echo_cancellation=...)``).
+
+    Echo cancellation is always on; the other stages of the same WebRTC module
+    are options.
+
+    Attributes:
+        noise_suppression: WebRTC's noise suppressor after the echo canceller.
+            It adds about 6 ms to the microphone path (measured in docs/audio.md).
+        noise_suppression_level: 0 to 3 (about 6, 12, 18 and 21 dB of suppression).
+        high_pass: Remove rumble below about 80 Hz first (WebRTC's high-pass filter).
+        echo_delay_ms: Where AEC3 starts looking for the echo: its delay after
+            the sound left the speaker, beyond the latencies PortAudio reports
+            (the sound's flight, latency the drivers do not report). AEC3
+            finds and tracks the real delay by itself; a good start shortens
+            the first second, before it has, when echo can leak through.
+        reference_lead_ms: How far ahead of the microphone's time the speaker's
+            reference is taken, so that timing errors never put the reference
+            after its echo. AEC3 finds the rest of the delay by itself.
+        timing_tolerance_ms: The sample count of each stream is trusted over
+            its timestamps, which jitter (through PulseAudio by up to 20 ms
+            here). The alignment jumps to the timestamps when the stream
+            reports lost samples or restarts, or when they stay more than
+            this far from the count for three blocks in a row (two clocks
+            drifting apart).
+
+    .. versionadded:: 0.2
+    """
+
+    noise_suppression: bool = False
+    noise_suppression_level: int = attrs.field(default=1)
+    high_pass: bool = True
+    echo_delay_ms: float = 20.0
+    reference_lead_ms: float = 20.0
+    timing_tolerance_ms: float = 40.0
+
+    @noise_suppression_level.validator
+    def _check_level(self, _attribute: Any, value: int) -> None:
+        if value not in (0, 1, 2, 3):
+            raise ValueError(f"noise_suppression_level must be 0, 1, 2 or 3, got {value!r}")
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 <= self.echo_delay_ms <= 500:
+            raise ValueError(
+                f"echo_delay_ms must be between 0 and 500, got {self.echo_delay_ms!r}"
+            )
+        if not 0 <= self.reference_lead_ms <= 200:
+            raise ValueError(
+                f"reference_lead_ms must be between 0 and 200, got {self.reference_lead_ms!r}"
+            )
+        if not 0 < self.timing_tolerance_ms <= 500:
+            raise ValueError(
+                f"timing_tolerance_ms must be above 0 and at most 500, got "
+                f"{self.timing_tolerance_ms!r}"
+            )
+
+
+@final
+@attrs.frozen(kw_only=True)
+class EchoStats:
+    """Running totals of an :class:`EchoCanceller`.
+
+    Attributes:
+        frames: 10 ms frames processed.
+        far_blocks: Speaker blocks received as the reference.
+        resyncs: Times the reference or the microphone alignment jumped to the
+            device timestamps (a restarted stream, a lost block, clock drift).
+        missing_reference_frames: Frames processed while the speaker had
+            handed nothing for their time (silence was used as the reference).
+
+    .. versionadded:: 0.2
+    """
+
+    frames: int
+    far_blocks: int
+    resyncs: int
+    missing_reference_frames: int
+
+
+class _Timeline:
+    """Where each block of one stream starts, in sample times (seconds x rate).
+
+    The sample count is exact and the device timestamps jitter, so a block
+    starts where the previous one ended. Timestamps place the stream at its
+    first block and after a discontinuity (lost samples, a restart), or when
+    they stay beyond ``tolerance`` of the count for a few blocks (two clocks
+    drifting apart); since one timestamp can be off by several milliseconds,
+    the median deviation of the next few blocks then corrects the placement once.
+    """
+
+    def __init__(self, tolerance: int, rate: int) -> None:
+        self._tolerance = tolerance
+        self.next: int | None = None
+        self.jumps = 0
+        self._off = 0
+        self._settling: list[int] | None = None
+        self._min_shift = round(_SETTLE_MIN * rate)
+
+    def place(self, stamp: int, count: int, *, discontinuity: bool) -> int:
+        """The start of a block of ``count`` samples whose timestamp says ``stamp``."""
+        expected = self.next
+        if expected is None or discontinuity:
+            start = stamp
+            if expected is not None and stamp != expected:
+                self.jumps += 1
+            self._settling = []
+            self._off = 0
+        else:
+            deviation = stamp - expected
+            start = expected
+            if abs(deviation) > self._tolerance:
+                self._off += 1
+                if self._off >= _OFF_BLOCKS:  # not jitter: follow the timestamps
+                    start, self._off, self._settling = stamp, 0, []
+                    self.jumps += 1
+            else:
+                self._off = 0
+                settling = self._settling
+                if settling is not None:
+                    settling.append(deviation)
+                    if len(settling) >= _SETTLE_BLOCKS:
+                        self._settling = None
+                        shift = sorted(settling)[len(settling) // 2]
+                        if abs(shift) >= self._min_shift:
+                            start += shift
+        self.next = start + count
+        return start
+
+
+def echo_cancellation_available() -> bool:
+    """True when the ``aec`` extra (``pywebrtc-audio``) is installed and loads."""
+    try:
+        _load_webrtc()
+    except AudioError:
+        return False
+    return True
+
+
+def _load_webrtc() -> Any:
+    try:
+        import pywebrtc_audio
+    except ImportError as exc:
+        raise AudioError(f"echo cancellation needs pywebrtc-audio: {AEC_HINT}") from exc
+    except OSError as exc:  # a wheel that does not load on this platform
+        raise AudioError(f"pywebrtc-audio does not load here ({exc}): {AEC_HINT}") from exc
+    return pywebrtc_audio
+
+
+@final
+class EchoCanceller:
+    """Removes the speaker's echo from the microphone's audio.
+
+    Created by :class:`VoiceBridge` when ``echo_cancellation`` is set; the
+    speaker's callback calls :meth:`far` and the microphone's :meth:`near`.
+    Both run in the audio callbacks, take a lock only to copy a block, and never wait.
+
+    Args:
+        options: The processing stages.
+        sample_rate: The rate of the microphone audio given to :meth:`near`
+            (the microphone's wire rate): the canceller runs at it.
+        far_rate: The rate of the speaker blocks given to :meth:`far` (the
+            speaker's device rate); resampled to ``sample_rate`` when it differs.
+
+    Raises:
+        AudioError: The ``aec`` extra is not installed.
+        ValueError: A rate is not a positive multiple of 100 Hz.
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(
+        self, options: EchoCancellation, *, sample_rate: int, far_rate: int | None = None
+    ) -> None:
+        far_rate = sample_rate if far_rate is None else far_rate
+        for name, rate in (("sample_rate", sample_rate), ("far_rate", far_rate)):
+            if rate <= 0 or rate % 100:
+                raise ValueError(f"{name} must be a positive multiple of 100 Hz, got {rate}")
+        webrtc = _load_webrtc()
+        self._options = options
+        self._rate = sample_rate
+        self._frame = sample_rate // 100
+        self._processor = webrtc.AudioProcessor(
+            sample_rate=sample_rate,
+            num_channels=1,
+            echo_cancellation=True,
+            noise_suppression=options.noise_suppression,
+            ns_level=options.noise_suppression_level,
+            high_pass_filter=options.high_pass,
+            stream_delay_ms=round(options.reference_lead_ms + options.echo_delay_ms),
+        )
+        self._far_resampler = (
+            None
+            if far_rate == sample_rate
+            else StreamResampler(in_rate=far_rate, out_rate=sample_rate)
+        )
+        self._lead = round(options.reference_lead_ms * sample_rate / 1000)
+        self._tolerance = round(options.timing_tolerance_ms * sample_rate / 1000)
+        size = 1 << math.ceil(math.log2(_RING_SECONDS * sample_rate))
+        self._ring = np.zeros(size, dtype=np.int16)
+        self._mask = size - 1
+        self._lock = threading.Lock()
+        # Sample times (seconds x rate) on the monotonic clock: the ring holds the
+        # reference for [_valid_from, _head); the timelines place each block.
+        self._head: int | None = None
+        self._valid_from = 0
+        self._far_line = _Timeline(self._tolerance, sample_rate)
+        self._near_line = _Timeline(self._tolerance, sample_rate)
+        self._pending = np.zeros(0, dtype=np.int16)  # near samples short of a whole frame
+        self._frames = 0
+        self._far_blocks = 0
+        self._missing = 0
+        self._levels = np.zeros((_LEVEL_FRAMES, 3), dtype=np.float64)
+        self._level_count = 0
+
+    def __repr__(self) -> str:
+        return f"<EchoCanceller rate={self._rate} {self._options!r}>"
+
+    @property
+    def options(self) -> EchoCancellation:
+        """The processing stages."""
+        return self._options
+
+    @property
+    def sample_rate(self) -> int:
+        """The rate it runs at (the microphone's wire rate)."""
+        return self._rate
+
+    @property
+    def stats(self) -> EchoStats:
+        """Running totals (frames processed, alignment jumps)."""
+        return EchoStats(
+            frames=self._frames,
+            far_blocks=self._far_blocks,
+            resyncs=self._far_line.jumps + self._near_line.jumps,
+            missing_reference_frames=self._missing,
+        )
+
+    def levels(self) -> npt.NDArray[np.float64]:
+        """Per 10 ms frame, oldest first (the last five minutes at most).
+
+        Returns:
+            An array of shape (frames, 3): the frame's end time (monotonic clock,
+            seconds), its power before processing and after it (mean square of
+            the samples as fractions of full scale). ERLE over a stretch where
+            only the speaker sounds is ``10*log10(sum(before) / sum(after))``.
+        """
+        with self._lock:
+            count = self._level_count
+            if count <= _LEVEL_FRAMES:
+                return self._levels[:count].copy()
+            start = count % _LEVEL_FRAMES
+            return np.concatenate([self._levels[start:], self._levels[:start]])
+
+    def far(self, block: Any, dac_time: float, *, discontinuity: bool = False) -> None:
+        """Note a block the speaker handed to its device (the echo's reference).
+
+        Args:
+            block: Mono PCM16 at ``far_rate`` (bytes or a buffer).
+            dac_time: When its first sample reaches the DAC, on the monotonic clock.
+            discontinuity: The stream lost samples or restarted since the last
+                block: place this one by ``dac_time``, not by the count.
+        """
+        if self._far_resampler is not None:
+            # The resampler's few milliseconds of delay fall inside the reference lead.
+            data = self._far_resampler.process(bytes(block))
+            samples = np.frombuffer(data, dtype=np.int16)
+        else:
+            samples = np.frombuffer(block, dtype=np.int16)
+        count = len(samples)
+        if not count:
+            return
+        stamp = round(dac_time * self._rate)
+        with self._lock:
+            self._far_blocks += 1
+            head = self._head
+            start = self._far_line.place(stamp, count, discontinuity=discontinuity)
+            if head is None:
+                self._valid_from = start
+            elif start > head:  # a gap (stream stopped, block lost): silence there
+                self._clear(head, start)
+            # Behind the head: the device dropped what it held (abort); the new
+            # block's audio replaces it, and nothing beyond it counts.
+            self._write(start, samples)
+            self._head = start + count
+            self._valid_from = max(self._valid_from, self._head - len(self._ring))
+
+    def near(self, pcm: bytes, adc_time: float, *, discontinuity: bool = False) -> bytes:
+        """Cancel the echo in a block from the microphone.
+
+        Args:
+            pcm: Mono PCM16 at ``sample_rate``.
+            adc_time: When its first sample left the ADC, on the monotonic clock.
+            discontinuity: The stream lost samples since the last block: place
+                this one by ``adc_time``, not by the count.
+
+        Returns:
+            The cleaned audio: whole 10 ms frames (a remainder waits for the
+            next block), about 9 ms later than the input (AEC3's own delay;
+            6 ms more with noise suppression).
+        """
+        samples = np.frombuffer(pcm, dtype=np.int16)
+        stamp = round(adc_time * self._rate)
+        start = self._near_line.place(stamp, len(samples), discontinuity=discontinuity)
+        start -= len(self._pending)  # the remainder of the last block comes first
+        data = np.concatenate([self._pending, samples]) if len(self._pending) else samples
+        usable = len(data) // self._frame * self._frame
+        self._pending = data[usable:].copy()
+        if not usable:
+            return b""
+        near = data[:usable]
+        reference = self._reference(start + self._lead, usable)
+        out = self._processor.process(near, reference)
+        self._record_levels(near, out, adc_time + usable / self._rate)
+        self._frames += usable // self._frame
+        return bytes(out.astype(np.int16, copy=False).data)
+
+    # -- the ring ----------------------------------------------------------------------
+
+    def _write(self, start: int, samples: npt.NDArray[np.int16]) -> None:
+        """Copy ``samples`` to sample times [start, start + len). Holds ``_lock``."""
+        count = len(samples)
+        if count > len(self._ring):
+            samples = samples[-len(self._ring) :]
+            start += count - len(self._ring)
+            count = len(samples)
+        first = start & self._mask
+        take = min(count, len(self._ring) - first)
+        self._ring[first : first + take] = samples[:take]
+        if take < count:
+            self._ring[: count - take] = samples[take:]
+
+    def _clear(self, start: int, end: int) -> None:
+        """Zero sample times [start, end). Holds ``_lock``."""
+        start = max(start, end - len(self._ring))
+        if end > start:
+            self._write(start, np.zeros(end - start, dtype=np.int16))
+
+    def _reference(self, start: int, count: int) -> npt.NDArray[np.int16]:
+        """The reference for sample times [start, start + count); silence where there is none."""
+        out = np.zeros(count, dtype=np.int16)
+        with self._lock:
+            head = self._head
+            if head is None:
+                self._missing += count // self._frame
+                return out
+            low = max(start, self._valid_from, head - len(self._ring))
+            high = min(start + count, head)
+            if high <= low:
+                self._missing += count // self._frame
+                return out
+            first = low & self._mask
+            take = min(high - low, len(self._ring) - first)
+            out[low - start : low - start + take] = self._ring[first : first + take]
+            if take < high - low:
+                out[low - start + take : high - start] = self._ring[: high - low - take]
+        return out
+
+    def _record_levels(
+        self, near: npt.NDArray[np.int16], out: npt.NDArray[np.int16], end_time: float
+    ) -> None:
+        frames = len(near) // self._frame
+        scale = 1.0 / (32768.0 * 32768.0)
+        before = near.reshape(frames, self._frame).astype(np.float64)
+        after = out.reshape(frames, self._frame).astype(np.float64)
+        rows = np.empty((frames, 3), dtype=np.float64)
+        rows[:, 0] = end_time - (frames - 1 - np.arange(frames)) / 100.0
+        rows[:, 1] = np.einsum("ij,ij->i", before, before) * (scale / self._frame)
+        rows[:, 2] = np.einsum("ij,ij->i", after, after) * (scale / self._frame)
+        with self._lock:
+            at = self._level_count % _LEVEL_FRAMES
+            take = min(frames, _LEVEL_FRAMES - at)
+            self._levels[at : at + take] = rows[:take]
+            self._levels[: frames - take] = rows[take:]
+            self._level_count += frames

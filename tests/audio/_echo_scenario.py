@@ -1,0 +1,367 @@
+"""The live echo scenario on the echo rig (.ci/echo-rig): shared by tests and the benchmark.
+
+Microphone -> VoiceBridge -> session -> Speaker, against the offline server
+with server VAD, while the rig sends the speaker's output back into the
+microphone. The assistant speaks replies (espeak audio given to the server);
+in double-talk trials the user's speech is played into the microphone's feed
+while a reply plays. Everything is measured on this process's clocks:
+
+- self-interruptions: replies cut short (PlaybackFinished.interrupted) with
+  nobody speaking;
+- ERLE: from the canceller's per-10 ms power before and after processing,
+  over the stretches where a reply plays;
+- double talk: speech onset (the first loud frame of the canceller's output
+  after the user's speech started playing, on the ADC clock) to the bridge's
+  interruption; and the correlation of the audio the server received with
+  the clean user speech.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from realtime_client import events as ev
+from realtime_client._config import ConversationOptions
+from realtime_client.audio import (
+    EchoCancellation,
+    Microphone,
+    PlaybackFinished,
+    PlaybackStarted,
+    Speaker,
+    VoiceBridge,
+    read_wav,
+)
+from realtime_client.client import ConversationClient
+from realtime_client.testing import AudioReply, FakeRealtimeServer
+
+RATE = 24000
+FRAME = RATE // 100
+REPO = Path(__file__).resolve().parents[2]
+RIG = REPO / ".ci" / "echo-rig"
+REPLY_TEXTS = (
+    "The weather in Paris today is mild, with a light breeze and some sunshine.",
+    "Tomorrow will bring rain in the morning, clearing by the evening.",
+    "Over the weekend the temperatures climb to twenty five degrees.",
+    "Take a light jacket, because the wind can be cool near the water.",
+)
+
+
+def rig_available() -> str | None:
+    """Why the rig cannot run here, or None."""
+    if not os.environ.get("PULSE_SERVER"):
+        return 'no PULSE_SERVER: eval "$(.ci/audio-setup)" first'
+    for tool in ("pactl", "espeak-ng", "sox", "pacat", "parec"):
+        if shutil.which(tool) is None:
+            return f"{tool} is missing (.ci/install-system-packages)"
+    return None
+
+
+@contextlib.contextmanager
+def echo_rig(delay_ms: int, *, hard: bool = False, level_db: float = -10) -> Iterator[None]:
+    """The speaker's output comes back into the microphone while inside."""
+    args = [str(RIG), "on", "--delay", str(delay_ms), "--level", str(level_db)]
+    if hard:
+        args.append("--hard")
+    done = subprocess.run(args, check=False, timeout=30, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(args)} failed: {done.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run([str(RIG), "off"], check=False, timeout=30, capture_output=True)
+
+
+def speak(text: str, voice: str = "en+f3") -> bytes:
+    """24 kHz PCM16 of espeak-ng saying ``text``."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, timeout=30)
+        pcm, _ = read_wav(path, sample_rate=RATE)
+    return pcm
+
+
+def user_speech() -> bytes:
+    """The user's question, leading and trailing silence trimmed (onset = first sample)."""
+    question = resources.files("realtime_client.audio") / "data/question.wav"
+    with resources.as_file(question) as path:
+        pcm, _ = read_wav(path, sample_rate=RATE)
+    x = np.frombuffer(pcm, dtype="<i2")
+    loud = np.flatnonzero(np.abs(x) > 300)
+    return x[loud[0] : loud[-1] + 1].tobytes()
+
+
+@attrs.define
+class Trial:
+    started: float = 0.0  # monotonic, PlaybackStarted of the reply
+    finished: float = 0.0
+    interrupted: bool = False
+    user_at: float | None = None  # when the user's speech was queued
+    onset: float | None = None  # the user's speech onset (ADC clock)
+    barge_in: float | None = None  # the bridge's interruption
+    correlation: float | None = None
+
+
+@attrs.define
+class Result:
+    trials: list[Trial]
+    self_interruptions: int
+    erle_db: float | None = None
+    converged_s: float | None = None
+    cpu_s: float = 0.0  # process CPU over the echo-only replies
+    wall_s: float = 0.0
+    aec_cpu_s: float = 0.0  # inside the canceller's near() and far()
+    aec_lag_ms: float | None = None  # the canceller's output against its input
+    near_call_p99_ms: float | None = None
+    resyncs: int = 0
+
+    @property
+    def double_talk(self) -> list[Trial]:
+        return [t for t in self.trials if t.user_at is not None]
+
+
+class _Probe:
+    """Wraps a canceller's near()/far() to time them and keep what went in and out."""
+
+    def __init__(self, canceller: Any) -> None:
+        self.cpu = 0.0
+        self.calls: list[float] = []
+        self.inp = bytearray()
+        self.out = bytearray()
+        near, far = canceller.near, canceller.far
+
+        def timed_near(pcm: bytes, adc_time: float, **kw: Any) -> bytes:
+            t0, w0 = time.thread_time(), time.perf_counter()
+            result: bytes = near(pcm, adc_time, **kw)
+            self.cpu += time.thread_time() - t0
+            self.calls.append(time.perf_counter() - w0)
+            self.inp += pcm
+            self.out += result
+            return result
+
+        def timed_far(block: Any, dac_time: float, **kw: Any) -> None:
+            t0 = time.thread_time()
+            far(block, dac_time, **kw)
+            self.cpu += time.thread_time() - t0
+
+        canceller.near = timed_near
+        canceller.far = timed_far
+
+
+def run(
+    *,
+    replies: int,
+    double_talk: int = 0,
+    echo_cancellation: bool | EchoCancellation = True,
+    barge_after_s: float = 0.8,
+    probe: bool = False,
+    until_cut_short: bool = False,
+) -> Result:
+    """Speak ``replies`` replies with nobody talking, then ``double_talk`` with the user
+    speaking over them; the echo rig must be on. ``until_cut_short``: stop after the
+    first reply cut short."""
+    reply_audio = [speak(text) for text in REPLY_TEXTS]
+    user = user_speech()
+    counter = iter(range(10**6))
+
+    def responder(request: Any) -> AudioReply:
+        n = next(counter)
+        return AudioReply(transcript=REPLY_TEXTS[n % 4], audio=reply_audio[n % 4])
+
+    playback: queue.Queue[Any] = queue.Queue()
+    speech_started: list[float] = []
+    speech_stopped = threading.Event()
+    options = ConversationOptions(
+        turn_detection=ev.ServerVad(create_response=False), output_modalities=["audio"]
+    )
+    trials: list[Trial] = []
+    result = Result(trials=trials, self_interruptions=0)
+    with (
+        FakeRealtimeServer(responder=responder) as server,
+        ConversationClient(base_url=server.base_url, api_key="k").start_conversation(
+            options=options
+        ) as session,
+        Microphone() as mic,
+        Speaker(device="virt_spk", on_playback=playback.put) as speaker,
+        Speaker(device="mic_feed", latency=0.1) as feed,
+    ):
+        connection = server.wait_for_connection(timeout=5)
+        bridge = VoiceBridge(
+            session, source=mic, sink=speaker, echo_cancellation=echo_cancellation
+        )
+        probe_ = _Probe(bridge.echo_canceller) if probe and bridge.echo_canceller else None
+        session.on(
+            ev.InputAudioBufferSpeechStartedEvent,
+            lambda e: speech_started.append(time.monotonic()),
+        )
+        session.on(ev.InputAudioBufferSpeechStoppedEvent, lambda e: speech_stopped.set())
+        with bridge:
+            cpu0, wall0 = time.process_time(), time.monotonic()
+            for n in range(replies + double_talk):
+                if n == replies:
+                    result.cpu_s = time.process_time() - cpu0
+                    result.wall_s = time.monotonic() - wall0
+                trial = Trial()
+                trials.append(trial)
+                session.create_response()
+                event = _next(playback, PlaybackStarted)
+                trial.started = time.monotonic()
+                if n >= replies:  # the user talks over this reply
+                    threading.Event().wait(barge_after_s)  # stimulus timing, not a sync
+                    speech_stopped.clear()
+                    trial.user_at = time.monotonic()
+                    feed.play(f"user-{n}", user)
+                    feed.end(f"user-{n}")
+                finished = _next(playback, PlaybackFinished)
+                assert finished.item_id == event.item_id
+                trial.finished = time.monotonic()
+                trial.interrupted = finished.interrupted
+                if until_cut_short and trial.interrupted:
+                    break
+                if n >= replies:
+                    assert feed.wait_idle(15), "the user's speech did not finish playing"
+                    speech_stopped.wait(5)  # the user's turn ended before the next trial
+                    later = [t for t in speech_started if t >= trial.user_at]
+                    trial.barge_in = later[0] if later else None
+            if not double_talk:
+                result.cpu_s = time.process_time() - cpu0
+                result.wall_s = time.monotonic() - wall0
+        canceller = bridge.echo_canceller
+        received = [
+            e for e in connection.received if isinstance(e, ev.InputAudioBufferAppendEvent)
+        ]
+    result.self_interruptions = sum(t.interrupted for t in trials[:replies])
+    if canceller is not None:
+        result.resyncs = canceller.stats.resyncs
+        levels = canceller.levels()
+        _erle(result, levels, trials[:replies])
+        _onsets(levels, result.double_talk)
+    sent = np.frombuffer(b"".join(e.audio for e in received), dtype="<i2")
+    for trial in result.double_talk:
+        trial.correlation = _correlation(
+            sent,
+            np.frombuffer(user, dtype="<i2"),
+            trial,
+            levels if canceller is not None else None,
+        )
+    if probe_ is not None:
+        result.aec_cpu_s = probe_.cpu
+        result.near_call_p99_ms = float(np.percentile(probe_.calls, 99) * 1000)
+        result.aec_lag_ms = _lag_ms(probe_.inp, probe_.out)
+    return result
+
+
+def _next(events: queue.Queue[Any], kind: type) -> Any:
+    deadline = time.monotonic() + 20
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no {kind.__name__} within 20 s"
+        event = events.get(timeout=remaining)
+        if isinstance(event, kind):
+            return event
+
+
+def _erle(result: Result, levels: np.ndarray, trials: list[Trial]) -> None:
+    """ERLE over the replies, from 1.5 s after the first one started; and when it got there."""
+    if not trials:
+        return
+    times, before, after = levels[:, 0], levels[:, 1], levels[:, 2]
+    active = np.zeros(len(levels), dtype=bool)
+    for trial in trials:  # while a reply plays, and its echo's tail
+        active |= (times >= trial.started) & (times <= trial.finished + 0.3)
+    active &= before > 10 ** (-50 / 10)  # the echo is sounding
+    first = trials[0].started
+    late = active & (times >= first + 1.5)
+    if late.any():
+        result.erle_db = float(10 * np.log10(before[late].sum() / max(after[late].sum(), 1e-15)))
+    # Converged: the first 250 ms bin from which three echo bins in a row reach 25 dB.
+    bins: list[tuple[float, float]] = []
+    for start in np.arange(first, trials[-1].finished, 0.25):
+        sel = active & (times >= start) & (times < start + 0.25)
+        if sel.sum() >= 5:
+            bins.append((start, 10 * np.log10(before[sel].sum() / max(after[sel].sum(), 1e-15))))
+    for i in range(len(bins) - 2):
+        if all(erle >= 25 for _, erle in bins[i : i + 3]):
+            result.converged_s = float(bins[i][0] - first)
+            break
+
+
+def _onsets(levels: np.ndarray, trials: list[Trial]) -> None:
+    """The user's speech onset: the first loud output frame after their speech was queued."""
+    times, after = levels[:, 0], levels[:, 2]
+    for trial in trials:
+        assert trial.user_at is not None
+        loud = np.flatnonzero((times > trial.user_at) & (after > 10 ** (-40 / 10)))
+        if loud.size:
+            trial.onset = float(times[loud[0]] - 0.01)  # the frame's start
+
+
+def _correlation(
+    sent: np.ndarray, clean: np.ndarray, trial: Trial, levels: np.ndarray | None
+) -> float | None:
+    """Correlation of what the server received with the clean speech, at the best alignment."""
+    if levels is None or trial.onset is None:
+        return None
+    # The sent audio is the canceller's output, frame for frame: find the onset frame.
+    index = int(np.searchsorted(levels[:, 0], trial.onset)) * FRAME
+    lo = max(0, index - RATE // 2)
+    window = sent[lo : index + len(clean) + RATE // 2].astype(np.float64)
+    ref = clean.astype(np.float64)
+    if len(window) < len(ref):
+        return None
+    size = 1 << (len(window) + len(ref)).bit_length()
+    cc = np.fft.irfft(np.fft.rfft(window, size) * np.conj(np.fft.rfft(ref, size)), size)
+    lag = int(np.argmax(cc[: len(window) - len(ref) + 1]))
+    seg = window[lag : lag + len(ref)]
+    return float(np.corrcoef(seg, ref)[0, 1])
+
+
+def _lag_ms(inp: bytes, out: bytes) -> float | None:
+    """The delay of the canceller's output against its input (cross-correlation)."""
+    a = np.frombuffer(bytes(inp), dtype="<i2").astype(np.float64)
+    b = np.frombuffer(bytes(out), dtype="<i2").astype(np.float64)
+    n = min(len(a), len(b))
+    if n < RATE:
+        return None
+    a, b = a[:n], b[:n]
+    size = 1 << (2 * n).bit_length()
+    cc = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
+    lag = int(np.argmax(cc[: RATE // 10]))  # the output lags: look 0-100 ms
+    return 1000 * lag / RATE
+
+
+def measure_path() -> tuple[float, float]:
+    """The rig's echo as the microphone hears it: its level (dB against what the speaker
+    played) and how much of it is a copy of it (correlation at the best alignment)."""
+    far = np.frombuffer(speak(REPLY_TEXTS[0]), dtype="<i2")
+    recorded = bytearray()
+    with Microphone(chunk_ms=40) as mic, Speaker(device="virt_spk") as speaker:
+        while mic.read(timeout=0) is not None:  # drop what was recorded before
+            pass
+        speaker.play("probe", far.tobytes())
+        speaker.end("probe")
+        while len(recorded) < 2 * (len(far) + RATE):
+            chunk = mic.read(timeout=2)
+            assert chunk, "the microphone stopped"
+            recorded += chunk
+    mic_x = np.frombuffer(bytes(recorded), dtype="<i2").astype(np.float64)
+    ref = far.astype(np.float64)
+    size = 1 << (len(mic_x) + len(ref)).bit_length()
+    cc = np.fft.irfft(np.fft.rfft(mic_x, size) * np.conj(np.fft.rfft(ref, size)), size)
+    lag = int(np.argmax(cc[: len(mic_x) - len(ref)]))
+    seg = mic_x[lag : lag + len(ref)]
+    level = 10 * np.log10(np.mean(seg**2) / np.mean(ref**2))
+    return float(level), float(np.corrcoef(seg, ref)[0, 1])
