@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import multiprocessing
 import os
 import queue
@@ -35,15 +36,14 @@ from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from realtime_client import (  # noqa: E402
+from realtime_client import (
     ConversationClient,
     ConversationOptions,
     ReconnectPolicy,
     SessionReconnected,
 )
-from realtime_client import events as ev  # noqa: E402
-from realtime_client.messages import MessageKind  # noqa: E402
-from realtime_client.testing import FakeRealtimeServer  # noqa: E402
+from realtime_client.messages import MessageKind
+from realtime_client.testing import FakeRealtimeServer
 
 KEY = "sk-bench"
 
@@ -187,9 +187,7 @@ def drops(turns: int, count: int, seed: int, speed: float) -> bool:
             strict=True,
         )
     )
-    chunk = bytes(4800)  # 100 ms of 24 kHz 16-bit mono silence... with a tone below
-    import math
-
+    # 100 ms of a 440 Hz tone, 24 kHz 16-bit mono: the user's audio of each turn is five.
     tone = b"".join(
         int(8000 * math.sin(2 * math.pi * 440 * i / 24000)).to_bytes(2, "little", signed=True)
         for i in range(2400)

@@ -43,7 +43,6 @@ from .conversation import ConversationState
 from .errors import (
     ConnectError,
     ConnectionClosedError,
-    RealtimeError,
     RealtimeTimeoutError,
     SendQueueFullError,
     SessionClosedError,
