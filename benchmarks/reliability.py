@@ -230,7 +230,7 @@ def drops(turns: int, count: int, seed: int, speed: float) -> bool:
                 elif fault == "silence":
                     conn.silence(after="response.output_audio.delta")
                 for _ in range(5):
-                    session.send_audio(tone + chunk[len(tone) :], timeout=5)
+                    session.send_audio(tone, timeout=5)
                 session.commit_audio()
                 try:
                     result = session.create_response().result(30)
