@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent import futures
 from concurrent.futures import Future
-from typing import Final, Literal, final
+from typing import Final, Literal, TypeAlias, final
 
 import attrs
 
@@ -55,6 +55,10 @@ DEFAULT_START_TIMEOUT: Final = 30.0
 Conflict = Literal["wait", "cancel", "error"]
 
 
+ReaderRef: TypeAlias = "threading.Thread | Callable[[], threading.Thread] | None"
+"""The session's reader thread, or a function returning the one in use."""
+
+
 @final
 class ResponseHandle:
     """A response the session asked for: wait for it, read its turn, or cancel it.
@@ -75,7 +79,7 @@ class ResponseHandle:
         *,
         tag: str,
         out_of_band: bool,
-        reader: threading.Thread | None,
+        reader: ReaderRef,
         cancel: Callable[[ResponseHandle], None],
     ) -> None:
         self._tag = tag
@@ -166,7 +170,8 @@ class ResponseHandle:
         self._future.add_done_callback(lambda _: _call(fn, self))
 
     def _check_thread(self) -> None:
-        if threading.current_thread() is self._reader and not self._future.done():
+        reader = self._reader() if callable(self._reader) else self._reader
+        if threading.current_thread() is reader and not self._future.done():
             raise UsageError(
                 "waiting for a response in a callback would block the reader thread that "
                 "delivers it: use add_done_callback() or wait on another thread"
@@ -254,7 +259,8 @@ class ResponseGate:
         conflict: ``"wait"`` (queue behind the active response), ``"cancel"``
             (cancel the active responses, then send), or ``"error"`` (send at
             once; the server refuses it if a response is active).
-        reader: The reader thread, on which handles refuse to block.
+        reader: The reader thread, on which handles refuse to block (or a
+            function returning the current one: a reconnection replaces it).
         start_timeout: Seconds a sent request may wait for ``response.created``
             (or a refusal) before it fails.
     """
@@ -264,7 +270,7 @@ class ResponseGate:
         *,
         send: Callable[[list[str]], None],
         conflict: Conflict,
-        reader: threading.Thread | None,
+        reader: ReaderRef,
         start_timeout: float = DEFAULT_START_TIMEOUT,
     ) -> None:
         if not start_timeout > 0:
@@ -468,9 +474,7 @@ class ResponseGate:
         """Whether a response is active, or a request whose frame is not in
         ``held`` is in flight: the current connection still has a turn going."""
         with self._lock:
-            return bool(self._active) or any(
-                r.frame not in held for r in self._in_flight.values()
-            )
+            return bool(self._active) or any(r.frame not in held for r in self._in_flight.values())
 
     def requeue_in_flight(self, kept: Collection[str] = ()) -> tuple[tuple[str, ...], list[str]]:
         """The connection was replaced: requests sent but not started go back to

@@ -96,7 +96,7 @@ class ConversationLayer:
     Args:
         options: The session's options.
         send: Queues encoded frames for the writer.
-        reader: The session's reader thread.
+        reader: The session's reader thread, or a function returning the one in use.
         model: The model, for prices.
     """
 
@@ -105,7 +105,7 @@ class ConversationLayer:
         *,
         options: ConversationOptions,
         send: Callable[[list[str]], None],
-        reader: threading.Thread,
+        reader: threading.Thread | Callable[[], threading.Thread],
         model: str | None,
         wake: Callable[[], None] | None = None,
     ) -> None:
@@ -324,7 +324,7 @@ def conversation_core(
         return ConversationLayer(
             options=options,
             send=core.enqueue,
-            reader=core.conn.reader,
+            reader=lambda: core.conn.reader,  # a reconnection replaces it
             model=model,
             wake=core.wake,
         )

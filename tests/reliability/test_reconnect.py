@@ -17,6 +17,7 @@ from realtime_client import (
     ConversationOptions,
     ReconnectPolicy,
     SessionReconnected,
+    UsageError,
 )
 from realtime_client.messages import MessageKind
 from realtime_client.testing import FakeRealtimeServer
@@ -210,6 +211,29 @@ class TestReconnection:
             session.close_info.error if session.close_info else None, ConnectionClosedError
         )
         assert 2 == server.handshake_attempts
+
+    def test_a_callback_on_the_new_reader_may_not_block_on_a_handle(
+        self, server: FakeRealtimeServer
+    ) -> None:
+        """After a reconnection the new reader thread is the one handles refuse to
+        block (UsageError at once, not a wait for itself)."""
+        errors: queue.Queue[BaseException] = queue.Queue()
+        with _client(server).start_conversation(options=_options()) as session:
+            seen = _notices(session)
+            server.wait_for_connection(0).drop()
+            seen.get(timeout=WAIT)
+            handles: list[Any] = []
+
+            def on_created(event: Any) -> None:
+                try:
+                    handles[0].result(timeout=WAIT)
+                except Exception as exc:
+                    errors.put(exc)
+
+            session.on("response.created", on_created)
+            handles.append(session.create_response())  # before its response.created
+            handles[0].result(timeout=WAIT)
+            assert isinstance(errors.get(timeout=WAIT), UsageError)
 
     def test_off_by_default(self, server: FakeRealtimeServer) -> None:
         """Without reconnect=True a drop ends the session with ConnectionClosedError."""
