@@ -80,6 +80,8 @@ class TestRollover:
             with session:
                 for text in ("a", "b", "c"):
                     session.ask(text, timeout=WAIT)
+                done: queue.Queue[Any] = queue.Queue()
+                session.on("conversation.item.done", done.put)  # the replay's echoes
                 server.wait_for_connection(0).drop()
                 assert 3 == seen.get(timeout=WAIT).items_replayed
                 assert [4] == [len(items) for items in given]
@@ -89,4 +91,6 @@ class TestRollover:
                 assert conn.logic is not None
                 first = conn.logic.conversation.items[0]
                 assert "4 earlier items" == first.content[0].text  # type: ignore[union-attr]
+                for _ in range(3):  # the state is updated before callbacks run
+                    done.get(timeout=WAIT)
                 assert 3 == len(session.items)
