@@ -45,7 +45,7 @@ from .errors import (
     SessionClosedError,
     UsageError,
 )
-from .messages import ConversationMessage
+from .messages import AnyServerEvent, ConversationMessage
 from .tools import ToolRegistry
 from .usage import UsageTracker
 
@@ -309,14 +309,16 @@ class ConversationSession:
 
     def events(
         self, timeout: float | None = None
-    ) -> Iterator[ev.ServerEvent | ev.UnknownServerEvent]:
+    ) -> Iterator[AnyServerEvent]:
         """Iterate over received events, in order, until the session ends.
 
         Args:
             timeout: Seconds to wait for each next event (``None``: forever).
 
         Yields:
-            Each event, typed (or :class:`~realtime_client.events.UnknownServerEvent`).
+            Each event, typed (or :class:`~realtime_client.events.UnknownServerEvent`);
+            with reconnection on, also the local
+            :class:`~realtime_client.SessionReconnected`.
 
         Raises:
             WaitTimeoutError: No event came within ``timeout`` seconds.
@@ -330,7 +332,7 @@ class ConversationSession:
         """
         return self._core.events(timeout)
 
-    def __iter__(self) -> Iterator[ev.ServerEvent | ev.UnknownServerEvent]:
+    def __iter__(self) -> Iterator[AnyServerEvent]:
         """Same as :meth:`events` without a timeout."""
         return self.events()
 
