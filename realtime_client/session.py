@@ -307,9 +307,7 @@ class ConversationSession:
 
     # --- iteration -----------------------------------------------------------------------------
 
-    def events(
-        self, timeout: float | None = None
-    ) -> Iterator[AnyServerEvent]:
+    def events(self, timeout: float | None = None) -> Iterator[AnyServerEvent]:
         """Iterate over received events, in order, until the session ends.
 
         Args:
