@@ -142,7 +142,6 @@ class Reconnector:
         self.retiring: Connection | None = None
         self._rollover_at: float | None = None
         self._speaking = False
-        self._encoded: dict[str, tuple[Any, str]] = {}  # item id -> (create event, its frame)
         self.pending_events: list[Any] = []  # for the new reader to deliver first
         self.reconnects = 0
 
@@ -445,19 +444,11 @@ class Reconnector:
                 item_id = entry.get("id")
                 if isinstance(item_id, str):
                     state.feed(ev.ConversationItemDeletedEvent(event_id="", item_id=item_id))
-        # Typed items need no decoding (only the summary, a dict, is checked),
-        # and an item replayed before is not encoded again: the converter's
-        # encoding is the replay's main cost.
-        cache: dict[str, tuple[Any, str]] = {}
+        # Typed items need no decoding: only the summary (a dict) is checked.
+        # Nothing is cached between replays, so a long session holds no second
+        # copy of its conversation; encoding is about 0.1-0.2 ms per item.
         events = ConversationState.seed_events(items)
-        for event in events:
-            key = event.item.id
-            hit = self._encoded.get(key) if key else None
-            frame = hit[1] if hit is not None and hit[0] == event else encode_event(event)
-            if key:
-                cache[key] = (event, frame)
-            frames.append(frame)
-        self._encoded = cache  # only the items still held
+        frames.extend(encode_event(event) for event in events)
         return frames, len(events)
 
 
