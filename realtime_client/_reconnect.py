@@ -137,6 +137,7 @@ class Reconnector:
         self._route = threading.Condition(threading.Lock())
         self._away: AwayBuffer | None = None
         self._thread: threading.Thread | None = None
+        self._again: tuple[Connection, str] | None = None  # a drop seen while busy
         self._stop = threading.Event()
         self._updates: list[str] = []
         self.retiring: Connection | None = None
@@ -255,6 +256,10 @@ class Reconnector:
             if not planned:
                 self._go_away()  # also when a rollover is under way: it carries on
             if self._thread is not None:
+                if not planned:
+                    # A connection ended while a reconnection is finishing: if it is
+                    # the one that reconnection installed, go again once it is done.
+                    self._again = (old, reason)
                 return
             self._thread = threading.Thread(
                 target=self._run,
@@ -318,6 +323,9 @@ class Reconnector:
             with self._route:
                 self._thread = None
                 self.retiring = None
+                again, self._again = self._again, None
+            if again is not None and again[0] is self._core.conn and self._core.is_open():
+                self.begin(again[0], again[1], planned=False)
 
     def _let_the_turn_finish(self, old: Connection) -> None:
         """Rollover: new requests are held from now on; a turn the old connection

@@ -235,6 +235,24 @@ class TestReconnection:
             handles[0].result(timeout=WAIT)
             assert isinstance(errors.get(timeout=WAIT), UsageError)
 
+    def test_a_new_connection_that_fails_at_once_is_replaced_too(self) -> None:
+        """The second connection ends with 1011 right after session.updated (while the
+        reconnection that opened it is finishing): the session reconnects again."""
+
+        def on_connect(conn: Any) -> None:
+            if conn.index == 1:
+                conn.close(1011, "internal error", after="session.updated")
+
+        with (
+            FakeRealtimeServer(api_key=KEY, speed=50, on_connect=on_connect) as server,
+            _client(server).start_conversation(options=_options()) as session,
+        ):
+            seen = _notices(session)
+            server.wait_for_connection(0).drop()
+            assert "answered" in session.ask("answered", timeout=WAIT).text
+            assert 3 == len(server.connections)
+            seen.get(timeout=WAIT)
+
     def test_off_by_default(self, server: FakeRealtimeServer) -> None:
         """Without reconnect=True a drop ends the session with ConnectionClosedError."""
         session = _client(server).start_conversation()
