@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import queue
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from realtime_client import ConversationClient, ConversationOptions
 from realtime_client import events as ev
 from realtime_client.audio import Speaker, VoiceBridge
+from realtime_client.testing import FakeRealtimeServer
 from tests.audio._fakes import FakeFactory, FakeSession, tone
 
 
@@ -60,3 +66,72 @@ class TestBridgeAcrossReconnects:
             factory.stream.pump()
             session.emit(_done("max_output_tokens"))
             assert bytes(1920) != factory.stream.pump()
+
+
+class _QueueSource:
+    """A microphone stand-in: hands out the chunks put in its queue; b"" ends it."""
+
+    def __init__(self) -> None:
+        self.chunks: queue.Queue[bytes] = queue.Queue()
+
+    def start(self) -> None:
+        return
+
+    def read(self, timeout: float | None = None) -> bytes | None:
+        try:
+            return self.chunks.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+
+class _Away(logging.Handler):
+    """Sets an event once the first reconnection attempt failed: the session is away."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.away = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "reconnection attempt 1 of" in record.getMessage():
+            self.away.set()
+
+
+class TestMicrophoneAcrossReconnects:
+    def test_the_microphone_keeps_streaming_while_away(self) -> None:
+        """Chunks read while the session is away are kept and sent once reconnected: the
+        bridge never stops streaming, and the new connection receives every chunk."""
+        handler = _Away()
+        log = logging.getLogger("realtime_client")
+        level = log.level
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        try:
+            with FakeRealtimeServer(api_key="sk-test", speed=50) as server:
+                client = ConversationClient(base_url=server.base_url, api_key="sk-test")
+                options = ConversationOptions(reconnect=True, turn_detection=None)
+                source = _QueueSource()
+                with client.start_conversation(options=options) as session:
+                    seen: queue.Queue[Any] = queue.Queue()
+                    session.on("session.reconnected", seen.put)
+                    with VoiceBridge(session, source=source) as bridge:
+                        server.fail_handshakes(1, 503, retry_after_ms=300)
+                        server.wait_for_connection(0).drop()
+                        assert handler.away.wait(10)
+                        for _ in range(10):
+                            source.chunks.put(bytes(4800))  # 100 ms each
+                        source.chunks.put(b"")
+                        assert bridge.wait_source_done(10)
+                        seen.get(timeout=10)
+                        assert (None, 10) == (bridge.error, bridge.chunks_sent)
+                    session.commit_audio()
+                    conn = server.wait_for_connection(1)
+                    conn.wait_for_received("input_audio_buffer.commit")
+                    total = sum(
+                        len(e.audio)  # type: ignore[union-attr]
+                        for e in conn.received
+                        if e.type == "input_audio_buffer.append"
+                    )
+                    assert 10 * 4800 == total
+        finally:
+            log.removeHandler(handler)
+            log.setLevel(level)
