@@ -58,6 +58,10 @@ _log = logging.getLogger("realtime_client")
 
 _AUDIO_PREFIX: Final = '{"type":"input_audio_buffer.append"'
 _UPDATE_PREFIX: Final = '{"type":"session.update"'
+_COMMIT_PREFIXES: Final = (
+    '{"type":"input_audio_buffer.commit"',
+    '{"type":"input_audio_buffer.clear"',
+)
 _FRAME_OVERHEAD: Final = len('{"type":"input_audio_buffer.append","audio":""}')
 _KEPT_UPDATES: Final = 32  # session.update frames replayed at most (the first one always)
 _RETRYABLE_CODES: Final = frozenset({1001, 1006, 1011, 1012, 1013, 1014})
@@ -127,6 +131,7 @@ class Reconnector:
         *,
         audio_bytes_per_second: int,
         turn_limit: float,
+        manual_turns: bool = False,
     ) -> None:
         self._core = core
         self._turn_limit = turn_limit
@@ -143,6 +148,8 @@ class Reconnector:
         self.retiring: Connection | None = None
         self._rollover_at: float | None = None
         self._speaking = False
+        self._manual = manual_turns
+        self._uncommitted = False  # manual turns: audio appended since the last commit/clear
         self.pending_events: list[Any] = []  # for the new reader to deliver first
         self.reconnects = 0
 
@@ -159,6 +166,11 @@ class Reconnector:
         for frame in frames:
             if frame.startswith(_UPDATE_PREFIX):
                 self._remember_update(frame)
+            elif self._manual:
+                if frame.startswith(_AUDIO_PREFIX):
+                    self._uncommitted = True
+                elif frame.startswith(_COMMIT_PREFIXES):
+                    self._uncommitted = False
         deadline = None if timeout is None else time.monotonic() + timeout
         for _ in range(3):
             with self._route:
@@ -238,7 +250,7 @@ class Reconnector:
             return None
         if now < due:
             return due
-        if self._speaking or not self._core.layer.gate.idle:
+        if self._speaking or self._uncommitted or not self._core.layer.gate.idle:
             return now + 0.05  # between turns only: look again shortly
         self._rollover_at = None
         self.begin(self._core.conn, "rollover", planned=True)

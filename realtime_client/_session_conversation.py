@@ -341,6 +341,7 @@ def conversation_core(
                 connect,
                 audio_bytes_per_second=_input_bytes_per_second(options.input_audio_format),
                 turn_limit=options.response_start_timeout,
+                manual_turns=options.turn_detection is None,
             )
 
     core = SessionCore(

@@ -94,3 +94,22 @@ class TestRollover:
                 for _ in range(3):  # the state is updated before callbacks run
                     done.get(timeout=WAIT)
                 assert 3 == len(session.items)
+
+    def test_manual_turns_wait_for_the_commit(self) -> None:
+        """With turn_detection=None, audio appended and not committed holds the
+        rollover (the server's input buffer would be lost); after the commit it goes."""
+        with FakeRealtimeServer(api_key=KEY, speed=50) as server:
+            client = ConversationClient(base_url=server.base_url, api_key=KEY)
+            options = ConversationOptions(reconnect=True, turn_detection=None)
+            with client.start_conversation(options=options) as session:
+                seen: queue.Queue[SessionReconnected] = queue.Queue()
+                session.on("session.reconnected", seen.put)
+                reconnector = session._core.reconnector
+                assert reconnector is not None
+                later = 1e12  # far past the limit
+                session.send_audio(bytes(4800))
+                assert reconnector.rollover_due(later) is not None  # held: look again
+                assert seen.empty()
+                session.commit_audio()
+                assert reconnector.rollover_due(later) is None  # started
+                assert seen.get(timeout=WAIT).rollover
