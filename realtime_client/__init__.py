@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import events
 from ._config import ConversationOptions
+from ._reconnect_policy import ReconnectPolicy, SessionReconnected
 from .client import CallAnswer, ClientSecret, ConversationClient, TranslationClientSecret
 from .errors import (
     APIError,
@@ -44,11 +45,13 @@ __all__ = [
     "ProtocolError",
     "RealtimeError",
     "RealtimeTimeoutError",
+    "ReconnectPolicy",
     "ResponseHandle",
     "SendQueueFullError",
     "ServerError",
     "SessionClosedError",
     "SessionExpiredError",
+    "SessionReconnected",
     "SessionState",
     "TranslationClientSecret",
     "TranslationSession",

@@ -18,6 +18,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import attrs
 
 from . import events as ev
+from ._reconnect_policy import ReconnectPolicy
 from ._transport import is_loopback_host
 from .errors import UsageError
 from .usage import Prices
@@ -345,9 +346,13 @@ class ConversationOptions:
         prices: The price table for ``session.usage.estimated_cost()``: one
             :class:`~realtime_client.usage.Prices`, or a mapping of model name to
             tables (default: :data:`~realtime_client.usage.DEFAULT_PRICES`).
+        reconnect: Carry the conversation over a new connection after an
+            unexpected end and before the session limit: ``True`` for the
+            default :class:`~realtime_client.ReconnectPolicy`, or a policy
+            (see the reliability page). Off by default.
 
     .. versionadded:: 0.1
-    .. versionchanged:: 0.2 ``prices``, ``response_start_timeout``; ``tools``,
+    .. versionchanged:: 0.2 ``reconnect``, ``prices``, ``response_start_timeout``; ``tools``,
        ``accumulate_last_turn``, ``response_conflict`` and ``tool_timeout`` take effect.
     """
 
@@ -371,6 +376,21 @@ class ConversationOptions:
     tool_timeout: float = attrs.field(default=30.0)
     response_start_timeout: float = attrs.field(default=30.0)
     prices: Prices | Mapping[str, Prices] | None = attrs.field(default=None, repr=False)
+    reconnect: bool | ReconnectPolicy = attrs.field(default=False)
+
+    @reconnect.validator
+    def _check_reconnect(self, _: object, value: object) -> None:
+        if not isinstance(value, (bool, ReconnectPolicy)):
+            raise TypeError(
+                f"reconnect must be a bool or a ReconnectPolicy, got {type(value).__name__}"
+            )
+
+    @property
+    def reconnect_policy(self) -> ReconnectPolicy | None:
+        """The reconnection policy in force, or ``None`` when reconnection is off."""
+        if isinstance(self.reconnect, ReconnectPolicy):
+            return self.reconnect
+        return ReconnectPolicy() if self.reconnect else None
 
     @tool_timeout.validator
     def _check_tool_timeout(self, _: object, value: float) -> None:

@@ -160,6 +160,7 @@ class Connection:
     ) -> None:
         self.transport = transport
         self.termination = Termination()
+        self._shut = False
         self._outbox = Outbox(max_frames, max_bytes)
         self._handle_frame = handle_frame
         self._flush = flush
@@ -219,8 +220,12 @@ class Connection:
 
         Frames already queued are sent, the closing handshake runs and both
         threads are joined; a send or a peer that does not finish in time is cut
-        off. Never joins the calling thread (a callback may close).
+        off. Never joins the calling thread (a callback may close). Once only:
+        a later call returns at once.
         """
+        if self._shut:
+            return
+        self._shut = True
         if started:
             self._outbox.stop()  # 1. the writer drains what is queued, then exits
             if not _join(self.writer, deadline):

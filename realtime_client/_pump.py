@@ -103,6 +103,10 @@ class EventPump:
             return
         if self._debug:
             _log.debug("received %s (%d bytes)", event.type, len(frame))
+        self.deliver(event)
+
+    def deliver(self, event: Any) -> None:
+        """One event (decoded, or made locally): observe, call back, batch."""
         for observer in self._observers:
             try:
                 observer.observe(event)

@@ -20,10 +20,10 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent import futures
 from concurrent.futures import Future
-from typing import Final, Literal, final
+from typing import Final, Literal, TypeAlias, final
 
 import attrs
 
@@ -55,6 +55,10 @@ DEFAULT_START_TIMEOUT: Final = 30.0
 Conflict = Literal["wait", "cancel", "error"]
 
 
+ReaderRef: TypeAlias = "threading.Thread | Callable[[], threading.Thread] | None"
+"""The session's reader thread, or a function returning the one in use."""
+
+
 @final
 class ResponseHandle:
     """A response the session asked for: wait for it, read its turn, or cancel it.
@@ -75,7 +79,7 @@ class ResponseHandle:
         *,
         tag: str,
         out_of_band: bool,
-        reader: threading.Thread | None,
+        reader: ReaderRef,
         cancel: Callable[[ResponseHandle], None],
     ) -> None:
         self._tag = tag
@@ -166,7 +170,8 @@ class ResponseHandle:
         self._future.add_done_callback(lambda _: _call(fn, self))
 
     def _check_thread(self) -> None:
-        if threading.current_thread() is self._reader and not self._future.done():
+        reader = self._reader() if callable(self._reader) else self._reader
+        if threading.current_thread() is reader and not self._future.done():
             raise UsageError(
                 "waiting for a response in a callback would block the reader thread that "
                 "delivers it: use add_done_callback() or wait on another thread"
@@ -203,6 +208,7 @@ class _Request:
     """One ``response.create`` of the session, from queueing to its response's end."""
 
     __slots__ = (
+        "before",
         "cancelled",
         "deadline",
         "frame",
@@ -228,6 +234,7 @@ class _Request:
         self.tool_names = tool_names  # function tools given in the request's own options
         self.retries = 0
         self.cancelled = False
+        self.before: tuple[str, ...] = ()  # frames sent with it (the user's message)
         self.deadline = 0.0  # set when sent: the server must start or refuse it by then
 
 
@@ -252,7 +259,8 @@ class ResponseGate:
         conflict: ``"wait"`` (queue behind the active response), ``"cancel"``
             (cancel the active responses, then send), or ``"error"`` (send at
             once; the server refuses it if a response is active).
-        reader: The reader thread, on which handles refuse to block.
+        reader: The reader thread, on which handles refuse to block (or a
+            function returning the current one: a reconnection replaces it).
         start_timeout: Seconds a sent request may wait for ``response.created``
             (or a refusal) before it fails.
     """
@@ -262,7 +270,7 @@ class ResponseGate:
         *,
         send: Callable[[list[str]], None],
         conflict: Conflict,
-        reader: threading.Thread | None,
+        reader: ReaderRef,
         start_timeout: float = DEFAULT_START_TIMEOUT,
     ) -> None:
         if not start_timeout > 0:
@@ -326,6 +334,7 @@ class ResponseGate:
         )
         tool_names = function_tool_names(base.tools or ())
         request = _Request(tag, frame, handle, want_turn, tool_names)
+        request.before = tuple(before)
         with self._lock:
             if self._closed:
                 raise SessionClosedError("the session is closed: nothing more can be sent")
@@ -452,6 +461,50 @@ class ResponseGate:
             self._active.clear()
         for request in requests:
             request.handle._resolve(error=error)
+
+    # --- reconnection -------------------------------------------------------------------
+
+    @property
+    def idle(self) -> bool:
+        """No response active, in flight or queued: the session is between turns."""
+        with self._lock:
+            return not (self._active or self._in_flight or self._pending)
+
+    def started_elsewhere(self, held: Collection[str]) -> bool:
+        """Whether a response is active, or a request whose frame is not in
+        ``held`` is in flight: the current connection still has a turn going."""
+        with self._lock:
+            return bool(self._active) or any(r.frame not in held for r in self._in_flight.values())
+
+    def requeue_in_flight(self, kept: Collection[str] = ()) -> tuple[tuple[str, ...], list[str]]:
+        """The connection was replaced: requests sent but not started go back to
+        the front of the queue (the new connection sends them again), except
+        those whose frame is in ``kept`` (held for the new connection already:
+        they stay in flight, their start limit counted from now).
+
+        Returns the ids of the responses that were active, which the new
+        connection never finishes (the session ends them, then the queue moves
+        on), and the frames sent with the requeued requests (the caller resends
+        those the server lost).
+        """
+        with self._lock:
+            requests = [r for r in self._in_flight.values() if r.frame not in kept]
+            for request in requests:
+                del self._in_flight[request.tag]
+            deadline = time.monotonic() + self._start_timeout
+            for request in self._in_flight.values():
+                request.deadline = deadline
+            self._guessed.clear()
+            self._cancelling.clear()
+            self._pending.extendleft(reversed(requests))
+            before = [frame for request in requests for frame in request.before]
+            return tuple(self._active), before
+
+    def resume(self) -> None:
+        """Send the next queued request if nothing is active (after :meth:`requeue_in_flight`)."""
+        with self._lock:
+            frames = self._next()
+        self._send_quietly(frames)
 
     # --- the start limit (checked from the writer thread's timed wake-up) ---------------
 

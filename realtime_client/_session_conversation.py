@@ -25,6 +25,7 @@ from . import events as ev
 from ._callbacks import CallbackRegistry
 from ._checks import encode_event
 from ._config import ConversationOptions
+from ._reconnect import Reconnector
 from ._responses import ResponseGate, function_tool_names
 from ._session_core import SessionCore, SessionState, Wire
 from ._tool_runner import ToolBatch, ToolRunner
@@ -95,7 +96,7 @@ class ConversationLayer:
     Args:
         options: The session's options.
         send: Queues encoded frames for the writer.
-        reader: The session's reader thread.
+        reader: The session's reader thread, or a function returning the one in use.
         model: The model, for prices.
     """
 
@@ -104,7 +105,7 @@ class ConversationLayer:
         *,
         options: ConversationOptions,
         send: Callable[[list[str]], None],
-        reader: threading.Thread,
+        reader: threading.Thread | Callable[[], threading.Thread],
         model: str | None,
         wake: Callable[[], None] | None = None,
     ) -> None:
@@ -313,18 +314,35 @@ def conversation_core(
     pong_timeout: float | None,
     close_timeout: float,
     model: str | None,
+    reconnect: Callable[[], Transport] | None = None,
 ) -> SessionCore[ConversationLayer]:
     """A session core with the conversation layer: the parts of a
-    :class:`~realtime_client.ConversationSession`."""
+    :class:`~realtime_client.ConversationSession` (and, with ``reconnect`` and
+    ``options.reconnect``, its reconnector)."""
 
     def make_layer(core: SessionCore[ConversationLayer]) -> ConversationLayer:
         return ConversationLayer(
             options=options,
             send=core.enqueue,
-            reader=core.conn.reader,
+            reader=lambda: core.conn.reader,  # a reconnection replaces it
             model=model,
-            wake=core.conn.wake,
+            wake=core.wake,
         )
+
+    policy = options.reconnect_policy
+    make_reconnector = None
+    if policy is not None and reconnect is not None:
+        connect = reconnect
+
+        def make_reconnector(core: SessionCore[ConversationLayer]) -> Reconnector:
+            return Reconnector(
+                core,
+                policy,
+                connect,
+                audio_bytes_per_second=_input_bytes_per_second(options.input_audio_format),
+                turn_limit=options.response_start_timeout,
+                manual_turns=options.turn_detection is None,
+            )
 
     core = SessionCore(
         transport,
@@ -337,6 +355,7 @@ def conversation_core(
         ping_interval=ping_interval,
         pong_timeout=pong_timeout,
         close_timeout=close_timeout,
+        reconnect=make_reconnector,
     )
     core.layer.tools._subscribe(lambda: _send_tools(core))
     return core
@@ -352,3 +371,8 @@ def _send_tools(core: SessionCore[ConversationLayer]) -> None:
         core.enqueue([encode_event(update)])
     except SessionClosedError:
         _log.debug("tools changed while the session was closing; not sent")
+
+
+def _input_bytes_per_second(fmt: ev.AudioFormat | None) -> int:
+    """Bytes per second of the input audio: 48,000 for 24 kHz PCM16, 8,000 for G.711."""
+    return 8000 if isinstance(fmt, (ev.AudioPCMU, ev.AudioPCMA)) else 48000

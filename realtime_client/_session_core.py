@@ -9,9 +9,10 @@ accumulators of a :class:`~realtime_client.TranslationSession`). It owns the
 lifecycle state ``NEW -> OPEN -> CLOSING -> CLOSED`` and the one close path.
 What differs between the protocols is data (a :class:`Wire`: the decoder, the
 event classes the core watches, the goodbye a polite close sends) and the
-layer. The public facades check, encode and delegate here. A reconnecting
-session would replace :attr:`SessionCore.conn` in
-:meth:`SessionCore._connection_ended` instead of closing.
+layer. The public facades check, encode and delegate here. With reconnection
+on, a :class:`~realtime_client._reconnect.Reconnector` replaces
+:attr:`SessionCore.conn` with a new connection when one ends unexpectedly or
+nears the session limit, instead of closing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import threading
 import time
 import typing
 from collections.abc import Callable, Iterator
-from typing import Any, Final, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -38,6 +39,9 @@ from .errors import (
     SessionClosedError,
     UsageError,
 )
+
+if TYPE_CHECKING:
+    from ._reconnect import Reconnector
 
 __all__ = ["Layer", "SessionCore", "SessionState", "Wire"]
 
@@ -160,6 +164,8 @@ class SessionCore(Generic[L]):
         ping_interval: Seconds of silence from the peer before a ping.
         pong_timeout: Seconds more before the peer is declared dead (``None``: never).
         close_timeout: Default bound of :meth:`close`, in seconds.
+        reconnect: Builds the session's reconnector, given the core (whose
+            layer exists by then); ``None``: a connection's end ends the session.
     """
 
     def __init__(
@@ -175,6 +181,7 @@ class SessionCore(Generic[L]):
         ping_interval: float,
         pong_timeout: float | None,
         close_timeout: float,
+        reconnect: Callable[[SessionCore[L]], Reconnector] | None = None,
     ) -> None:
         self.callbacks = callbacks
         self.close_timeout = close_timeout
@@ -186,7 +193,26 @@ class SessionCore(Generic[L]):
         self._closer: threading.Thread | None = None  # the thread running close()
         self._end_pending = False  # closed from a callback: the reader queues the end
         self.watch = _SessionWatch(callbacks, wire)
-        self.conn = Connection(
+        self._conn_settings = (ping_interval, pong_timeout, max_frames, max_bytes)
+        self.reconnector: Reconnector | None = None
+        self.conn = self.new_connection(transport)
+        self.layer = make_layer(self)
+        observers: tuple[Observer, ...] = (self.watch, self.layer)
+        if reconnect is not None:
+            self.reconnector = reconnect(self)
+            observers = (*observers, self.reconnector)
+        self.pump = EventPump(
+            decode=wire.decode,
+            callbacks=callbacks,
+            observers=observers,
+            buffer=buffer,
+            undecodable_markers=wire.undecodable_markers,
+        )
+
+    def new_connection(self, transport: Transport) -> Connection:
+        """A connection over ``transport`` wired to this session (not started)."""
+        ping_interval, pong_timeout, max_frames, max_bytes = self._conn_settings
+        return Connection(
             transport,
             handle_frame=self._handle_frame,
             flush=self._flush,
@@ -197,14 +223,19 @@ class SessionCore(Generic[L]):
             max_frames=max_frames,
             max_bytes=max_bytes,
         )
-        self.layer = make_layer(self)
-        self.pump = EventPump(
-            decode=wire.decode,
-            callbacks=callbacks,
-            observers=(self.watch, self.layer),
-            buffer=buffer,
-            undecodable_markers=wire.undecodable_markers,
-        )
+
+    def wake(self) -> None:
+        """Wake the writer of the connection in use (a reconnection replaces it)."""
+        self.conn.wake()
+
+    def is_open(self) -> bool:
+        """Whether the session is open (not closing)."""
+        with self.lock:
+            return self.state is SessionState.OPEN
+
+    def is_open_locked(self) -> bool:
+        """:meth:`is_open` with :attr:`lock` held by the caller."""
+        return self.state is SessionState.OPEN
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -233,10 +264,12 @@ class SessionCore(Generic[L]):
             return
         if state is SessionState.CLOSED:
             return
+        deadline = time.monotonic() + budget
+        if self.reconnector is not None:
+            self.reconnector.stop(deadline)  # no new connection from now on
         conn = self.conn
         # Kept only if nothing ended the connection first.
         by_app = conn.termination.record(EndCause.CLOSED_BY_APP)
-        deadline = time.monotonic() + budget
         if by_app and state is SessionState.OPEN:
             self._say_goodbye(deadline)
         conn.shut(deadline, started=state is SessionState.OPEN)
@@ -286,6 +319,8 @@ class SessionCore(Generic[L]):
         current = threading.current_thread()
         if current is self._closer or self.conn.owns(current):
             return False
+        if self.reconnector is not None and self.reconnector.owns(current):
+            return False
         return not self.layer.runs_on(current)  # a tool thread: close may be joining it
 
     def wait_created(self, timeout: float) -> None:
@@ -321,7 +356,10 @@ class SessionCore(Generic[L]):
         """Queue encoded frames together for the writer."""
         if self.state in (SessionState.CLOSING, SessionState.CLOSED):
             raise SessionClosedError("the session is closed: nothing more can be sent")
-        self.conn.send(frames, timeout)
+        if self.reconnector is not None:
+            self.reconnector.send(frames, timeout)
+        else:
+            self.conn.send(frames, timeout)
 
     def events(self, timeout: float | None) -> Iterator[Any]:
         """Every event received, in order, until the end (see the facades' ``events()``)."""
@@ -344,7 +382,13 @@ class SessionCore(Generic[L]):
     # --- the parts' hooks ----------------------------------------------------------------------
 
     def _handle_frame(self, frame: str | bytes) -> None:
-        """Reader thread: one frame through the pump."""
+        """Reader thread: one frame through the pump (after the events a
+        reconnection left for the new connection's reader to deliver first)."""
+        reconnector = self.reconnector
+        if reconnector is not None and reconnector.pending_events:
+            events, reconnector.pending_events = reconnector.pending_events, []
+            for event in events:
+                self.pump.deliver(event)
         self.pump.handle(frame)
 
     def _flush(self) -> None:
@@ -353,7 +397,17 @@ class SessionCore(Generic[L]):
     def _connection_ended(self, conn: Connection) -> None:
         """Reader thread: the connection ended. Unless the app is closing the
         session, close it with the connection's terminal error. (A reconnecting
-        session would start its next connection here instead.)"""
+        session starts its next connection instead.)"""
+        reconnector = self.reconnector
+        if reconnector is not None:
+            if conn is not self.conn or conn is reconnector.retiring:
+                return  # a connection the session moved away from
+            ending = conn.termination.ending
+            if self.is_open() and reconnector.wants(ending):
+                assert ending is not None
+                reason = "expired" if ending.cause is EndCause.EXPIRED else str(ending.error)
+                reconnector.begin(conn, reason, planned=False)
+                return
         self.watch.answered.set()  # a close waiting for the goodbye's answer goes on
         try:
             with self.lock:
@@ -377,4 +431,8 @@ class SessionCore(Generic[L]):
                 self.conn.send(frames, force=True)
             except RealtimeError as exc:
                 _log.debug("not sent, the session is closing: %s", exc)
+        if self.reconnector is not None:
+            rollover = self.reconnector.rollover_due(now)
+            if rollover is not None and (due is None or rollover < due):
+                due = rollover
         return due

@@ -427,6 +427,7 @@ class WebSocketTransport:
                 + (f": {detail}" if detail else ""),
                 status_code=status,
                 body=text,
+                headers=_answer_headers(exc),
             ) from None
         except (TimeoutError, websocket.WebSocketTimeoutException) as exc:
             raise RealtimeTimeoutError(
@@ -598,3 +599,11 @@ def _where(url: str) -> str:
     """The scheme, host and path of ``url``, for messages (the query is left out)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _answer_headers(exc: websocket.WebSocketBadStatusException) -> dict[str, str]:
+    """The headers of a refused handshake's answer (its retry hints among them)."""
+    headers = getattr(exc, "resp_headers", None)
+    if not isinstance(headers, dict):
+        return {}
+    return {str(name): str(value) for name, value in headers.items()}

@@ -304,6 +304,7 @@ def _cmd_talk(args: argparse.Namespace) -> int:
         input_audio_format=fmt,
         output_audio_format=fmt,
         input_transcription=ev.InputTranscription(model=TRANSCRIPTION_MODEL),
+        reconnect=True,  # a long voice conversation outlives drops and the session limit
     )
     with (
         Microphone(wire_format=wire, device=_device(args.input_device)) as mic,

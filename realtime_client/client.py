@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import ssl
+import time
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -21,6 +23,7 @@ from ._calls import CallAnswer, create_call
 from ._checks import check_callable, check_instance, check_seconds, check_text, encode_event
 from ._config import ConversationOptions, Endpoint, HeaderSource, azure_endpoint, openai_endpoint
 from ._rest import ClientSecret, RestClient, TranslationClientSecret
+from ._retry import connect_with_retries
 from ._translation_setup import (
     DEFAULT_TRANSLATION_MODEL,
     NoiseReductionArg,
@@ -53,6 +56,7 @@ __all__ = [
 _log = logging.getLogger("realtime_client")
 
 DEFAULT_MODEL: Final = "gpt-realtime"
+DEFAULT_MAX_RETRIES: Final = 2
 
 TransportFactory = Callable[[str, Mapping[str, str], float], Transport]
 """Opens a connection: ``factory(url, headers, timeout) -> Transport``."""
@@ -86,8 +90,13 @@ class ConversationClient:
         close_timeout: Default bound of each session's ``close()``.
         ssl_context: A TLS context (for a private CA); it must verify certificates.
         transport_factory: Opens connections instead of websocket-client (tests).
+        max_retries: Retries of a handshake that failed transiently (no answer,
+            a timeout, HTTP 408, 409, 429 or 5xx), with exponential backoff and
+            jitter and the server's ``Retry-After`` / ``retry-after-ms`` honoured;
+            0 turns retrying off. 401, 403 and other 4xx fail at once.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2 ``max_retries`` (2 by default, as openai-python).
     """
 
     def __init__(
@@ -107,6 +116,7 @@ class ConversationClient:
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
         transport_factory: TransportFactory | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
     ) -> None:
         endpoint = openai_endpoint(
             api_key=api_key,
@@ -126,6 +136,7 @@ class ConversationClient:
             close_timeout=close_timeout,
             ssl_context=ssl_context,
             transport_factory=transport_factory,
+            max_retries=max_retries,
         )
 
     def _setup(
@@ -139,7 +150,12 @@ class ConversationClient:
         close_timeout: float,
         ssl_context: ssl.SSLContext | None,
         transport_factory: TransportFactory | None,
+        max_retries: int,
     ) -> None:
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int):
+            raise TypeError(f"max_retries must be an int, got {type(max_retries).__name__}")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must not be negative, got {max_retries}")
         check_seconds("connect_timeout", connect_timeout)
         check_seconds("request_timeout", request_timeout)
         check_seconds("ping_interval", ping_interval)
@@ -158,6 +174,8 @@ class ConversationClient:
         self._close_timeout = close_timeout
         self._ssl = ssl_context
         self._factory = transport_factory
+        self._max_retries = max_retries
+        self._sleep: Callable[[float], object] = time.sleep  # tests record the waits
         self._rest = RestClient(endpoint, timeout=request_timeout, ssl_context=ssl_context)
 
     @classmethod
@@ -177,6 +195,7 @@ class ConversationClient:
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
         transport_factory: TransportFactory | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
     ) -> ConversationClient:
         """A client for Azure OpenAI.
 
@@ -198,6 +217,7 @@ class ConversationClient:
             close_timeout: As for the constructor.
             ssl_context: As for the constructor.
             transport_factory: As for the constructor.
+            max_retries: As for the constructor.
         """
         client = cls.__new__(cls)
         client._setup(
@@ -216,6 +236,7 @@ class ConversationClient:
             close_timeout=close_timeout,
             ssl_context=ssl_context,
             transport_factory=transport_factory,
+            max_retries=max_retries,
         )
         return client
 
@@ -224,15 +245,29 @@ class ConversationClient:
 
     # --- sessions ------------------------------------------------------------------------------
 
-    def _connect(self, params: Mapping[str, str | None], path: str = "/realtime") -> Transport:
+    def _connect(
+        self,
+        params: Mapping[str, str | None],
+        path: str = "/realtime",
+        *,
+        max_retries: int | None = None,
+    ) -> Transport:
+        """The one connection factory: a handshake, retried while it fails transiently."""
         url = self._endpoint.url(path, params)
-        headers = self._endpoint.auth_headers()
-        _log.debug("connecting to %s", url)
-        if self._factory is not None:
-            return self._factory(url, headers, self._connect_timeout)
-        return WebSocketTransport.connect(
-            url, headers=headers, timeout=self._connect_timeout, ssl_context=self._ssl
-        )
+        parts = urlsplit(url)
+        target = f"{parts.scheme}://{parts.netloc}{parts.path}"  # never the query
+
+        def attempt() -> Transport:
+            headers = self._endpoint.auth_headers()  # fresh at each attempt (tokens expire)
+            _log.debug("connecting to %s", target)
+            if self._factory is not None:
+                return self._factory(url, headers, self._connect_timeout)
+            return WebSocketTransport.connect(
+                url, headers=headers, timeout=self._connect_timeout, ssl_context=self._ssl
+            )
+
+        retries = self._max_retries if max_retries is None else max_retries
+        return connect_with_retries(attempt, max_retries=retries, target=target, sleep=self._sleep)
 
     def _open(
         self,
@@ -245,10 +280,17 @@ class ConversationClient:
         call_id: str | None = None,
         model: str | None = None,
         seed: list[str] | None = None,
+        reconnect: bool = False,
     ) -> ConversationSession:
         check_callable("on_error", on_error)
         check_callable("on_close", on_close)
         transport = self._connect(params)
+        again = None
+        if reconnect and options.reconnect_policy is not None:
+            # A reconnection makes its own attempts (the policy's), one handshake each.
+            def again() -> Transport:
+                return self._connect(params, max_retries=0)
+
         return start_session(
             transport,
             options=options,
@@ -262,6 +304,7 @@ class ConversationClient:
             config=config,
             seed=seed,
             created_timeout=None if call_id is not None else self._connect_timeout,
+            reconnect=again,
         )
 
     def start_conversation(
@@ -326,6 +369,7 @@ class ConversationClient:
             on_close=on_close,
             model=None if self._endpoint.azure else (chosen or DEFAULT_MODEL),
             seed=seed,
+            reconnect=True,
         )
 
     def start_transcription(

@@ -24,6 +24,7 @@ from typing import Any, Final, TypeAlias, final
 import attrs
 
 from . import events as ev
+from ._reconnect_policy import SessionReconnected
 from ._turns import FunctionCall, Turn, TurnStatus
 
 __all__ = [
@@ -35,8 +36,9 @@ __all__ = [
     "TurnStatus",
 ]
 
-AnyServerEvent: TypeAlias = "ev.ServerEvent | ev.UnknownServerEvent"
-"""Any event the session can receive: a typed GA event or an unknown one."""
+AnyServerEvent: TypeAlias = "ev.ServerEvent | ev.UnknownServerEvent | SessionReconnected"
+"""Any event the session can deliver: a typed GA event, an unknown one, or the
+local :class:`~realtime_client.SessionReconnected`."""
 
 
 class MessageKind(enum.Enum):
@@ -74,6 +76,10 @@ class MessageKind(enum.Enum):
     """Voice activity detection heard the user stop speaking."""
     ERROR = "error"
     """The server reported an error (the ``error`` event): see ``error``."""
+    RECONNECTED = "reconnected"
+    """The session carries on over a new connection: see ``reconnected``.
+
+    .. versionadded:: 0.2"""
     OTHER = "other"
     """Anything else; the typed event is in ``event``."""
 
@@ -113,6 +119,8 @@ class ConversationMessage:
         error: The server's error (``ERROR``).
         usage: The response's token usage (``TURN_FINISHED``, when the server sent it).
         turn_finished: ``True`` exactly for ``response.done``.
+        reconnected: What the reconnection did (``RECONNECTED``): the attempt,
+            the items replayed, the seconds away, the audio dropped.
 
     .. versionadded:: 0.2
     """
@@ -129,6 +137,7 @@ class ConversationMessage:
     error: ev.ErrorDetails | None = None
     usage: ev.Usage | None = None
     turn_finished: bool = False
+    reconnected: SessionReconnected | None = None
 
     @classmethod
     def from_event(cls, event: AnyServerEvent) -> ConversationMessage:
@@ -257,6 +266,10 @@ def _unknown(e: ev.UnknownServerEvent) -> _Message:
     )
 
 
+def _reconnected(e: SessionReconnected) -> _Message:
+    return _Message(kind=_Kind.RECONNECTED, event=e, reconnected=e)
+
+
 def _other(e: Any) -> _Message:
     item_id = getattr(e, "item_id", None)
     response_id = getattr(e, "response_id", None)
@@ -286,4 +299,5 @@ _BUILDERS: Final[dict[type, Callable[[Any], ConversationMessage]]] = {
     ev.ResponseOutputItemAddedEvent: _item_event,
     ev.ResponseOutputItemDoneEvent: _item_event,
     ev.UnknownServerEvent: _unknown,
+    SessionReconnected: _reconnected,
 }

@@ -24,6 +24,7 @@ import json
 import logging
 import threading
 import typing
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final, TypeVar, overload
 
@@ -44,7 +45,7 @@ from .errors import (
     SessionClosedError,
     UsageError,
 )
-from .messages import ConversationMessage
+from .messages import AnyServerEvent, ConversationMessage
 from .tools import ToolRegistry
 from .usage import UsageTracker
 
@@ -87,6 +88,8 @@ class ConversationSession:
         close_timeout: Default bound, in seconds, of :meth:`close`.
         call_id: The SIP/WebRTC call this session controls, if any.
         model: The session's model, to price its usage (``session.usage``).
+        reconnect: Opens a new connection when the session reconnects (the
+            client passes its own); without it ``options.reconnect`` does nothing.
 
     .. versionadded:: 0.1
     .. versionchanged:: 0.2 The conversation layer: ``last_turn``, ``items``,
@@ -107,6 +110,7 @@ class ConversationSession:
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
         call_id: str | None = None,
         model: str | None = None,
+        reconnect: Callable[[], Transport] | None = None,
     ) -> None:
         check_seconds("ping_interval", ping_interval)
         check_seconds("pong_timeout", pong_timeout, allow_none=True)
@@ -116,6 +120,7 @@ class ConversationSession:
         check_callable("on_close", on_close)
         check_text("call_id", call_id)
         check_text("model", model)
+        check_callable("reconnect", reconnect)
         self._options = options = options or ConversationOptions()
         self._call_id = call_id
         self._callbacks = CallbackRegistry()
@@ -131,6 +136,7 @@ class ConversationSession:
             pong_timeout=pong_timeout,
             close_timeout=close_timeout,
             model=model,
+            reconnect=reconnect,
         )
         self._layer = core.layer  # the parts the public methods delegate to
         self._pump = core.pump
@@ -301,16 +307,16 @@ class ConversationSession:
 
     # --- iteration -----------------------------------------------------------------------------
 
-    def events(
-        self, timeout: float | None = None
-    ) -> Iterator[ev.ServerEvent | ev.UnknownServerEvent]:
+    def events(self, timeout: float | None = None) -> Iterator[AnyServerEvent]:
         """Iterate over received events, in order, until the session ends.
 
         Args:
             timeout: Seconds to wait for each next event (``None``: forever).
 
         Yields:
-            Each event, typed (or :class:`~realtime_client.events.UnknownServerEvent`).
+            Each event, typed (or :class:`~realtime_client.events.UnknownServerEvent`);
+            with reconnection on, also the local
+            :class:`~realtime_client.SessionReconnected`.
 
         Raises:
             WaitTimeoutError: No event came within ``timeout`` seconds.
@@ -324,7 +330,7 @@ class ConversationSession:
         """
         return self._core.events(timeout)
 
-    def __iter__(self) -> Iterator[ev.ServerEvent | ev.UnknownServerEvent]:
+    def __iter__(self) -> Iterator[AnyServerEvent]:
         """Same as :meth:`events` without a timeout."""
         return self.events()
 
@@ -719,8 +725,10 @@ class ConversationSession:
             raise TypeError(f"prompt must be str or bytes, got {type(prompt).__name__}")
         if not prompt:
             raise ValueError("prompt must not be empty")
-        item = ev.ConversationItemCreateEvent(item=ev.UserMessageItem(content=content))
-        frame = encode_event(item)
+        # Named by the session, so that a reconnection can tell whether the
+        # server had it before the drop (and send it again only if not).
+        message = ev.UserMessageItem(id=f"item_rc{uuid.uuid4().hex[:24]}", content=content)
+        frame = encode_event(ev.ConversationItemCreateEvent(item=message))
         return self._layer.gate.request(response, want_turn=True, before=[frame]).result(timeout)
 
 
@@ -738,6 +746,7 @@ def start_session(
     config: ev.SessionConfig | None,
     seed: list[str] | None,
     created_timeout: float | None,
+    reconnect: Callable[[], Transport] | None = None,
 ) -> ConversationSession:
     """The client's one way to make a session: build it over a connected
     ``transport``, open it, wait for ``session.created`` (unless
@@ -758,6 +767,7 @@ def start_session(
             close_timeout=close_timeout,
             call_id=call_id,
             model=model,
+            reconnect=reconnect,
         )
     except BaseException:
         transport.abort()

@@ -21,6 +21,7 @@ __all__ = ["AudioSink", "AudioSource", "BridgeSession", "VoiceBridge"]
 _log = logging.getLogger("realtime_client")
 _numbers = itertools.count(1)
 _READ_TIMEOUT = 0.1  # the pump notices close() within this
+_CUT_BY_RECONNECT = "connection_lost"  # status reason of a response a reconnection cut
 
 
 class BridgeSession(Protocol):
@@ -284,9 +285,15 @@ class VoiceBridge:
                 self._running.add(event.response.id)
 
     def _on_response_done(self, event: ev.ResponseDoneEvent) -> None:
+        details = event.response.status_details
+        cut = details is not None and details.reason == _CUT_BY_RECONNECT
         with self._lock:
             self._running.discard(event.response.id or "")
             self._cancelled.discard(event.response.id or "")
+            if cut and self._sink is not None and not self._closed.is_set():
+                # The session reconnected mid-reply: the rest never comes, so
+                # what is queued stops now instead of ending mid-word later.
+                self._sink.interrupt()
 
     def _on_delta(self, event: ev.ResponseOutputAudioDeltaEvent) -> None:
         if self._closed.is_set() or self._sink is None:
