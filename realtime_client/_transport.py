@@ -97,9 +97,10 @@ class Transport(Protocol):
         """Send one text frame.
 
         While the network takes nothing, ``stalled()`` is asked at least every
-        :data:`TICK` seconds; when it answers ``True`` the send gives up: the
-        connection is cut (a frame half sent cannot be finished) and
-        :class:`~realtime_client.TransportError` is raised.
+        :data:`TICK` seconds; when it answers ``True`` the send gives up and
+        :class:`~realtime_client.TransportError` is raised. The connection is then
+        unusable (a frame half sent cannot be finished): nothing more is written,
+        and the caller records why before it calls :meth:`abort`.
 
         Raises:
             TransportError: The frame could not be sent.
@@ -511,6 +512,8 @@ class WebSocketTransport:
             self._release()
 
     def _write_locked(self, data: bytes, stalled: Stalled | None, deadline: float | None) -> None:
+        if self._aborted:  # cut, or a frame was left half sent: nothing more can follow
+            raise TransportError("the connection was cut")
         view = memoryview(data)
         send = self._sock.send
         try:
@@ -518,9 +521,16 @@ class WebSocketTransport:
                 try:
                     sent = send(view)
                 except TimeoutError:
-                    if (stalled is not None and stalled()) or (
-                        deadline is not None and time.monotonic() >= deadline
-                    ):
+                    if stalled is not None and stalled():
+                        # Part of a frame may be out: the stream is unusable, so no
+                        # other frame is written. The socket is left for the caller to
+                        # abort once it has recorded why: shutting it here would let
+                        # the reader report a plain EOF first.
+                        self._aborted = True
+                        raise TransportError(
+                            "sending stalled: the network took nothing while the peer was silent"
+                        ) from None
+                    if deadline is not None and time.monotonic() >= deadline:
                         self.abort()  # part of a frame may be out: the stream is unusable
                         raise TransportError(
                             "sending stalled: the network took nothing while the peer was silent"

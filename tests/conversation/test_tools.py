@@ -395,6 +395,8 @@ def test_results_before_done_is_an_error(registry, runner):
 
 
 def test_close_answers_pending_calls_and_stops_threads(registry):
+    """close() answers every unfinished call of a batch with an error at once (the model
+    always gets an answer), refuses later calls, and leaves no tool thread behind."""
     release = threading.Event()
     started = threading.Event()
 
@@ -407,10 +409,15 @@ def test_close_answers_pending_calls_and_stops_threads(registry):
     runner = ToolRunner(registry, max_workers=1)
     batch = runner.submit([call("block", "{}"), call("block", "{}", n=2)])
     assert started.wait(WAIT)
-    release.set()
-    runner.close(timeout=WAIT)
-    assert runner.closed
+    # Close while the first call is still inside its tool: the batch is answered at
+    # once, without waiting for the function; only then does the tool return.
+    closer = threading.Thread(target=runner.close, kwargs={"timeout": WAIT}, name="test-closer")
+    closer.start()
     assert batch.wait(WAIT)
+    assert runner.closed
+    release.set()
+    closer.join(WAIT)
+    assert not closer.is_alive()
     errors = [r.error for r in batch.results]
     assert "the session closed before the tool finished" in errors
     runner.close()  # idempotent

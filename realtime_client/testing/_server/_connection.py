@@ -272,20 +272,31 @@ class FakeConnection:
         .. versionadded:: 0.2
         """
 
-        def silence() -> None:
+        def stop_pongs() -> None:
             from websockets.frames import Opcode
 
             protocol = self._ws.protocol
             send_frame = protocol.send_frame
+            if getattr(send_frame, "_no_pongs", False):
+                return
 
             def no_pongs(frame: Any) -> None:
                 if frame.opcode is not Opcode.PONG:
                     send_frame(frame)
 
+            no_pongs._no_pongs = True  # type: ignore[attr-defined]
             protocol.send_frame = no_pongs  # type: ignore[method-assign]
+
+        def silence() -> None:
+            stop_pongs()
             self._silenced = True
             self._stall_until = math.inf
 
+        if after is None:
+            # Pongs are sent by websockets' own receiving thread, not by the worker
+            # that runs scheduled actions: stop them before returning, so that a
+            # ping sent after this call is never answered, however busy the machine.
+            stop_pongs()
         self._schedule(silence, after)
 
     def resume(self) -> None:
