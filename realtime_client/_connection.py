@@ -161,6 +161,8 @@ class Connection:
         self.transport = transport
         self.termination = Termination()
         self._shut = False
+        self._shut_lock = threading.Lock()
+        self._shut_done = threading.Event()
         self._outbox = Outbox(max_frames, max_bytes)
         self._handle_frame = handle_frame
         self._flush = flush
@@ -221,11 +223,20 @@ class Connection:
         Frames already queued are sent, the closing handshake runs and both
         threads are joined; a send or a peer that does not finish in time is cut
         off. Never joins the calling thread (a callback may close). Once only:
-        a later call returns at once.
+        a later call waits (up to its own deadline) for the first to finish.
         """
-        if self._shut:
+        with self._shut_lock:
+            first = not self._shut
+            self._shut = True
+        if not first:
+            self._shut_done.wait(max(deadline - time.monotonic(), 0.0))
             return
-        self._shut = True
+        try:
+            self._shut_now(deadline, started=started)
+        finally:
+            self._shut_done.set()
+
+    def _shut_now(self, deadline: float, *, started: bool) -> None:
         if started:
             self._outbox.stop()  # 1. the writer drains what is queued, then exits
             if not _join(self.writer, deadline):

@@ -273,18 +273,19 @@ class Reconnector:
                     # the one that reconnection installed, go again once it is done.
                     self._again = (old, reason)
                 return
+            # Started under the lock: stop() never sees a thread that is not running yet.
             self._thread = threading.Thread(
                 target=self._run,
                 args=(old, reason, planned, time.monotonic()),
                 name=f"realtime-reconnect-{next(_numbers)}",
                 daemon=True,
             )
+            self._thread.start()
             self._route.notify_all()
         if planned:
             _log.info("rolling the session over to a new connection before its limit")
         else:
             _log.warning("connection lost (%s); reconnecting", reason)
-        self._thread.start()
 
     def _go_away(self) -> None:
         """With the route lock held: keep sends for the next connection."""
@@ -296,8 +297,15 @@ class Reconnector:
     def stop(self, deadline: float) -> None:
         """The session is closing: stop reconnecting and drop what was kept."""
         self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
+        with self._route:
+            thread, retiring = self._thread, self.retiring
+        current = threading.current_thread()
+        # Not the reconnect thread itself, nor a callback of the connection it is
+        # moving away from (it joins that thread when it shuts that connection:
+        # waiting for it here would wait for ourselves). That connection is shut by
+        # the close itself, and the reconnection, stopped, installs nothing.
+        leaving = retiring if retiring is not None else self._core.conn
+        if thread is not None and thread is not current and not leaving.owns(current):
             thread.join(max(deadline - time.monotonic(), 0.0))
         with self._route:
             self._away = None

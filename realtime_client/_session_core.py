@@ -398,18 +398,18 @@ class SessionCore(Generic[L]):
         """Reader thread: the connection ended. Unless the app is closing the
         session, close it with the connection's terminal error. (A reconnecting
         session starts its next connection instead.)"""
-        reconnector = self.reconnector
-        if reconnector is not None:
-            if conn is not self.conn or conn is reconnector.retiring:
-                return  # a connection the session moved away from
-            ending = conn.termination.ending
-            if self.is_open() and reconnector.wants(ending):
-                assert ending is not None
-                reason = "expired" if ending.cause is EndCause.EXPIRED else str(ending.error)
-                reconnector.begin(conn, reason, planned=False)
-                return
-        self.watch.answered.set()  # a close waiting for the goodbye's answer goes on
         try:
+            reconnector = self.reconnector
+            if reconnector is not None:
+                if conn is not self.conn or conn is reconnector.retiring:
+                    return  # a connection the session moved away from
+                ending = conn.termination.ending
+                if self.is_open() and reconnector.wants(ending):
+                    assert ending is not None
+                    reason = "expired" if ending.cause is EndCause.EXPIRED else str(ending.error)
+                    reconnector.begin(conn, reason, planned=False)
+                    return
+            self.watch.answered.set()  # a close waiting for the goodbye's answer goes on
             with self.lock:
                 unexpected = self.state is SessionState.OPEN
             if unexpected:
@@ -418,6 +418,8 @@ class SessionCore(Generic[L]):
                     _log.warning("session ended: %s", error)
                 self.close(None)
         finally:
+            # A close made on this reader (a callback) left the end of iteration to
+            # it, whichever connection it reads: a retired one included.
             if self._end_pending:
                 self.pump.end()
 

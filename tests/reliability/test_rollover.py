@@ -113,3 +113,48 @@ class TestRollover:
                 session.commit_audio()
                 assert reconnector.rollover_due(later) is None  # started
                 assert seen.get(timeout=WAIT).rollover
+
+
+class TestCloseDuringRollover:
+    def test_close_from_a_callback_of_the_retiring_connection(self, monkeypatch) -> None:
+        """A turn still running on the old connection during a rollover, whose
+        callback closes the session: close() returns at once (it does not wait for
+        the rollover, which waits for that very callback's thread), and the
+        iterator ends instead of waiting forever."""
+        import threading
+        import time
+
+        from realtime_client import _reconnect
+
+        created = threading.Event()
+        holder: dict[str, Any] = {}
+        open_new = _reconnect.Reconnector._open_new
+
+        def open_new_during_a_turn(self: Any) -> Any:
+            holder["session"].create_response()  # a turn on the old connection
+            assert created.wait(WAIT)
+            return open_new(self)
+
+        monkeypatch.setattr(_reconnect.Reconnector, "_open_new", open_new_during_a_turn)
+        with FakeRealtimeServer(api_key=KEY, speed=5, max_session_duration=4) as server:
+            client = ConversationClient(base_url=server.base_url, api_key=KEY, close_timeout=2.0)
+            session = client.start_conversation(
+                options=ConversationOptions(
+                    reconnect=ReconnectPolicy(rollover_margin=1.0), output_modalities=["text"]
+                )
+            )
+            holder["session"] = session
+            took: list[float] = []
+
+            def close_in_callback(_: object) -> None:
+                started = time.monotonic()
+                session.close()
+                took.append(time.monotonic() - started)
+
+            session.on("response.created", lambda _: created.set())
+            session.on("response.done", close_in_callback)
+            for _ in session.events(timeout=WAIT):  # ends: no WaitTimeoutError
+                pass
+            assert session.closed
+            assert 1 == len(took)
+            assert took[0] < 1.0, took  # well under close_timeout (2 s)
