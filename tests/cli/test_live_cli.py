@@ -329,22 +329,26 @@ class TestTranscribe:
 
 class TestServerGoesAway:
     @pytest.mark.parametrize(
-        ("command", "ready"),
-        [("talk", r"\[listening: .*\]"), ("transcribe", r"\[transcribing; Ctrl-C stops\]")],
+        ("command", "ready", "code"),
+        [
+            # talk reconnects after 1011 (a server error): a refusal to go on ends it.
+            ("talk", r"\[listening: .*\]", 1008),
+            ("transcribe", r"\[transcribing; Ctrl-C stops\]", 1011),
+        ],
     )
-    def test_session_closed_by_the_server_is_a_failure(self, run, command, ready):
-        """The server closing the connection ends the command with status 1 and one
-        line naming the close, not a silent 0 or a usage error."""
+    def test_session_closed_by_the_server_is_a_failure(self, run, command, ready, code):
+        """The server closing the connection for good ends the command with status 1 and
+        one line naming the close, not a silent 0 or a usage error."""
         from realtime_client.testing import FakeRealtimeServer
 
         with FakeRealtimeServer() as server:
             env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-test"}
             cli = run(command, "--online", env=env)
             cli.expect("stderr", re.compile(ready), STARTUP_S)
-            server.wait_for_connection(timeout=5).close(1011, "maintenance")
+            server.wait_for_connection(timeout=5).close(code, "maintenance")
             status, _ = cli.wait_exit(15)
 
         assert 1 == status, cli.transcript()
         assert cli.stderr[-1].startswith(f"realtime-client {command}: ")
-        assert "1011" in cli.stderr[-1]
+        assert str(code) in cli.stderr[-1]
         assert not any("Traceback" in line for line in cli.stderr), cli.transcript()
