@@ -67,6 +67,10 @@ def _bytes_per_ms(fmt: ev.AudioFormat | None) -> int:
     return 8 if isinstance(fmt, (ev.AudioPCMU, ev.AudioPCMA)) else 48
 
 
+def _reader_thread(reader: threading.Thread | Callable[[], threading.Thread]) -> threading.Thread:
+    return reader if isinstance(reader, threading.Thread) else reader()
+
+
 def _bare_turn(response: ev.Response, out_of_band: bool) -> Turn:
     """A turn with no content, for a response that was not accumulated."""
     status: TurnStatus = "completed"
@@ -117,7 +121,12 @@ class ConversationLayer:
         self.tools = ToolRegistry()
         for function in options.tools:
             self.tools.register(function)
-        self._runner = ToolRunner(self.tools, timeout=options.tool_timeout, wake=wake)
+        self._runner = ToolRunner(
+            self.tools,
+            timeout=options.tool_timeout,
+            wake=wake,
+            session=lambda: _reader_thread(reader).name.rpartition("-")[2],
+        )
         self.gate = ResponseGate(
             send=send,
             conflict=options.response_conflict,

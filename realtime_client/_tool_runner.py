@@ -1,4 +1,4 @@
-"""Running the model's function calls: a small named worker pool with time limits.
+"""Running the model's function calls: named tool threads with time limits.
 
 Private (since 0.3): sessions run their tools here; :mod:`realtime_client.tools`
 re-exports :class:`ToolResult`.
@@ -6,15 +6,17 @@ re-exports :class:`ToolResult`.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
+import functools
 import heapq
 import itertools
 import json
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import TYPE_CHECKING, Any, final
 
 import attrs
 
@@ -25,11 +27,10 @@ from ._turns import FunctionCall
 if TYPE_CHECKING:
     from .tools import Tool, ToolRegistry
 
-__all__ = ["ToolBatch", "ToolResult", "ToolRunner"]
+__all__ = ["ToolBatch", "ToolResult", "ToolRunner", "ToolThreads"]
 
 _log = logging.getLogger("realtime_client")
 _thread_numbers = itertools.count(1)
-_STOP: Final = object()
 
 
 def error_output(message: str) -> str:
@@ -72,8 +73,9 @@ class ToolResult:
 
 
 @final
-class ToolBatch:
-    """The function calls of one response, answered together.
+class ToolBatch(concurrent.futures.Future[tuple[ToolResult, ...]]):
+    """The function calls of one response, answered together: a
+    :class:`concurrent.futures.Future` of their results, in call order.
 
     Made by :meth:`ToolRunner.submit`. It is done when every call has a result,
     which is guaranteed within the calls' time limits. Then :meth:`events`
@@ -81,32 +83,27 @@ class ToolBatch:
     order) and, unless every tool opted out, one ``response.create``.
 
     Contract: any thread may wait on or read a batch. Done-callbacks run once,
-    on the thread that finished the last call (a worker, the time-limit
-    watcher, or the caller of :meth:`add_done_callback` if the batch is already
-    done); they must not block. An exception in a callback is logged and does
-    not affect the batch.
+    on the thread that answered the last call (a tool thread, the thread
+    enforcing time limits, or the caller of :meth:`add_done_callback` if the
+    batch is already done); they must not block. An exception in a callback is
+    logged and does not affect the batch.
 
     .. versionadded:: 0.2
     """
 
     def __init__(self, calls: tuple[FunctionCall, ...]) -> None:
+        super().__init__()
         self._calls = calls
-        self._lock = threading.Lock()
-        self._results: list[ToolResult | None] = [None] * len(calls)
+        self._answers_lock = threading.Lock()
+        self._answers: list[ToolResult | None] = [None] * len(calls)
         self._remaining = len(calls)
-        self._done = threading.Event()
-        self._callbacks: list[Callable[[ToolBatch], None]] = []
         if not calls:
-            self._done.set()
+            self.set_result(())
 
     @property
     def calls(self) -> tuple[FunctionCall, ...]:
         """The calls, in the order given."""
         return self._calls
-
-    def done(self) -> bool:
-        """Whether every call has its result."""
-        return self._done.is_set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the batch is done, or ``timeout`` seconds pass.
@@ -114,7 +111,8 @@ class ToolBatch:
         Returns:
             Whether the batch is done.
         """
-        return self._done.wait(timeout)
+        done, _ = concurrent.futures.wait([self], timeout)
+        return bool(done)
 
     @property
     def results(self) -> tuple[ToolResult, ...]:
@@ -123,9 +121,9 @@ class ToolBatch:
         Raises:
             RuntimeError: The batch is not done yet; :meth:`wait` first.
         """
-        if not self._done.is_set():
+        if not self.done():
             raise RuntimeError("the batch is not done yet: wait() for it first")
-        return tuple(r for r in self._results if r is not None)
+        return self.result()
 
     @property
     def follow_up(self) -> bool:
@@ -145,44 +143,152 @@ class ToolBatch:
             sent.append(ev.ResponseCreateEvent())
         return sent
 
-    def add_done_callback(self, callback: Callable[[ToolBatch], None]) -> None:
-        """Call ``callback(batch)`` once the batch is done (at once if it is already)."""
-        with self._lock:
-            if not self._done.is_set():
-                self._callbacks.append(callback)
-                return
-        _run_callback(callback, self)
+    def add_done_callback(self, fn: Callable[[ToolBatch], object]) -> None:
+        """Call ``fn(batch)`` once the batch is done (at once if it is already)."""
+        super().add_done_callback(lambda _: _run_callback(fn, self))
 
     def _resolve(self, index: int, result: ToolResult) -> bool:
-        with self._lock:
-            if self._results[index] is not None:
+        """Answer call ``index`` unless it already has its answer (the first answer counts)."""
+        with self._answers_lock:
+            if self._answers[index] is not None:
                 return False
-            self._results[index] = result
+            self._answers[index] = result
             self._remaining -= 1
             if self._remaining:
                 return True
-            self._done.set()
-            callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
-            _run_callback(callback, self)
+            results = tuple(r for r in self._answers if r is not None)
+        self.set_result(results)  # runs the done-callbacks, outside our lock
         return True
 
     def _resolved(self, index: int) -> bool:
-        with self._lock:
-            return self._results[index] is not None
+        with self._answers_lock:
+            return self._answers[index] is not None
 
 
-def _run_callback(callback: Callable[[ToolBatch], None], batch: ToolBatch) -> None:
+def _run_callback(callback: Callable[[ToolBatch], object], batch: ToolBatch) -> None:
     try:
         callback(batch)
     except Exception:
         _log.exception("a tool batch callback raised")
 
 
-class _Job:
-    """One call waiting for, or running on, a worker."""
+_Task = tuple["concurrent.futures.Future[Any]", str, Callable[[], Any]]
 
-    __slots__ = ("batch", "call", "deadline", "index", "running", "started", "timeout", "tool")
+
+@final
+class ToolThreads(concurrent.futures.Executor):
+    """A :class:`concurrent.futures.Executor` that runs each function on a
+    thread of its own, named after it, at most ``max_workers`` at a time.
+
+    Why not :class:`~concurrent.futures.ThreadPoolExecutor`: its idle workers
+    stay until it is shut down (a session holds no tool thread while no tool
+    runs), and it joins its workers at interpreter exit, so a tool stuck past
+    its limit would keep the application from exiting. Here every thread ends
+    with its function and is a daemon.
+
+    A function that :meth:`retire` gives up on (stuck past its limit) frees its
+    place for the next one, but at most ``max_workers`` of them at once, so
+    there are never more than ``2 * max_workers`` threads.
+
+    Args:
+        max_workers: Functions that run at the same time, at most.
+        prefix: The threads' names: ``<prefix>-<name>``.
+    """
+
+    def __init__(self, max_workers: int, prefix: Callable[[], str]) -> None:
+        self._max_workers = max_workers
+        self._prefix = prefix
+        self._lock = threading.Lock()
+        self._waiting: collections.deque[_Task] = collections.deque()
+        self._threads: dict[concurrent.futures.Future[Any], threading.Thread] = {}
+        self._retired: set[concurrent.futures.Future[Any]] = set()
+        self._shutdown = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` on a thread named after ``fn``."""
+        name = getattr(fn, "__name__", "call")
+        return self.submit_named(name, lambda: fn(*args, **kwargs))
+
+    def submit_named(self, name: str, fn: Callable[[], Any]) -> concurrent.futures.Future[Any]:
+        """Run ``fn()`` on a thread named ``<prefix>-<name>``; its future.
+
+        Raises:
+            RuntimeError: After :meth:`shutdown`.
+        """
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        with self._lock:
+            if self._shutdown:
+                raise RuntimeError("the tool threads are shut down")
+            self._waiting.append((future, name, fn))
+            self._start_waiting()
+        return future
+
+    def retire(self, future: concurrent.futures.Future[Any]) -> None:
+        """Stop counting ``future``'s running function against ``max_workers``
+        (it is past its limit), unless as many are retired already."""
+        with self._lock:
+            running = future in self._threads and future not in self._retired
+            if running and len(self._retired) < self._max_workers:
+                self._retired.add(future)
+                self._start_waiting()
+
+    def threads(self) -> list[threading.Thread]:
+        """The threads running now, retired ones included."""
+        with self._lock:
+            return list(self._threads.values())
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Refuse new functions; with ``cancel_futures``, cancel those not started.
+
+        With ``wait``, join the running threads (stuck ones included: callers
+        that need a bound join :meth:`threads` themselves).
+        """
+        with self._lock:
+            self._shutdown = True
+            cancelled = list(self._waiting) if cancel_futures else []
+            if cancel_futures:
+                self._waiting.clear()
+        for future, _, _ in cancelled:
+            future.cancel()
+        if wait:
+            for thread in self.threads():
+                if thread is not threading.current_thread():
+                    thread.join()
+
+    def _start_waiting(self) -> None:
+        """Start waiting functions while there is room (lock held)."""
+        while self._waiting and len(self._threads) - len(self._retired) < self._max_workers:
+            future, name, fn = self._waiting.popleft()
+            if not future.set_running_or_notify_cancel():
+                continue  # cancelled while it waited
+            thread = threading.Thread(
+                target=self._run,
+                args=(future, fn),
+                name=f"{self._prefix()}-{name}",
+                daemon=True,
+            )
+            self._threads[future] = thread
+            thread.start()
+
+    def _run(self, future: concurrent.futures.Future[Any], fn: Callable[[], Any]) -> None:
+        try:
+            result = fn()
+        except BaseException as exc:  # the future carries it; nothing is lost
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        finally:
+            with self._lock:
+                del self._threads[future]
+                self._retired.discard(future)
+                if not self._shutdown:
+                    self._start_waiting()
+
+
+class _Job:
+    """One call waiting for, or running on, a tool thread."""
+
+    __slots__ = ("batch", "call", "deadline", "future", "index", "started", "timeout", "tool")
 
     def __init__(
         self, batch: ToolBatch, index: int, call: FunctionCall, tool: Tool, timeout: float
@@ -194,12 +300,12 @@ class _Job:
         self.timeout = timeout
         self.started = time.monotonic()
         self.deadline = self.started + timeout
-        self.running = False
+        self.future: concurrent.futures.Future[Any] | None = None
 
 
 @final
 class ToolRunner:
-    """Runs function calls on a small pool of named worker threads, with time limits.
+    """Runs function calls on named tool threads, with time limits.
 
     Contract: the session calls :meth:`submit` (from any thread, typically its
     reader on ``response.done``) with the function calls of one response and
@@ -211,18 +317,24 @@ class ToolRunner:
     submission). :meth:`close` is idempotent, callable from any thread, and
     bounded in time.
 
-    Threads: up to ``max_workers`` workers named ``realtime-tool-<n>``, started
-    on demand, plus one watcher (also ``realtime-tool-<n>``) that enforces time
-    limits. Python cannot stop a running function: a call past its limit is
-    answered with an error at once, and its worker is replaced (up to
-    ``2 * max_workers`` threads in all) until the function returns. Tools that
-    block should themselves give up in bounded time, or :meth:`close` returns
-    with their (daemon) thread still running.
+    Threads: each call runs on a thread of its own (:class:`ToolThreads`),
+    named ``realtime-tool-<session>-<tool>``, at most ``max_workers`` at once;
+    the thread ends with the call, so no tool thread exists while no tool
+    runs. Time limits are enforced by :meth:`expire`, called from the owner's
+    clock (the session's writer); a runner made without ``wake`` keeps time on
+    a watcher thread of its own (``realtime-tool-<session>-watch``) while a
+    call is in flight. Python cannot stop a running function: a call past its
+    limit is answered with an error at once, and its place goes to the next
+    call (up to ``2 * max_workers`` threads in all) until the function
+    returns. Tools that block should themselves give up in bounded time, or
+    :meth:`close` returns with their (daemon) thread still running.
 
     Args:
         registry: Where tools are looked up, at submission.
         max_workers: Calls that run at the same time, at most.
         timeout: The time limit of a call in seconds, unless its tool sets one.
+        wake: Tells the owner's clock of a new deadline; ``None``: a watcher thread.
+        session: The session's part of the thread names.
 
     .. versionadded:: 0.2
     """
@@ -234,19 +346,17 @@ class ToolRunner:
         max_workers: int = 4,
         timeout: float = 30.0,
         wake: Callable[[], None] | None = None,
+        session: Callable[[], str] | None = None,
     ) -> None:
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
         self._registry = registry
-        self._max_workers = max_workers
         self._timeout = timeout
+        self._session: Callable[[], str] = session or functools.partial(str, next(_thread_numbers))
+        self._threads = ToolThreads(max_workers, lambda: f"realtime-tool-{self._session()}")
         self._lock = threading.Condition()
-        self._jobs: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
-        self._workers: list[threading.Thread] = []
-        self._idle = 0
-        self._stuck = 0  # workers still running a call that timed out
         self._deadlines: list[tuple[float, int, _Job]] = []
         self._seq = itertools.count()
         self._watcher: threading.Thread | None = None
@@ -259,14 +369,16 @@ class ToolRunner:
         return self._closed
 
     def owns(self, thread: threading.Thread) -> bool:
-        """Whether ``thread`` is one of the runner's workers or its watcher."""
+        """Whether ``thread`` is one of the runner's tool threads or its watcher."""
         with self._lock:
-            return thread is self._watcher or thread in self._workers
+            if thread is self._watcher:
+                return True
+        return thread in self._threads.threads()
 
     def submit(self, calls: Iterable[FunctionCall]) -> ToolBatch:
         """Start the calls of one response; return the batch that collects their outputs.
 
-        Calls that need no worker (an unknown tool, arguments that are not a
+        Calls that need no thread (an unknown tool, arguments that are not a
         JSON object) are answered at once. After :meth:`close`, every call is
         answered at once with an error output.
 
@@ -289,11 +401,12 @@ class ToolRunner:
         return batch
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the pool: answer unfinished calls with an error, stop the threads.
+        """Stop: answer unfinished calls with an error, wait for the threads.
 
         Waits at most about ``timeout`` seconds in all for the threads to end.
         A thread still inside a tool function at that point is left to finish
-        on its own (it is a daemon and exits when the function returns).
+        on its own (it is a daemon and exits when the function returns; it
+        does not hold up the interpreter's exit).
 
         Args:
             timeout: Seconds to wait for the threads.
@@ -304,20 +417,19 @@ class ToolRunner:
             self._closed = True
             pending = [job for _, _, job in self._deadlines]
             self._deadlines.clear()
-            workers = list(self._workers)
             watcher = self._watcher
             self._lock.notify_all()
+        self._threads.shutdown(wait=False, cancel_futures=True)
         for job in pending:
             self._answer(job, "the session closed before the tool finished", None)
-        for _ in workers:
-            self._jobs.put(_STOP)
         deadline = time.monotonic() + timeout
         current = threading.current_thread()
-        for thread in [*workers, *([watcher] if watcher else [])]:
+        threads = self._threads.threads()
+        for thread in [*threads, *([watcher] if watcher else [])]:
             if thread is not current:
                 thread.join(max(0.0, deadline - time.monotonic()))
         # The calling thread (a tool that closed its session) is not stuck: it returns next.
-        alive = [t.name for t in workers if t is not current and t.is_alive()]
+        alive = [t.name for t in threads if t is not current and t.is_alive()]
         if alive:
             _log.warning("tool threads still inside a tool function after close: %s", alive)
 
@@ -343,50 +455,30 @@ class ToolRunner:
                 late = []
                 for job in jobs:
                     heapq.heappush(self._deadlines, (job.deadline, next(self._seq), job))
-                    self._jobs.put(job)
-                self._spawn(len(jobs))
+                    future = self._threads.submit_named(
+                        job.tool.name, functools.partial(_execute, job)
+                    )
+                    job.future = future
+                    future.add_done_callback(functools.partial(self._ran, job))
+                if self._wake is not None:
+                    self._wake()  # the owner's clock learns of the new deadlines
+                elif self._watcher is None:
+                    self._watcher = threading.Thread(
+                        target=self._watch,
+                        name=f"realtime-tool-{self._session()}-watch",
+                        daemon=True,
+                    )
+                    self._watcher.start()
                 self._lock.notify_all()
         for job in late:
             self._answer(job, "the session closed before the tool could run", None)
 
-    def _spawn(self, wanted: int) -> None:
-        """Start workers for ``wanted`` new jobs, within the limits (lock held)."""
-        if self._wake is not None:
-            self._wake()  # the owner's clock learns of the new deadlines
-        elif self._watcher is None:
-            self._watcher = self._thread(self._watch)
-        self._workers = [t for t in self._workers if t.is_alive()]
-        limit = min(self._max_workers + self._stuck, 2 * self._max_workers)
-        spare = self._idle
-        while spare < wanted and len(self._workers) < limit:
-            self._workers.append(self._thread(self._work))
-            spare += 1
-
-    def _thread(self, target: Callable[[], None]) -> threading.Thread:
-        thread = threading.Thread(
-            target=target, name=f"realtime-tool-{next(_thread_numbers)}", daemon=True
-        )
-        thread.start()
-        return thread
-
-    def _work(self) -> None:
-        while True:
-            with self._lock:
-                self._idle += 1
-            job = self._jobs.get()
-            with self._lock:
-                self._idle -= 1
-                if job is _STOP or self._closed:
-                    return
-                if not isinstance(job, _Job) or job.batch._resolved(job.index):
-                    continue  # timed out while waiting for a worker
-                job.running = True
-            output, error = _execute(job)
-            with self._lock:
-                if not job.running:  # the watcher answered it: this worker was "stuck"
-                    self._stuck -= 1
-                job.running = False
-            self._answer(job, error, output)
+    def _ran(self, job: _Job, future: concurrent.futures.Future[Any]) -> None:
+        """A tool thread: the call returned (a cancelled call was answered already)."""
+        if future.cancelled():
+            return
+        output, error = future.result()
+        self._answer(job, error, output)
 
     def expire(self, now: float) -> float | None:
         """Answer the calls past their time limit at ``now``; the next limit, if any.
@@ -401,33 +493,26 @@ class ToolRunner:
                 return None
             while self._deadlines and self._deadlines[0][0] <= now:
                 _, _, job = heapq.heappop(self._deadlines)
-                if job.batch._resolved(job.index):
-                    continue
-                expired.append(job)
-                if job.running:
-                    job.running = False
-                    self._stuck += 1
+                if not job.batch._resolved(job.index):
+                    expired.append(job)
             upcoming = self._deadlines[0][0] if self._deadlines else None
         for job in expired:
             self._answer(
                 job, f"tool {job.call.name!r} did not finish within {job.timeout:g} s", None
             )
-        if expired:
-            with self._lock:  # replace workers stuck past their limit, for queued calls
-                if not self._closed:
-                    self._spawn(self._jobs.qsize())
+            if job.future is not None and not job.future.cancel():
+                self._threads.retire(job.future)  # stuck: its place goes to the next call
         return upcoming
 
     def _watch(self) -> None:
-        """The stand-alone runner's own clock."""
+        """The stand-alone runner's own clock, while a call is in flight."""
         while True:
             self.expire(time.monotonic())
             with self._lock:  # the deadlines read again under the lock: no missed notify
-                if self._closed:
+                if self._closed or not self._deadlines:
+                    self._watcher = None
                     return
-                if not self._deadlines:
-                    self._lock.wait()
-                elif (wait := self._deadlines[0][0] - time.monotonic()) > 0:
+                if (wait := self._deadlines[0][0] - time.monotonic()) > 0:
                     self._lock.wait(wait)
 
     def _answer(self, job: _Job, error: str | None, output: str | None) -> None:
@@ -438,7 +523,20 @@ class ToolRunner:
             follow_up=job.tool.follow_up if error is None else True,
             duration=time.monotonic() - job.started,
         )
-        job.batch._resolve(job.index, result)
+        if job.batch._resolve(job.index, result):
+            self._forget(job)
+
+    def _forget(self, job: _Job) -> None:
+        """Drop an answered call's deadline (the heap keeps only calls in flight)."""
+        with self._lock:
+            for position, (_, _, queued) in enumerate(self._deadlines):
+                if queued is job:
+                    self._deadlines[position] = self._deadlines[-1]
+                    self._deadlines.pop()
+                    heapq.heapify(self._deadlines)
+                    break
+            if not self._deadlines:
+                self._lock.notify_all()
 
 
 def _execute(job: _Job) -> tuple[str | None, str | None]:
