@@ -12,7 +12,7 @@ import logging
 import threading
 import typing
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import attrs
 
@@ -69,18 +69,39 @@ class CallbackRegistry:
 
     Registration may happen from any thread at any time; each dispatch sees a
     consistent snapshot (the lists are replaced, never mutated).
+
+    Args:
+        wire_key: The wire type a key (event class or string) registers for;
+            raises TypeError or ValueError for a key of another protocol. By
+            default the conversation protocol's.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, wire_key: Callable[[EventKey], str] | None = None) -> None:
+        self._wire_key = wire_key or _wire_key
         self._lock = threading.Lock()
         self._by_type: dict[str, tuple[Callable[[Any], object], ...]] = {}
         self._any: tuple[Callable[[Any], object], ...] = ()
         self._errors: tuple[Callable[[BaseException], object], ...] = ()
         self._closes: tuple[Callable[[CloseInfo], object], ...] = ()
 
-    def on(self, key: EventKey, fn: F) -> F:
-        """Call ``fn(event)`` for every event of ``key``; returns ``fn``."""
-        wire = _wire_key(key)
+    @overload
+    def on(self, key: EventKey, fn: None = None) -> Callable[[F], F]: ...
+
+    @overload
+    def on(self, key: EventKey, fn: F) -> F: ...
+
+    def on(self, key: EventKey, fn: F | None = None) -> F | Callable[[F], F]:
+        """Call ``fn(event)`` for every event of ``key``; returns ``fn``.
+
+        Without ``fn``, a decorator that registers its function (``@on(key)``);
+        ``key`` is checked at once either way.
+        """
+        wire = self._wire_key(key)
+        if fn is None:
+            return lambda f: self._add(wire, f)
+        return self._add(wire, fn)
+
+    def _add(self, wire: str, fn: F) -> F:
         _check_callable(fn)
         with self._lock:
             self._by_type[wire] = (*self._by_type.get(wire, ()), fn)

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import logging
 import ssl
-import time
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 import attrs
 
@@ -23,7 +21,7 @@ from ._calls import CallAnswer, create_call
 from ._checks import check_callable, check_instance, check_seconds, check_text, encode_event
 from ._config import ConversationOptions, Endpoint, HeaderSource, azure_endpoint, openai_endpoint
 from ._rest import ClientSecret, RestClient, TranslationClientSecret
-from ._retry import connect_with_retries
+from ._session_factory import Connector, open_translation, start_session
 from ._translation_setup import (
     DEFAULT_TRANSLATION_MODEL,
     NoiseReductionArg,
@@ -32,7 +30,7 @@ from ._translation_setup import (
     check_model,
     initial_update,
 )
-from ._transport import Transport, WebSocketTransport
+from ._transport import Transport
 from .conversation import ConversationState
 from .events._protocol import converter
 from .session import (
@@ -40,9 +38,8 @@ from .session import (
     DEFAULT_PING_INTERVAL,
     DEFAULT_PONG_TIMEOUT,
     ConversationSession,
-    start_session,
 )
-from .translation import TranslationSession, open_translation
+from .translation import TranslationSession
 
 __all__ = [
     "CallAnswer",
@@ -169,13 +166,16 @@ class ConversationClient:
             raise ValueError("ssl_context must verify certificates and hostnames")
         self._endpoint = endpoint
         self._connect_timeout = connect_timeout
+        self._connector = Connector(
+            endpoint,
+            timeout=connect_timeout,
+            ssl_context=ssl_context,
+            transport_factory=transport_factory,
+            max_retries=max_retries,
+        )
         self._ping_interval = ping_interval
         self._pong_timeout = pong_timeout
         self._close_timeout = close_timeout
-        self._ssl = ssl_context
-        self._factory = transport_factory
-        self._max_retries = max_retries
-        self._sleep: Callable[[float], object] = time.sleep  # tests record the waits
         self._rest = RestClient(endpoint, timeout=request_timeout, ssl_context=ssl_context)
 
     @classmethod
@@ -245,30 +245,6 @@ class ConversationClient:
 
     # --- sessions ------------------------------------------------------------------------------
 
-    def _connect(
-        self,
-        params: Mapping[str, str | None],
-        path: str = "/realtime",
-        *,
-        max_retries: int | None = None,
-    ) -> Transport:
-        """The one connection factory: a handshake, retried while it fails transiently."""
-        url = self._endpoint.url(path, params)
-        parts = urlsplit(url)
-        target = f"{parts.scheme}://{parts.netloc}{parts.path}"  # never the query
-
-        def attempt() -> Transport:
-            headers = self._endpoint.auth_headers()  # fresh at each attempt (tokens expire)
-            _log.debug("connecting to %s", target)
-            if self._factory is not None:
-                return self._factory(url, headers, self._connect_timeout)
-            return WebSocketTransport.connect(
-                url, headers=headers, timeout=self._connect_timeout, ssl_context=self._ssl
-            )
-
-        retries = self._max_retries if max_retries is None else max_retries
-        return connect_with_retries(attempt, max_retries=retries, target=target, sleep=self._sleep)
-
     def _open(
         self,
         params: Mapping[str, str | None],
@@ -284,12 +260,12 @@ class ConversationClient:
     ) -> ConversationSession:
         check_callable("on_error", on_error)
         check_callable("on_close", on_close)
-        transport = self._connect(params)
+        transport = self._connector.connect(params)
         again = None
         if reconnect and options.reconnect_policy is not None:
             # A reconnection makes its own attempts (the policy's), one handshake each.
             def again() -> Transport:
-                return self._connect(params, max_retries=0)
+                return self._connector.connect(params, max_retries=0)
 
         return start_session(
             transport,
@@ -486,7 +462,7 @@ class ConversationClient:
         assert update is not None  # the language is always set
         params = {"model": check_model(model)}
         return open_translation(
-            lambda: self._connect(params, "/realtime/translations"),
+            lambda: self._connector.connect(params, "/realtime/translations"),
             model=model,
             update=update,
             connect_timeout=self._connect_timeout,

@@ -28,12 +28,11 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final, TypeVar, overload
 
-import attrs
-
 from . import events as ev
-from ._callbacks import CallbackRegistry, CloseInfo, EventKey
-from ._checks import check_callable, check_instance, check_seconds, check_text, encode_event
+from ._callbacks import CloseInfo
+from ._checks import check_callable, check_instance, check_text, encode_event
 from ._config import ConversationOptions
+from ._facade import SessionFacade, checked_callbacks
 from ._frames import append_frame, append_frames
 from ._responses import ResponseHandle
 from ._session_conversation import conversation_core
@@ -42,14 +41,13 @@ from ._transport import Transport
 from ._turns import Turn
 from .conversation import ConversationState
 from .errors import (
-    SessionClosedError,
     UsageError,
 )
 from .messages import AnyServerEvent, ConversationMessage
 from .tools import ToolRegistry
 from .usage import UsageTracker
 
-__all__ = ["CloseInfo", "ConversationSession", "ResponseHandle", "SessionState", "start_session"]
+__all__ = ["CloseInfo", "ConversationSession", "ResponseHandle", "SessionState"]
 
 _log = logging.getLogger("realtime_client")
 
@@ -61,7 +59,7 @@ DEFAULT_CLOSE_TIMEOUT: Final = 5.0
 
 
 @typing.final
-class ConversationSession:
+class ConversationSession(SessionFacade[AnyServerEvent]):
     """An open Realtime conversation: send events, receive events and messages.
 
     Usually made by :meth:`ConversationClient.start_conversation
@@ -112,91 +110,32 @@ class ConversationSession:
         model: str | None = None,
         reconnect: Callable[[], Transport] | None = None,
     ) -> None:
-        check_seconds("ping_interval", ping_interval)
-        check_seconds("pong_timeout", pong_timeout, allow_none=True)
-        check_seconds("close_timeout", close_timeout, allow_zero=True)
+        callbacks = checked_callbacks(
+            ping_interval=ping_interval,
+            pong_timeout=pong_timeout,
+            close_timeout=close_timeout,
+            on_error=on_error,
+            on_close=on_close,
+        )
         check_instance("options", options, ConversationOptions)
-        check_callable("on_error", on_error)
-        check_callable("on_close", on_close)
         check_text("call_id", call_id)
         check_text("model", model)
         check_callable("reconnect", reconnect)
         self._options = options = options or ConversationOptions()
         self._call_id = call_id
-        self._callbacks = CallbackRegistry()
-        if on_error is not None:
-            self._callbacks.on_error(on_error)
-        if on_close is not None:
-            self._callbacks.on_close(on_close)
-        self._core = core = conversation_core(
+        core = conversation_core(
             transport,
             options=options,
-            callbacks=self._callbacks,
+            callbacks=callbacks,
             ping_interval=ping_interval,
             pong_timeout=pong_timeout,
             close_timeout=close_timeout,
             model=model,
             reconnect=reconnect,
         )
+        super().__init__(core, callbacks)
         self._layer = core.layer  # the parts the public methods delegate to
-        self._pump = core.pump
         self._enqueue = core.enqueue
-
-    def __repr__(self) -> str:
-        return f"<ConversationSession {self._core.state.value} id={self.session_id!r}>"
-
-    # --- lifecycle -----------------------------------------------------------------------------
-
-    def open(self) -> ConversationSession:
-        """Start the reader and writer threads; returns the session.
-
-        Raises:
-            SessionClosedError: The session was already closed (sessions
-                cannot be reopened).
-            UsageError: The session is already open.
-        """
-        self._core.open()
-        return self
-
-    def __enter__(self) -> ConversationSession:
-        """Open the session if it is new; a closed session cannot be entered.
-
-        Raises:
-            SessionClosedError: The session has closed (its terminal error, if
-                any, is the ``__cause__``).
-        """
-        state = self._core.state
-        if state is SessionState.NEW:
-            self.open()
-        elif state is SessionState.CLOSED:
-            info = self._core.close_info
-            raise SessionClosedError("a closed session cannot be reopened") from (
-                info.error if info is not None else None
-            )
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    @property
-    def state(self) -> SessionState:
-        """The lifecycle state."""
-        return self._core.state
-
-    @property
-    def closed(self) -> bool:
-        """Whether the session is closing or closed."""
-        return self._core.state in (SessionState.CLOSING, SessionState.CLOSED)
-
-    @property
-    def close_info(self) -> CloseInfo | None:
-        """How the session ended, once it has (``None`` before)."""
-        return self._core.close_info
-
-    @property
-    def session_id(self) -> str | None:
-        """The server's session id, from ``session.created`` (``None`` before)."""
-        return self._core.watch.session_id
 
     @property
     def call_id(self) -> str | None:
@@ -212,127 +151,7 @@ class ConversationSession:
     def _reader_thread(self) -> threading.Thread:
         return self._core.conn.reader
 
-    def wait_closed(self, timeout: float | None = None) -> bool:
-        """Block until the session has closed; whether it had within ``timeout``."""
-        return self._core.closed_event.wait(timeout)
-
-    def close(self, timeout: float | None = None) -> None:
-        """Close the session: idempotent, safe from any thread, bounded in time.
-
-        Frames already queued are sent first, then the closing handshake runs,
-        then the threads are joined; a peer that does not answer is cut off.
-        Events received before the close stay available to iteration, which
-        then ends. ``on_close`` runs once, last. Called from a callback (the
-        reader thread), it does the same without waiting for its own thread.
-
-        When another thread is already closing the session (for example the
-        reader, after the server closed the connection), this call waits for
-        that close to finish, within about ``timeout`` seconds, so the session
-        is closed and its threads are gone when it returns. Called from a
-        thread that close is waiting for (a callback, a tool function, the
-        closing thread itself), it returns at once instead of deadlocking.
-
-        Args:
-            timeout: Upper bound in seconds for the polite part (default: the
-                session's ``close_timeout``); after it, the connection is cut.
-        """
-        self._core.close(timeout)
-
-    def wait_created(self, timeout: float) -> None:
-        """Wait for the server's ``session.created``, its first event on a new connection.
-
-        :meth:`ConversationClient.start_conversation
-        <realtime_client.ConversationClient.start_conversation>` calls it, so a
-        session it returns is one the server has set up.
-
-        Raises:
-            RealtimeTimeoutError: It did not come within ``timeout`` seconds.
-            ConnectionClosedError: The connection ended first (the server's
-                reason, e.g. an unknown model, is in the message).
-            SessionClosedError: The session was closed first.
-        """
-        self._core.wait_created(timeout)
-
-    def on_close(self, fn: F) -> F:
-        """Call ``fn(close_info)`` once the session has closed (immediately if it has)."""
-        self._core.on_close(fn)
-        return fn
-
-    # --- receiving: callbacks and iteration -----------------------------------------------------
-
-    @overload
-    def on(self, key: EventKey) -> Callable[[F], F]: ...
-
-    @overload
-    def on(self, key: EventKey, fn: F) -> F: ...
-
-    def on(self, key: EventKey, fn: F | None = None) -> F | Callable[[F], F]:
-        """Call ``fn(event)`` on the reader thread for every event of ``key``.
-
-        Usable directly (``session.on(ev.ErrorEvent, fn)``) or as a decorator
-        (``@session.on("response.done")``). Callbacks run in registration order,
-        before the event is queued for iteration; one that raises is logged and
-        reported to ``on_error``, and the others still run.
-
-        Args:
-            key: An event class (``ev.ResponseDoneEvent``) or a wire type
-                string (which also matches events this version does not know).
-            fn: The callback; omitted when used as a decorator.
-
-        Returns:
-            ``fn`` (or a decorator that registers and returns its function).
-
-        Raises:
-            TypeError: ``key`` is not a server event class or a string.
-        """
-        if fn is None:
-
-            def register(f: F) -> F:
-                return self._callbacks.on(key, f)
-
-            return register
-        return self._callbacks.on(key, fn)
-
-    def on_any(self, fn: F) -> F:
-        """Call ``fn(event)`` for every event, after the type-specific callbacks."""
-        return self._callbacks.on_any(fn)
-
-    def on_error(self, fn: F) -> F:
-        """Call ``fn(exception)`` for every error reported (see the class docs)."""
-        return self._callbacks.on_error(fn)
-
-    def remove_callback(self, fn: Callable[..., object]) -> bool:
-        """Unregister ``fn`` from every event, error and close; whether it was registered."""
-        return self._callbacks.remove(fn)
-
-    # --- iteration -----------------------------------------------------------------------------
-
-    def events(self, timeout: float | None = None) -> Iterator[AnyServerEvent]:
-        """Iterate over received events, in order, until the session ends.
-
-        Args:
-            timeout: Seconds to wait for each next event (``None``: forever).
-
-        Yields:
-            Each event, typed (or :class:`~realtime_client.events.UnknownServerEvent`);
-            with reconnection on, also the local
-            :class:`~realtime_client.SessionReconnected`.
-
-        Raises:
-            WaitTimeoutError: No event came within ``timeout`` seconds.
-            ConnectionClosedError: The connection ended unexpectedly (raised
-                after every event received before it was yielded);
-                :class:`~realtime_client.SessionExpiredError` at the server's
-                maximum session duration.
-            SessionClosedError: The session had already closed and nothing
-                remained to read.
-            UsageError: The session was made with ``buffer_events=False``.
-        """
-        return self._core.events(timeout)
-
-    def __iter__(self) -> Iterator[AnyServerEvent]:
-        """Same as :meth:`events` without a timeout."""
-        return self.events()
+    # --- receiving -------------------------------------------------------------------------------
 
     def receive_messages(self, timeout: float | None = None) -> Iterator[ConversationMessage]:
         """Iterate over received events as :class:`~realtime_client.ConversationMessage`.
@@ -730,65 +549,3 @@ class ConversationSession:
         message = ev.UserMessageItem(id=f"item_rc{uuid.uuid4().hex[:24]}", content=content)
         frame = encode_event(ev.ConversationItemCreateEvent(item=message))
         return self._layer.gate.request(response, want_turn=True, before=[frame]).result(timeout)
-
-
-def start_session(
-    transport: Transport,
-    *,
-    options: ConversationOptions,
-    on_error: Callable[[BaseException], object] | None,
-    on_close: Callable[[CloseInfo], object] | None,
-    ping_interval: float,
-    pong_timeout: float | None,
-    close_timeout: float,
-    call_id: str | None,
-    model: str | None,
-    config: ev.SessionConfig | None,
-    seed: list[str] | None,
-    created_timeout: float | None,
-    reconnect: Callable[[], Transport] | None = None,
-) -> ConversationSession:
-    """The client's one way to make a session: build it over a connected
-    ``transport``, open it, wait for ``session.created`` (unless
-    ``created_timeout`` is None: a sideband socket joins an existing session),
-    then send the first configuration and the seeded items.
-
-    Nothing is left open on failure: the session (or, if building it failed,
-    the transport) is closed before the error propagates.
-    """
-    try:
-        session = ConversationSession(
-            transport=transport,
-            options=options,
-            on_error=on_error,
-            on_close=on_close,
-            ping_interval=ping_interval,
-            pong_timeout=pong_timeout,
-            close_timeout=close_timeout,
-            call_id=call_id,
-            model=model,
-            reconnect=reconnect,
-        )
-    except BaseException:
-        transport.abort()
-        transport.shutdown()
-        raise
-    try:
-        if isinstance(config, ev.RealtimeSessionConfig):
-            layer = session._layer
-            layer.base_tools = list(config.tools or ())
-            tools = layer.tools_config()
-            config = attrs.evolve(config, tools=tools or None)
-            if config == ev.RealtimeSessionConfig():
-                config = None
-        session.open()
-        if created_timeout is not None:
-            session.wait_created(created_timeout)
-        if config is not None:
-            session.send(ev.SessionUpdateEvent(session=config))
-        if seed:
-            session._enqueue(seed)
-    except BaseException:
-        session.close()
-        raise
-    return session

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable, Iterator
-from typing import Any, Final, TypeVar, overload
+from typing import Any, Final, TypeVar
 
-from ._callbacks import CallbackRegistry, CloseInfo
-from ._checks import check_callable, check_seconds, encode_event
+from ._callbacks import CloseInfo
+from ._checks import encode_event
 from ._config import ConversationOptions
+from ._facade import SessionFacade, checked_callbacks
 from ._frames import append_frames
-from ._session_core import SessionCore, SessionState
+from ._session_core import SessionCore
 from ._translation_receive import (
     TRANSLATION_WIRE,
     AnyTranslationEvent,
@@ -42,7 +43,7 @@ from .events import UnknownClientEvent
 from .events import translation as tev
 from .messages import ConversationMessage
 
-__all__ = ["TranslationSession", "open_translation"]
+__all__ = ["TranslationSession"]
 
 F = TypeVar("F", bound=Callable[..., object])
 _QUEUE: Final = ConversationOptions()
@@ -50,7 +51,7 @@ _QUEUE: Final = ConversationOptions()
 
 
 @typing.final
-class TranslationSession:
+class TranslationSession(SessionFacade[AnyTranslationEvent]):
     """An open translation session: send audio, receive translated speech and text.
 
     Use it as a context manager; leaving the block closes it politely
@@ -98,19 +99,17 @@ class TranslationSession:
         pong_timeout: float | None = 20.0,
         close_timeout: float = 5.0,
     ) -> None:
-        check_seconds("ping_interval", ping_interval)
-        check_seconds("pong_timeout", pong_timeout, allow_none=True)
-        check_seconds("close_timeout", close_timeout, allow_zero=True)
-        check_callable("on_error", on_error)
-        check_callable("on_close", on_close)
+        callbacks = checked_callbacks(
+            ping_interval=ping_interval,
+            pong_timeout=pong_timeout,
+            close_timeout=close_timeout,
+            on_error=on_error,
+            on_close=on_close,
+            wire_key=wire_key,
+        )
         self._model = check_model(model)
-        self._callbacks = callbacks = CallbackRegistry()
-        if on_error is not None:
-            callbacks.on_error(on_error)
-        if on_close is not None:
-            callbacks.on_close(on_close)
         self._layer = layer = TranslationLayer(accumulate=accumulate)
-        self._core: SessionCore[TranslationLayer] = SessionCore(
+        core: SessionCore[TranslationLayer] = SessionCore(
             transport,
             wire=TRANSLATION_WIRE,
             make_layer=lambda _core: layer,
@@ -122,26 +121,7 @@ class TranslationSession:
             pong_timeout=pong_timeout,
             close_timeout=close_timeout,
         )
-
-    def __repr__(self) -> str:
-        return f"<TranslationSession {self._core.state.value} id={self.session_id!r}>"
-
-    # --- state ---------------------------------------------------------------------------------
-
-    @property
-    def state(self) -> SessionState:
-        """The lifecycle state."""
-        return self._core.state
-
-    @property
-    def closed(self) -> bool:
-        """Whether the session is closing or closed."""
-        return self._core.state in (SessionState.CLOSING, SessionState.CLOSED)
-
-    @property
-    def close_info(self) -> CloseInfo | None:
-        """How the session ended, once it has."""
-        return self._core.close_info
+        super().__init__(core, callbacks)
 
     @property
     def model(self) -> str:
@@ -152,11 +132,6 @@ class TranslationSession:
     def config(self) -> tev.TranslationSession | None:
         """The configuration the server last reported (``session.created`` / ``.updated``)."""
         return self._layer.config
-
-    @property
-    def session_id(self) -> str | None:
-        """The server's session id, once ``session.created`` arrived."""
-        return self._core.watch.session_id
 
     @property
     def language(self) -> str | None:
@@ -191,65 +166,6 @@ class TranslationSession:
             UsageError: The session was made with ``accumulate=False``.
         """
         return self._layer.audio()
-
-    # --- lifecycle -----------------------------------------------------------------------------
-
-    def open(self) -> TranslationSession:
-        """Start the threads; returns the session.
-
-        Raises:
-            SessionClosedError: It was closed (sessions cannot be reopened).
-            UsageError: It is already open.
-        """
-        self._core.open()
-        return self
-
-    def __enter__(self) -> TranslationSession:
-        if self._core.state is SessionState.NEW:
-            self.open()
-        elif self._core.state is SessionState.CLOSED:
-            self._core.open()  # raises SessionClosedError
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def wait_created(self, timeout: float) -> None:
-        """Wait for ``session.created``.
-
-        Raises:
-            RealtimeTimeoutError: It did not come within ``timeout`` seconds.
-            ConnectionClosedError: The connection ended first (with the
-                server's reason, if it sent an ``error``).
-            SessionClosedError: The session was closed first.
-        """
-        self._core.wait_created(timeout)
-
-    def wait_closed(self, timeout: float | None = None) -> bool:
-        """Block until the session has closed; whether it had within ``timeout``."""
-        return self._core.closed_event.wait(timeout)
-
-    def close(self, timeout: float | None = None) -> None:
-        """Finish the session: idempotent, safe from any thread, bounded in time.
-
-        Sends ``session.close`` (queued audio goes first), waits for the
-        server's ``session.closed`` (the last translated output arrives before
-        it), then closes the WebSocket and joins the threads. A server that
-        does not answer within ``timeout`` seconds is cut off. Events received
-        stay available to iteration, which then ends; ``on_close`` runs once,
-        last. From a callback it sends ``session.close`` without waiting for
-        the answer (which that very thread would deliver).
-
-        Args:
-            timeout: Bound in seconds for the polite part (default: the
-                session's ``close_timeout``).
-        """
-        self._core.close(timeout)
-
-    def on_close(self, fn: F) -> F:
-        """Call ``fn(close_info)`` once the session has closed (at once if it has)."""
-        self._core.on_close(fn)
-        return fn
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -329,63 +245,6 @@ class TranslationSession:
 
     # --- receiving -----------------------------------------------------------------------------
 
-    @overload
-    def on(self, key: type | str) -> Callable[[F], F]: ...
-
-    @overload
-    def on(self, key: type | str, fn: F) -> F: ...
-
-    def on(self, key: type | str, fn: F | None = None) -> F | Callable[[F], F]:
-        """Call ``fn(event)`` on the reader thread for every event of ``key``.
-
-        Args:
-            key: A translation server event class (``tev.SessionOutputAudioDeltaEvent``)
-                or a wire type string.
-            fn: The callback; omitted when used as a decorator.
-
-        Raises:
-            TypeError: ``key`` is not a translation server event class or a string.
-        """
-        wire = wire_key(key)
-        if fn is None:
-
-            def register(f: F) -> F:
-                return self._callbacks.on(wire, f)
-
-            return register
-        return self._callbacks.on(wire, fn)
-
-    def on_any(self, fn: F) -> F:
-        """Call ``fn(event)`` for every event, after the type-specific callbacks."""
-        return self._callbacks.on_any(fn)
-
-    def on_error(self, fn: F) -> F:
-        """Call ``fn(exception)`` for every error reported."""
-        return self._callbacks.on_error(fn)
-
-    def remove_callback(self, fn: Callable[..., object]) -> bool:
-        """Unregister ``fn`` everywhere; whether it was registered."""
-        return self._callbacks.remove(fn)
-
-    def events(self, timeout: float | None = None) -> Iterator[AnyTranslationEvent]:
-        """Iterate over received events, in order, until the session ends.
-
-        Args:
-            timeout: Seconds to wait for each next event (``None``: forever).
-
-        Raises:
-            WaitTimeoutError: No event came within ``timeout`` seconds.
-            ConnectionClosedError: The connection ended unexpectedly (after
-                every event received before it).
-            SessionClosedError: The session had already closed and nothing
-                remained to read.
-            UsageError: The session was made with ``buffer_events=False``.
-        """
-        return self._core.events(timeout)
-
-    def __iter__(self) -> Iterator[AnyTranslationEvent]:
-        return self.events()
-
     def receive_messages(self, timeout: float | None = None) -> Iterator[ConversationMessage]:
         """Iterate over events as :class:`~realtime_client.ConversationMessage`.
 
@@ -398,34 +257,3 @@ class TranslationSession:
             As :meth:`events`.
         """
         return (message_for(event) for event in self.events(timeout))
-
-
-def open_translation(
-    connect: Callable[[], Transport],
-    *,
-    model: str,
-    update: tev.SessionUpdateEvent,
-    connect_timeout: float,
-    **session_args: Any,
-) -> TranslationSession:
-    """Connect, wait for ``session.created``, send the first ``session.update``.
-
-    ``update`` was built (and checked) before this is called, so bad arguments
-    never open a socket. On any failure the session (or, if building it
-    failed, the transport) is closed before raising.
-    """
-    transport = connect()
-    try:
-        session = TranslationSession(transport=transport, model=model, **session_args)
-    except BaseException:
-        transport.abort()
-        transport.shutdown()
-        raise
-    try:
-        session.open()
-        session.wait_created(connect_timeout)
-        session.send(update)
-    except BaseException:
-        session.close()
-        raise
-    return session

@@ -21,7 +21,7 @@ def server() -> Iterator[FakeRealtimeServer]:
 
 def _client(server: FakeRealtimeServer, waits: list[float], **kw: object) -> ConversationClient:
     client = ConversationClient(base_url=server.base_url, api_key=KEY, **kw)  # type: ignore[arg-type]
-    client._sleep = waits.append  # record the backoff instead of sleeping
+    client._connector.sleep = waits.append  # record the backoff instead of sleeping
     return client
 
 

@@ -39,7 +39,7 @@ def _options(**policy: Any) -> ConversationOptions:
 
 def _client(server: FakeRealtimeServer, **kw: Any) -> ConversationClient:
     client = ConversationClient(base_url=server.base_url, api_key=KEY, **kw)
-    client._sleep = lambda _: None
+    client._connector.sleep = lambda _: None
     return client
 
 

@@ -393,7 +393,7 @@ class TestReceiving:
             assert got.wait(WAIT)
             with pytest.raises(UsageError, match="buffer_events=False"):
                 s.events()
-            assert 0 == s._pump._events.qsize()
+            assert 0 == s._core.pump._events.qsize()
 
     def test_session_id_from_session_created(self, session, fake):
         """session_id comes from session.created."""
