@@ -412,6 +412,16 @@ class ResponseGate:
         self._send_quietly(frames)
         return request
 
+    handled_events: Final = frozenset({ev.ErrorEvent})
+    """The events :meth:`feed` takes; ``response.created`` and ``response.done``
+    come through :meth:`on_created` and :meth:`on_done`, whose answers the
+    conversation layer needs."""
+
+    def feed(self, event: object) -> None:
+        """An event of :attr:`handled_events` (an ``error``)."""
+        if isinstance(event, ev.ErrorEvent):
+            self.on_error(event)
+
     def on_error(self, event: ev.ErrorEvent) -> None:
         """An ``error`` event: if it refuses one of our requests, retry or fail it.
 

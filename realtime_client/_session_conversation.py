@@ -18,8 +18,8 @@ from __future__ import annotations
 import logging
 import threading
 import typing
-from collections.abc import Callable, Sequence
-from typing import Final, final
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final, final
 
 from . import events as ev
 from ._callbacks import CallbackRegistry
@@ -50,6 +50,7 @@ _ITEM_EVENTS: Final = (
 
 _CREATED: Final = ev.ResponseCreatedEvent
 _DONE: Final = ev.ResponseDoneEvent
+_CALL_DONE: Final = ev.ResponseFunctionCallArgumentsDoneEvent
 _STATUSES: Final = frozenset(typing.get_args(ev.ResponseStatus))
 
 CONVERSATION_WIRE: Final = Wire(
@@ -139,6 +140,7 @@ class ConversationLayer:
         self.last_turn: Turn | None = None
         self.base_tools: list[ev.Tool] = []  # tools of the explicit config, not the registry's
         self._declared: frozenset[str] = frozenset()  # function tools the server reports
+        self._table = self._dispatch_table()
 
     def tools_config(self) -> list[ev.Tool]:
         """The tools to put in the session config: the explicit ones, then the registry's."""
@@ -146,32 +148,51 @@ class ConversationLayer:
 
     # --- the reader thread -----------------------------------------------------------------
 
+    def _dispatch_table(self) -> dict[type, tuple[Callable[[Any], object], ...]]:
+        """Built once: for each event class, the handlers :meth:`observe` runs, in order.
+
+        Each part declares the events it handles (``handled_events``) and is
+        fed through ``feed``; the layer adds its own steps where one part's
+        answer drives another (a started response is tracked for its waiter;
+        a finished one resolves its handle and runs its tools).
+        """
+        steps: list[tuple[Iterable[type], Callable[[Any], object]]] = [
+            (self.state.handled_events, self.state.feed),
+            ((_CREATED,), self._on_created),
+            (self._turns.handled_events - {_DONE}, self._feed_turn),
+            (self.usage.handled_events, self.usage.feed),
+            ((_DONE,), self._on_done),
+            (() if self._accumulate else (_CALL_DONE,), self._on_call),
+            (self.gate.handled_events, self.gate.feed),
+            ((ev.SessionCreatedEvent, ev.SessionUpdatedEvent), self._on_session),
+        ]
+        table: dict[type, tuple[Callable[[Any], object], ...]] = {}
+        for kinds, handler in steps:
+            for kind in kinds:
+                table[kind] = (*table.get(kind, ()), handler)
+        return table
+
     def observe(self, event: object) -> None:
         """Reader thread: apply one event to the state, the usage, the turn and the requests."""
-        self.state.feed(event)
-        kind = type(event)
-        request = None
-        if kind is ev.ResponseCreatedEvent:
-            assert isinstance(event, ev.ResponseCreatedEvent)
-            request = self.gate.on_created(event.response)
-            if request is not None and request.want_turn and event.response.id:
-                self._tracked.add(event.response.id)
-        turn = self._feed_turn(event, kind)
-        if kind is ev.ResponseDoneEvent:
-            assert isinstance(event, ev.ResponseDoneEvent)
-            self.usage.feed(event)
-            self._finished(event.response, turn)
-        elif kind is ev.ResponseFunctionCallArgumentsDoneEvent and not self._accumulate:
-            assert isinstance(event, ev.ResponseFunctionCallArgumentsDoneEvent)
-            call = FunctionCall.from_event(event)
-            self._calls.setdefault(event.response_id, []).append(call)
-        elif kind is ev.ErrorEvent:
-            assert isinstance(event, ev.ErrorEvent)
-            self.gate.on_error(event)
-        elif kind is ev.SessionCreatedEvent or kind is ev.SessionUpdatedEvent:
-            tools = getattr(event.session, "tools", None)  # type: ignore[attr-defined]
-            if tools is not None:
-                self._declared = frozenset(function_tool_names(tools))
+        for handler in self._table.get(type(event), ()):
+            handler(event)
+
+    def _on_created(self, event: ev.ResponseCreatedEvent) -> None:
+        request = self.gate.on_created(event.response)
+        if request is not None and request.want_turn and event.response.id:
+            self._tracked.add(event.response.id)
+
+    def _on_done(self, event: ev.ResponseDoneEvent) -> None:
+        self._finished(event.response, self._feed_turn(event))
+
+    def _on_call(self, event: ev.ResponseFunctionCallArgumentsDoneEvent) -> None:
+        """Accumulation off: keep the calls of each response, to run its tools."""
+        self._calls.setdefault(event.response_id, []).append(FunctionCall.from_event(event))
+
+    def _on_session(self, event: ev.SessionCreatedEvent | ev.SessionUpdatedEvent) -> None:
+        tools = getattr(event.session, "tools", None)
+        if tools is not None:
+            self._declared = frozenset(function_tool_names(tools))
 
     def observe_undecodable(self, raw: object) -> None:
         """Reader thread: a frame the decoder refused (already reported as a
@@ -208,17 +229,18 @@ class ConversationLayer:
             request = self.gate.on_created(response)
             if request is not None and request.want_turn:
                 self._tracked.add(response_id)
-            self._feed_turn(ev.ResponseCreatedEvent(event_id="", response=response), _CREATED)
+            self._feed_turn(ev.ResponseCreatedEvent(event_id="", response=response))
         else:
             done = ev.ResponseDoneEvent(event_id="", response=response)
-            self._finished(response, self._feed_turn(done, _DONE))
+            self._finished(response, self._feed_turn(done))
 
-    def _feed_turn(self, event: object, kind: type) -> Turn | None:
+    def _feed_turn(self, event: object) -> Turn | None:
         if self._accumulate:
             return self._turns.feed(event)
         if not self._tracked:
             return None  # accumulation off and nobody waiting: nothing is kept
-        if kind in (ev.ResponseCreatedEvent, ev.ResponseDoneEvent):
+        kind = type(event)
+        if kind is _CREATED or kind is _DONE:
             response_id = event.response.id  # type: ignore[attr-defined]
         elif kind in _ITEM_EVENTS:
             return self._turns.feed(event)

@@ -247,6 +247,11 @@ class TurnAccumulator:
         """How many responses have started (or sent parts) and not finished."""
         return len(self._open)
 
+    @property
+    def handled_events(self) -> frozenset[type]:
+        """The event classes :meth:`feed` uses (it ignores any other)."""
+        return frozenset(self._handlers)
+
     def feed(self, event: object) -> Turn | None:
         """Take one server event; return the finished turn on ``response.done``.
 

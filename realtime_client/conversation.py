@@ -185,6 +185,17 @@ class ConversationState:
 
     # --- feeding ----------------------------------------------------------------------------
 
+    @property
+    def handled_events(self) -> frozenset[type]:
+        """The event classes :meth:`feed` applies (it ignores any other).
+
+        A dispatcher (the session's conversation layer) calls :meth:`feed`
+        only with these.
+
+        .. versionadded:: 0.3
+        """
+        return frozenset(self._handlers)
+
     def feed(self, event: object) -> None:
         """Apply one server event; events that do not change the conversation are ignored.
 

@@ -221,6 +221,9 @@ DEFAULT_PRICES: Final[Mapping[str, Prices]] = MappingProxyType(
 """Estimated list prices by model (see :data:`PRICES_AS_OF`); check before relying on them."""
 
 
+_HANDLED: Final = frozenset({ev.ResponseDoneEvent})
+
+
 @final
 class UsageTracker:
     """Adds up the token usage of a session's turns and estimates their cost.
@@ -249,6 +252,14 @@ class UsageTracker:
         self._total = TokenCounts()
         self._last: TokenCounts | None = None
         self._turns = 0
+
+    @property
+    def handled_events(self) -> frozenset[type]:
+        """The event classes :meth:`feed` counts: ``response.done`` only.
+
+        .. versionadded:: 0.3
+        """
+        return _HANDLED
 
     def feed(self, event: object) -> TokenCounts | None:
         """Count a ``response.done``; ignore any other event.
