@@ -15,7 +15,6 @@ import contextlib
 import json
 import logging
 import math
-import os
 import queue
 import socket
 import threading
@@ -34,7 +33,8 @@ from ...events import (
     decode_server_event,
     encode_server_event,
 )
-from ._record import TrafficEntry, save_traffic
+from ._record import TrafficEntry
+from ._traffic import TrafficLog
 from ._util import ServerErrorInfo, encode_error_event, error_event
 from ._validate import decode_failure, frame_event_id, unknown_parameters
 
@@ -50,7 +50,6 @@ log = logging.getLogger("realtime_client.testing")
 
 MAX_DURATION_REASON: Final = "Your session hit the maximum duration of 60 minutes."
 """The close reason the service gives when a session reaches its maximum duration."""
-_DEFAULT_WAIT: Final = 5.0
 
 
 class _Closed:
@@ -66,7 +65,9 @@ _Inbound = Union[str, bytes, _Command, _Closed]
 
 
 @final
-class FakeConnection:
+class FakeConnection(
+    TrafficLog["ClientEvent | UnknownClientEvent", "ServerEvent | UnknownServerEvent"]
+):
     """The server side of one client connection, for assertions and fault injection.
 
     Get it from :meth:`FakeRealtimeServer.wait_for_connection` or
@@ -88,24 +89,18 @@ class FakeConnection:
         path: str,
         query: dict[str, str],
     ) -> None:
+        super().__init__(path)
         self._index = index
         self._ws = websocket
         self._settings = settings
-        self._path = path
         self._query = query
         self._opened = time.monotonic()
         self._inbound: queue.Queue[_Inbound] = queue.Queue()
         self._held: collections.deque[str | bytes] = collections.deque()
-        self._cond = threading.Condition()
-        self._received: list[ClientEvent | UnknownClientEvent] = []
-        self._sent: list[ServerEvent | UnknownServerEvent] = []
-        self._traffic: list[TrafficEntry] = []
         self._errors: list[BaseException] = []
-        self._replay_mismatches: list[str] = []
         self._triggers: list[tuple[str, _Command]] = []
         self._stall_until: float | None = None
         self._silenced = False
-        self._closed = threading.Event()
         self._server_closed = False
         self._sent_close: tuple[int, str] | None = None
         self._close_code: int | None = None
@@ -121,11 +116,6 @@ class FakeConnection:
         return self._index
 
     @property
-    def path(self) -> str:
-        """The request path with its query, for example ``/v1/realtime?model=gpt-realtime``."""
-        return self._path
-
-    @property
     def query(self) -> dict[str, str]:
         """The query parameters (``model``, ``intent``, ``call_id``)."""
         return dict(self._query)
@@ -136,34 +126,10 @@ class FakeConnection:
         return self.logic.config if self.logic is not None else None
 
     @property
-    def received(self) -> list[ClientEvent | UnknownClientEvent]:
-        """Every client event received and decoded, in order (a copy)."""
-        with self._cond:
-            return list(self._received)
-
-    @property
-    def sent(self) -> list[ServerEvent | UnknownServerEvent]:
-        """Every event sent, in order (a copy); raw frames from :meth:`send_raw` excluded."""
-        with self._cond:
-            return list(self._sent)
-
-    @property
-    def traffic(self) -> list[TrafficEntry]:
-        """All frames both ways and the close, with timing (a copy)."""
-        with self._cond:
-            return list(self._traffic)
-
-    @property
     def errors(self) -> list[BaseException]:
         """Exceptions raised by the responder on this connection."""
         with self._cond:
             return list(self._errors)
-
-    @property
-    def replay_mismatches(self) -> list[str]:
-        """When replaying: where the client's frames differed from the recording."""
-        with self._cond:
-            return list(self._replay_mismatches)
 
     @property
     def closed(self) -> bool:
@@ -179,54 +145,6 @@ class FakeConnection:
     def close_reason(self) -> str:
         """The close reason, once closed."""
         return self._close_reason
-
-    def wait_for_received(
-        self, event_type: str, *, count: int = 1, timeout: float = _DEFAULT_WAIT
-    ) -> ClientEvent | UnknownClientEvent:
-        """Wait until ``count`` client events of a type have been received; return the last.
-
-        Raises:
-            TimeoutError: They did not arrive in time.
-        """
-        found: ClientEvent | UnknownClientEvent = self._wait(
-            self._received, event_type, count, timeout, "received"
-        )
-        return found
-
-    def wait_for_sent(
-        self, event_type: str, *, count: int = 1, timeout: float = _DEFAULT_WAIT
-    ) -> ServerEvent | UnknownServerEvent:
-        """Wait until ``count`` events of a type have been sent; return the last.
-
-        Raises:
-            TimeoutError: They were not sent in time.
-        """
-        found: ServerEvent | UnknownServerEvent = self._wait(
-            self._sent, event_type, count, timeout, "sent"
-        )
-        return found
-
-    def _wait(
-        self, source: list[Any], event_type: str, count: int, timeout: float, what: str
-    ) -> Any:
-        def found() -> list[Any]:
-            return [e for e in source if e.type == event_type]
-
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(found()) >= count or self.closed, timeout):
-                raise TimeoutError(f"no {count} {event_type!r} {what} within {timeout} s")
-            matches = found()
-            if len(matches) < count:
-                raise TimeoutError(f"connection closed before {count} {event_type!r} were {what}")
-            return matches[count - 1]
-
-    def wait_closed(self, timeout: float = _DEFAULT_WAIT) -> bool:
-        """Wait for the connection to end; False if it is still open after ``timeout``."""
-        return self._closed.wait(timeout)
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write this connection's traffic so far as JSONL (replayable)."""
-        save_traffic(path, self.traffic, request_path=self._path)
 
     # --- fault injection ------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ import hmac
 import itertools
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -25,8 +24,9 @@ from ...errors import ProtocolError
 from ...events import UnknownClientEvent, UnknownServerEvent
 from ...events import translation as tev
 from ._handshake import _MISSING_KEY, _WRONG_KEY, _bearer, _json_response, parse_path
-from ._record import TrafficEntry, save_traffic
+from ._record import TrafficEntry
 from ._settings import ServerSettings
+from ._traffic import TrafficLog
 from ._translator import Translator, initial_translation_session
 from ._util import ServerErrorInfo, encode_error_event, error_event
 from ._validate import decode_failure, frame_event_id, unknown_parameters
@@ -40,11 +40,12 @@ __all__ = ["TRANSLATION_PATH", "TranslationConnection", "TranslationService"]
 log = logging.getLogger("realtime_client.testing")
 
 TRANSLATION_PATH: Final = "/v1/realtime/translations"
-_DEFAULT_WAIT: Final = 5.0
 
 
 @final
-class TranslationConnection:
+class TranslationConnection(
+    TrafficLog["tev.ClientEvent | UnknownClientEvent", "tev.ServerEvent | UnknownServerEvent"]
+):
     """The server side of one translation connection, for assertions.
 
     Get it from ``server.translations.wait_for_connection()``.
@@ -53,16 +54,10 @@ class TranslationConnection:
     """
 
     def __init__(self, *, index: int, websocket: ServerConnection, path: str) -> None:
+        super().__init__(path)
         self._index = index
         self._ws = websocket
-        self._path = path
         self._opened = time.monotonic()
-        self._cond = threading.Condition()
-        self._received: list[tev.ClientEvent | UnknownClientEvent] = []
-        self._sent: list[tev.ServerEvent | UnknownServerEvent] = []
-        self._traffic: list[TrafficEntry] = []
-        self._mismatches: list[str] = []
-        self._closed = threading.Event()
         self._close_code: int | None = None
         self.translator: Translator | None = None
 
@@ -72,91 +67,14 @@ class TranslationConnection:
         return self._index
 
     @property
-    def path(self) -> str:
-        """The request path with its query."""
-        return self._path
-
-    @property
     def session(self) -> tev.TranslationSession | None:
         """The session's configuration as it stands (None when replaying)."""
         return self.translator.config if self.translator is not None else None
 
     @property
-    def received(self) -> list[tev.ClientEvent | UnknownClientEvent]:
-        """Every client event received and decoded, in order (a copy)."""
-        with self._cond:
-            return list(self._received)
-
-    @property
-    def sent(self) -> list[tev.ServerEvent | UnknownServerEvent]:
-        """Every event sent, in order (a copy)."""
-        with self._cond:
-            return list(self._sent)
-
-    @property
-    def traffic(self) -> list[TrafficEntry]:
-        """All frames both ways and the close, with timing (a copy)."""
-        with self._cond:
-            return list(self._traffic)
-
-    @property
-    def replay_mismatches(self) -> list[str]:
-        """When replaying: where the client's frames differed from the recording."""
-        with self._cond:
-            return list(self._mismatches)
-
-    @property
     def close_code(self) -> int | None:
         """The close code, once closed."""
         return self._close_code
-
-    def wait_for_sent(
-        self, event_type: str, *, count: int = 1, timeout: float = _DEFAULT_WAIT
-    ) -> tev.ServerEvent | UnknownServerEvent:
-        """Wait until ``count`` events of a type have been sent; return the last.
-
-        Raises:
-            TimeoutError: They were not sent in time.
-        """
-        found: tev.ServerEvent | UnknownServerEvent = self._wait(
-            self._sent, event_type, count, timeout
-        )
-        return found
-
-    def wait_for_received(
-        self, event_type: str, *, count: int = 1, timeout: float = _DEFAULT_WAIT
-    ) -> tev.ClientEvent | UnknownClientEvent:
-        """Wait until ``count`` client events of a type have been received; return the last.
-
-        Raises:
-            TimeoutError: They did not arrive in time.
-        """
-        found: tev.ClientEvent | UnknownClientEvent = self._wait(
-            self._received, event_type, count, timeout
-        )
-        return found
-
-    def _wait(self, source: list[Any], event_type: str, count: int, timeout: float) -> Any:
-        def matches() -> list[Any]:
-            return [e for e in source if e.type == event_type]
-
-        with self._cond:
-            if not self._cond.wait_for(
-                lambda: len(matches()) >= count or self._closed.is_set(), timeout
-            ):
-                raise TimeoutError(f"no {count} {event_type!r} within {timeout} s")
-            found = matches()
-            if len(found) < count:
-                raise TimeoutError(f"connection closed before {count} {event_type!r}")
-            return found[count - 1]
-
-    def wait_closed(self, timeout: float = _DEFAULT_WAIT) -> bool:
-        """Wait for the connection to end; False if it is still open after ``timeout``."""
-        return self._closed.wait(timeout)
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write this connection's traffic as JSONL (replayable)."""
-        save_traffic(path, self.traffic, request_path=self._path)
 
     # --- the connection thread ---------------------------------------------------------------
 
@@ -268,7 +186,7 @@ class TranslationConnection:
 
         if kind(expected) != kind(got):
             with self._cond:
-                self._mismatches.append(
+                self._replay_mismatches.append(
                     f"expected a {kind(expected)!r} frame from the client, got {kind(got)!r}"
                 )
 
