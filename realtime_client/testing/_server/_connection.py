@@ -66,7 +66,7 @@ _Inbound = Union[str, bytes, _Command, _Closed]
 
 @final
 class FakeConnection(
-    TrafficLog["ClientEvent | UnknownClientEvent", "ServerEvent | UnknownServerEvent"]
+    TrafficLog[Union[ClientEvent, UnknownClientEvent], Union[ServerEvent, UnknownServerEvent]]
 ):
     """The server side of one client connection, for assertions and fault injection.
 
@@ -94,7 +94,6 @@ class FakeConnection(
         self._ws = websocket
         self._settings = settings
         self._query = query
-        self._opened = time.monotonic()
         self._inbound: queue.Queue[_Inbound] = queue.Queue()
         self._held: collections.deque[str | bytes] = collections.deque()
         self._errors: list[BaseException] = []
@@ -263,19 +262,6 @@ class FakeConnection(
 
     # --- worker side ------------------------------------------------------------------------
 
-    def _now(self) -> float:
-        return time.monotonic() - self._opened
-
-    def _record(self, entry: TrafficEntry) -> None:
-        with self._cond:
-            self._traffic.append(entry)
-            self._cond.notify_all()
-
-    def _note_received(self, event: ClientEvent | UnknownClientEvent) -> None:
-        with self._cond:
-            self._received.append(event)
-            self._cond.notify_all()
-
     def _note_error(self, exc: BaseException) -> None:
         with self._cond:
             self._errors.append(exc)
@@ -297,9 +283,7 @@ class FakeConnection(
         )
         if event is None:
             return
-        with self._cond:
-            self._sent.append(event)
-            self._cond.notify_all()
+        self._note_sent(event)
         for trigger in [t for t in self._triggers if t[0] == event.type]:
             self._triggers.remove(trigger)
             trigger[1]()
@@ -453,22 +437,6 @@ class FakeConnection(
             return frame
         self._note_received(event)
         return frame
-
-    def _compare(self, expected: str, got: str | bytes) -> None:
-        def kind(frame: str | bytes) -> object:
-            try:
-                data = json.loads(frame)
-            except ValueError:
-                return None
-            return data.get("type") if isinstance(data, dict) else None
-
-        if kind(expected) != kind(got):
-            with self._cond:
-                self._replay_mismatches.append(
-                    f"expected a {kind(expected)!r} frame from the client, got {kind(got)!r}"
-                )
-
-    # --- the connection thread's side ---------------------------------------------------------
 
     def feed(self, frame: str | bytes) -> None:
         """Queue a frame the client sent (called by the connection thread)."""

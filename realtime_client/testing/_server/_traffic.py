@@ -10,8 +10,10 @@ from its own thread and adds its protocol's controls.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+import time
 from typing import Any, Final, Generic, TypeVar
 
 from ._record import TrafficEntry, save_traffic
@@ -41,6 +43,7 @@ class TrafficLog(Generic[R, S]):
         self._traffic: list[TrafficEntry] = []
         self._replay_mismatches: list[str] = []
         self._closed = threading.Event()
+        self._opened = time.monotonic()
 
     @property
     def path(self) -> str:
@@ -116,3 +119,40 @@ class TrafficLog(Generic[R, S]):
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write this connection's traffic so far as JSONL (replayable)."""
         save_traffic(path, self.traffic, request_path=self._path)
+
+    # --- the connection's side ----------------------------------------------------------------
+
+    def _now(self) -> float:
+        """Seconds since the connection opened, for the traffic's timing."""
+        return time.monotonic() - self._opened
+
+    def _record(self, entry: TrafficEntry) -> None:
+        with self._cond:
+            self._traffic.append(entry)
+            self._cond.notify_all()
+
+    def _note_received(self, event: R) -> None:
+        with self._cond:
+            self._received.append(event)
+            self._cond.notify_all()
+
+    def _note_sent(self, event: S) -> None:
+        with self._cond:
+            self._sent.append(event)
+            self._cond.notify_all()
+
+    def _compare(self, expected: str, got: str | bytes) -> None:
+        """Replaying: note a client frame whose type is not the recording's."""
+
+        def kind(frame: str | bytes) -> object:
+            try:
+                data = json.loads(frame)
+            except ValueError:
+                return None
+            return data.get("type") if isinstance(data, dict) else None
+
+        if kind(expected) != kind(got):
+            with self._cond:
+                self._replay_mismatches.append(
+                    f"expected a {kind(expected)!r} frame from the client, got {kind(got)!r}"
+                )

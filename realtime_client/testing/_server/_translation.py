@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, Union, final
 
 from ...errors import ProtocolError
 from ...events import UnknownClientEvent, UnknownServerEvent
@@ -44,7 +44,9 @@ TRANSLATION_PATH: Final = "/v1/realtime/translations"
 
 @final
 class TranslationConnection(
-    TrafficLog["tev.ClientEvent | UnknownClientEvent", "tev.ServerEvent | UnknownServerEvent"]
+    TrafficLog[
+        Union[tev.ClientEvent, UnknownClientEvent], Union[tev.ServerEvent, UnknownServerEvent]
+    ]
 ):
     """The server side of one translation connection, for assertions.
 
@@ -57,7 +59,6 @@ class TranslationConnection(
         super().__init__(path)
         self._index = index
         self._ws = websocket
-        self._opened = time.monotonic()
         self._close_code: int | None = None
         self.translator: Translator | None = None
 
@@ -78,14 +79,6 @@ class TranslationConnection(
 
     # --- the connection thread ---------------------------------------------------------------
 
-    def _now(self) -> float:
-        return time.monotonic() - self._opened
-
-    def _record(self, entry: TrafficEntry) -> None:
-        with self._cond:
-            self._traffic.append(entry)
-            self._cond.notify_all()
-
     def send_event(self, event: tev.ServerEvent) -> None:
         """Encode and send one event (the translator's ``send``)."""
         if isinstance(event, tev.ErrorEvent):
@@ -98,14 +91,7 @@ class TranslationConnection(
         self._ws.send(frame)
         self._record(TrafficEntry(t=self._now(), sender="server", frame=frame))
         if event is not None:
-            with self._cond:
-                self._sent.append(event)
-                self._cond.notify_all()
-
-    def _note_received(self, event: tev.ClientEvent | UnknownClientEvent) -> None:
-        with self._cond:
-            self._received.append(event)
-            self._cond.notify_all()
+            self._note_sent(event)
 
     def _receive(self) -> str:
         frame = self._ws.recv()
@@ -173,22 +159,10 @@ class TranslationConnection(
         while True:  # the recording is over: listen until the client leaves
             self._receive()
 
-    def _compare(self, expected: str, got: str) -> None:
+    def _compare(self, expected: str, got: str | bytes) -> None:
         with contextlib.suppress(ProtocolError):
             self._note_received(tev.decode_translation_client_event(got))
-
-        def kind(frame: str) -> object:
-            try:
-                data = json.loads(frame)
-            except ValueError:
-                return None
-            return data.get("type") if isinstance(data, dict) else None
-
-        if kind(expected) != kind(got):
-            with self._cond:
-                self._replay_mismatches.append(
-                    f"expected a {kind(expected)!r} frame from the client, got {kind(got)!r}"
-                )
+        super()._compare(expected, got)
 
     def ended(self, code: int | None, reason: str) -> None:
         """Record the close and wake everyone waiting."""
