@@ -21,6 +21,8 @@ import typing
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, final
 
+import attrs
+
 from . import events as ev
 from ._callbacks import CallbackRegistry
 from ._checks import encode_event
@@ -141,6 +143,16 @@ class ConversationLayer:
         self.base_tools: list[ev.Tool] = []  # tools of the explicit config, not the registry's
         self._declared: frozenset[str] = frozenset()  # function tools the server reports
         self._table = self._dispatch_table()
+
+    def first_config(self, config: ev.SessionConfig | None) -> ev.SessionConfig | None:
+        """The configuration to send first: an explicit realtime config keeps
+        its own tools (the app answers their calls) and gets the registry's
+        after them; ``None`` when nothing is left to send."""
+        if not isinstance(config, ev.RealtimeSessionConfig):
+            return config
+        self.base_tools = list(config.tools or ())
+        config = attrs.evolve(config, tools=self.tools_config() or None)
+        return None if config == ev.RealtimeSessionConfig() else config
 
     def tools_config(self) -> list[ev.Tool]:
         """The tools to put in the session config: the explicit ones, then the registry's."""

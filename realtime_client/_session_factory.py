@@ -2,9 +2,9 @@
 wait for ``session.created``, send the first configuration.
 
 Nothing is left open on failure: the session (or, if building it failed, the
-transport) is closed before the error propagates. The factories reach into the
-session they just built (the conversation's layer, for the tools of an
-explicit configuration) before anyone else holds it.
+transport) is closed before the error propagates. A conversation's start
+(open, the first configuration with its tools, the seeded items) is its own
+``_begin()``, the one hook the facade keeps for this factory.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
-
-import attrs
 
 from . import events as ev
 from ._callbacks import CloseInfo
@@ -141,20 +139,7 @@ def start_session(
         ),
     )
     try:
-        if isinstance(config, ev.RealtimeSessionConfig):
-            layer = session._layer
-            layer.base_tools = list(config.tools or ())
-            tools = layer.tools_config()
-            config = attrs.evolve(config, tools=tools or None)
-            if config == ev.RealtimeSessionConfig():
-                config = None
-        session.open()
-        if created_timeout is not None:
-            session.wait_created(created_timeout)
-        if config is not None:
-            session.send(ev.SessionUpdateEvent(session=config))
-        if seed:
-            session._enqueue(seed)
+        session._begin(config=config, seed=seed, created_timeout=created_timeout)
     except BaseException:
         session.close()
         raise

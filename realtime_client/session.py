@@ -151,6 +151,26 @@ class ConversationSession(SessionFacade[AnyServerEvent]):
     def _reader_thread(self) -> threading.Thread:
         return self._core.conn.reader
 
+    def _begin(
+        self,
+        *,
+        config: ev.SessionConfig | None,
+        seed: list[str] | None,
+        created_timeout: float | None,
+    ) -> None:
+        """The client's factory starts the session here: open, wait for
+        ``session.created`` (unless ``created_timeout`` is None: a sideband
+        socket joins an existing session), then send the first configuration
+        (with the registered tools after the explicit ones) and the seeded items."""
+        config = self._layer.first_config(config)
+        self.open()
+        if created_timeout is not None:
+            self.wait_created(created_timeout)
+        if config is not None:
+            self.send(ev.SessionUpdateEvent(session=config))
+        if seed:
+            self._enqueue(seed)
+
     # --- receiving -------------------------------------------------------------------------------
 
     def receive_messages(self, timeout: float | None = None) -> Iterator[ConversationMessage]:
