@@ -316,3 +316,32 @@ def test_reads_from_another_thread_see_whole_updates():
     assert not reader.is_alive()
     assert errors == []
     assert len(state) == 2000 - len(range(0, 2000, 3))
+
+
+def test_handled_events_are_all_that_feed_uses():
+    """A dispatcher that feeds the state only the classes in ``handled_events`` (as the
+    session's conversation layer does) ends with the same conversation as feeding it
+    everything; response deltas are not among them."""
+    ids = Ids()
+    stream = [
+        ev.ConversationCreatedEvent(event_id="e", conversation=ev.Conversation(id="conv")),
+        added(user_audio("u1")),
+        *audio_turn(ids, [b"\x00\x01" * 4], ["Hi", " there"], item_id="a1"),
+        *call_turn(ids, [("lookup", "{}")]),
+        ev.ConversationItemInputAudioTranscriptionCompletedEvent(
+            event_id="t",
+            item_id="u1",
+            content_index=0,
+            transcript="hello",
+            usage=ev.TranscriptionDurationUsage(seconds=1.0),
+        ),
+    ]
+    everything, handled = ConversationState(), ConversationState()
+    for event in stream:
+        everything.feed(event)
+        if type(event) in handled.handled_events:
+            handled.feed(event)
+    assert everything.export() == handled.export()
+    assert len(everything) >= 3
+    assert ev.ConversationItemAddedEvent in handled.handled_events
+    assert ev.ResponseOutputAudioDeltaEvent not in handled.handled_events

@@ -132,3 +132,15 @@ def test_counts_add():
     assert TokenCounts(text_input=1) + TokenCounts(audio_output=2) == TokenCounts(
         text_input=1, audio_output=2
     )
+
+
+def test_handled_events_is_response_done_only():
+    """UsageTracker declares what feed() counts: only response.done, so a dispatcher
+    need not hand it anything else."""
+    tracker = UsageTracker()
+    assert frozenset({ev.ResponseDoneEvent}) == tracker.handled_events
+    for event in text_turn(Ids(), ["hi"], turn_usage=usage(text_in=3, text_out=2)):
+        if type(event) in tracker.handled_events:
+            tracker.feed(event)
+    assert 1 == tracker.turns
+    assert (3, 2) == (tracker.total.text_input, tracker.total.text_output)

@@ -465,6 +465,10 @@ class TestCallbacks:
         """Registering something that is not an event class or type fails clearly."""
         with pytest.raises(TypeError, match="server event class"):
             session.on(int, print)
+        with pytest.raises(TypeError, match="server event class"):
+            session.on(int)  # the decorator form checks the key at once, not when applied
+        with pytest.raises(ValueError, match="must not be empty"):
+            session.on("")
         with pytest.raises(TypeError, match="callable"):
             session.on("error", "nope")  # type: ignore[arg-type]
 

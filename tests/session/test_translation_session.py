@@ -312,6 +312,20 @@ class TestApi:
         with pytest.raises(SessionClosedError):
             session.__enter__()
 
+    def test_entering_a_session_the_network_ended_names_the_cause(self) -> None:
+        """Entering a closed translation session raises SessionClosedError whose
+        __cause__ is the error that ended it, as for a conversation."""
+        session, fake = self._fake_session()
+        session.open()
+        fake.close_from_server(1011, "overloaded")
+        assert session.wait_closed(WAIT)
+        session.close()
+        with pytest.raises(SessionClosedError) as raised:
+            session.__enter__()
+        cause = raised.value.__cause__
+        assert isinstance(cause, ConnectionClosedError)
+        assert (1011, "overloaded") == (cause.code, cause.reason)
+
     def test_update_sends_only_what_is_given(self) -> None:
         """update(language=...) sends only the language; None turns transcription off."""
         session, fake = self._fake_session()
