@@ -143,6 +143,10 @@ class ToolBatch(concurrent.futures.Future[tuple[ToolResult, ...]]):
             sent.append(ev.ResponseCreateEvent())
         return sent
 
+    def cancel(self) -> bool:
+        """Refused: every call of a batch is answered (within its time limit); ``False``."""
+        return False
+
     def add_done_callback(self, fn: Callable[[ToolBatch], object]) -> None:
         """Call ``fn(batch)`` once the batch is done (at once if it is already)."""
         super().add_done_callback(lambda _: _run_callback(fn, self))

@@ -383,12 +383,15 @@ def test_empty_batch(runner):
 
 
 def test_results_before_done_is_an_error(registry, runner):
+    """Reading results early raises instead of giving a partial answer, and a batch
+    refuses cancel(): the model always gets an output for every call."""
     release = threading.Event()
     registry.register(lambda: release.wait(WAIT), name="slow")
     batch = runner.submit([call("slow", "{}")])
     try:
         with pytest.raises(RuntimeError, match="not done yet"):
             batch.results  # noqa: B018
+        assert not batch.cancel()  # the model gets every answer: a batch is not cancelled
     finally:
         release.set()
     assert batch.wait(WAIT)
