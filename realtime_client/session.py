@@ -13,9 +13,11 @@ The parts, each owning its own state, wired by
 * the :class:`~realtime_client._session_conversation.ConversationLayer`:
   turns, items, usage, tools and the response queue.
 
-This module holds the public methods: they check and encode on the caller's
-thread (so a bad argument raises where it was passed) and delegate. See
-``docs/threading.md``.
+This module holds the conversation's public methods: they check and encode on
+the caller's thread (so a bad argument raises where it was passed) and
+delegate. The lifecycle, callback and iteration methods, the same for a
+:class:`~realtime_client.TranslationSession`, come from
+:class:`~realtime_client._facade.SessionFacade`. See ``docs/threading.md``.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable, Iterator
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from ._callbacks import CloseInfo
 from ._checks import encode_event
@@ -45,7 +45,6 @@ from .messages import ConversationMessage
 
 __all__ = ["TranslationSession"]
 
-F = TypeVar("F", bound=Callable[..., object])
 _QUEUE: Final = ConversationOptions()
 """Where the send queue's bounds come from: a conversation's defaults."""
 
