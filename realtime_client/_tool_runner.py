@@ -459,11 +459,9 @@ class ToolRunner:
                 late = []
                 for job in jobs:
                     heapq.heappush(self._deadlines, (job.deadline, next(self._seq), job))
-                    future = self._threads.submit_named(
+                    job.future = self._threads.submit_named(
                         job.tool.name, functools.partial(_execute, job)
                     )
-                    job.future = future
-                    future.add_done_callback(functools.partial(self._ran, job))
                 if self._wake is not None:
                     self._wake()  # the owner's clock learns of the new deadlines
                 elif self._watcher is None:
@@ -476,10 +474,20 @@ class ToolRunner:
                 self._lock.notify_all()
         for job in late:
             self._answer(job, "the session closed before the tool could run", None)
+        # Outside the lock: a call already finished answers here, running the batch's
+        # done-callbacks, which must not run under the runner's lock.
+        for job in jobs:
+            if job.future is not None:
+                job.future.add_done_callback(functools.partial(self._ran, job))
 
     def _ran(self, job: _Job, future: concurrent.futures.Future[Any]) -> None:
         """A tool thread: the call returned (a cancelled call was answered already)."""
         if future.cancelled():
+            return
+        failure = future.exception()
+        if failure is not None:  # not an Exception (those are the tool's error output)
+            name = job.call.name
+            self._answer(job, f"tool {name!r} raised {type(failure).__name__}: {failure}", None)
             return
         output, error = future.result()
         self._answer(job, error, output)

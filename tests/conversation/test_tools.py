@@ -464,3 +464,18 @@ def test_close_from_inside_a_tool_does_not_call_its_own_thread_stuck(registry, r
     run(runner, FunctionCall(name="stop", call_id="c1", arguments="{}"))
     assert closed.wait(WAIT)
     assert "still inside a tool function" not in caplog.text
+
+
+def test_a_tool_raising_systemexit_is_answered_at_once(registry, runner):
+    """A tool that raises something that is not an Exception (SystemExit) still gets
+    its error output at once, not at its time limit, and the runner goes on."""
+
+    @registry.register(timeout=600)
+    def leave() -> None:
+        raise SystemExit(3)
+
+    registry.register(lambda: "still here", name="after")
+    batch = runner.submit([call("leave", "{}")])
+    assert batch.wait(WAIT)
+    assert error_of(batch) == "tool 'leave' raised SystemExit: 3"
+    assert run(runner, call("after", "{}", n=2)).results[0].output == "still here"
