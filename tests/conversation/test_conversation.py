@@ -30,6 +30,19 @@ def added(item, previous=None, n=[0]):  # noqa: B006 - a counter for event ids
     )
 
 
+def transcribed(
+    item_id: str, transcript: str, seconds: float = 1.0, event_id: str = "t"
+) -> ev.ConversationItemInputAudioTranscriptionCompletedEvent:
+    """The server's final input transcript of ``item_id``'s first content part."""
+    return ev.ConversationItemInputAudioTranscriptionCompletedEvent(
+        event_id=event_id,
+        item_id=item_id,
+        content_index=0,
+        transcript=transcript,
+        usage=ev.TranscriptionDurationUsage(seconds=seconds),
+    )
+
+
 def ids_of(state: ConversationState) -> list[str | None]:
     return [item.id for item in state.items]
 
@@ -86,15 +99,7 @@ def test_late_input_transcript_attaches_to_its_item():
     partial = state.get("u1")
     assert isinstance(partial, ev.UserMessageItem)
     assert partial.content[0].transcript == "What time "
-    state.feed(
-        ev.ConversationItemInputAudioTranscriptionCompletedEvent(
-            event_id="t2",
-            item_id="u1",
-            content_index=0,
-            transcript="What time is it?",
-            usage=ev.TranscriptionDurationUsage(seconds=1.0),
-        )
-    )
+    state.feed(transcribed("u1", "What time is it?", event_id="t2"))
     user = state.get("u1")
     assert isinstance(user, ev.UserMessageItem)
     assert user.content[0] == ev.InputAudioContent(transcript="What time is it?")
@@ -103,15 +108,7 @@ def test_late_input_transcript_attaches_to_its_item():
 
 def test_transcript_before_item_is_kept_until_the_item_arrives():
     state = ConversationState()
-    state.feed(
-        ev.ConversationItemInputAudioTranscriptionCompletedEvent(
-            event_id="t",
-            item_id="u1",
-            content_index=0,
-            transcript="early",
-            usage=ev.TranscriptionDurationUsage(seconds=0.5),
-        )
-    )
+    state.feed(transcribed("u1", "early", seconds=0.5))
     state.feed(added(user_audio("u1")))
     user = state.get("u1")
     assert isinstance(user, ev.UserMessageItem)
@@ -328,13 +325,7 @@ def test_handled_events_are_all_that_feed_uses():
         added(user_audio("u1")),
         *audio_turn(ids, [b"\x00\x01" * 4], ["Hi", " there"], item_id="a1"),
         *call_turn(ids, [("lookup", "{}")]),
-        ev.ConversationItemInputAudioTranscriptionCompletedEvent(
-            event_id="t",
-            item_id="u1",
-            content_index=0,
-            transcript="hello",
-            usage=ev.TranscriptionDurationUsage(seconds=1.0),
-        ),
+        transcribed("u1", "hello"),
     ]
     everything, handled = ConversationState(), ConversationState()
     for event in stream:
