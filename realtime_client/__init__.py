@@ -1,31 +1,40 @@
-"""realtime_client: a synchronous, thread-based client for the OpenAI Realtime API."""
+"""realtime_client: a synchronous, thread-based client for the OpenAI Realtime API.
+
+The names below are imported on first use (PEP 562), so ``import realtime_client``
+stays cheap: ``from realtime_client import ConversationClient`` loads what the
+client needs, and the event model is built when it is first used.
+"""
 
 from __future__ import annotations
 
-from . import events
-from ._config import ConversationOptions
-from ._reconnect_policy import ReconnectPolicy, SessionReconnected
-from .client import CallAnswer, ClientSecret, ConversationClient, TranslationClientSecret
-from .errors import (
-    APIError,
-    AudioError,
-    AuthenticationError,
-    ConnectError,
-    ConnectionClosedError,
-    ProtocolError,
-    RealtimeError,
-    RealtimeTimeoutError,
-    SendQueueFullError,
-    ServerError,
-    SessionClosedError,
-    SessionExpiredError,
-    TransportError,
-    UsageError,
-    WaitTimeoutError,
-)
-from .messages import ConversationMessage
-from .session import CloseInfo, ConversationSession, ResponseHandle, SessionState
-from .translation import TranslationSession
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from . import events
+    from ._config import ConversationOptions
+    from ._reconnect_policy import ReconnectPolicy, SessionReconnected
+    from .client import CallAnswer, ClientSecret, ConversationClient, TranslationClientSecret
+    from .errors import (
+        APIError,
+        AudioError,
+        AuthenticationError,
+        ConnectError,
+        ConnectionClosedError,
+        ProtocolError,
+        RealtimeError,
+        RealtimeTimeoutError,
+        SendQueueFullError,
+        ServerError,
+        SessionClosedError,
+        SessionExpiredError,
+        TransportError,
+        UsageError,
+        WaitTimeoutError,
+    )
+    from .messages import ConversationMessage
+    from .session import CloseInfo, ConversationSession, ResponseHandle, SessionState
+    from .translation import TranslationSession
 
 __version__ = "0.1.0.dev0"
 
@@ -60,3 +69,55 @@ __all__ = [
     "WaitTimeoutError",
     "events",
 ]
+
+# Where each public name lives; ``events`` is the subpackage itself.
+_HOMES: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "APIError",
+            "AudioError",
+            "AuthenticationError",
+            "ConnectError",
+            "ConnectionClosedError",
+            "ProtocolError",
+            "RealtimeError",
+            "RealtimeTimeoutError",
+            "SendQueueFullError",
+            "ServerError",
+            "SessionClosedError",
+            "SessionExpiredError",
+            "TransportError",
+            "UsageError",
+            "WaitTimeoutError",
+        ),
+        "errors",
+    ),
+    **dict.fromkeys(
+        ("CallAnswer", "ClientSecret", "ConversationClient", "TranslationClientSecret"), "client"
+    ),
+    **dict.fromkeys(
+        ("CloseInfo", "ConversationSession", "ResponseHandle", "SessionState"), "session"
+    ),
+    "ConversationMessage": "messages",
+    "ConversationOptions": "_config",
+    "ReconnectPolicy": "_reconnect_policy",
+    "SessionReconnected": "_reconnect_policy",
+    "TranslationSession": "translation",
+}
+
+
+# Hidden from type checkers, which would otherwise take any misspelt name as Any.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        if name == "events":
+            return importlib.import_module(f"{__name__}.events")
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})
