@@ -8,12 +8,10 @@ error code and message.
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
-import ssl
 import typing
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlsplit
 
 import attrs
@@ -22,9 +20,16 @@ from . import events as ev
 from ._config import Endpoint
 from ._transport import is_loopback_host
 from .errors import APIError, UsageError
-from .events import translation as tev
 from .events._converter import format_error
 from .events._protocol import converter
+
+# Imported when a request is made (http.client and ssl) or a translation secret is
+# created, not with the package: most programs never make a REST call.
+if TYPE_CHECKING:
+    import http.client
+    import ssl
+
+    from .events import translation as tev
 
 __all__ = ["ClientSecret", "RestClient", "TranslationClientSecret"]
 
@@ -152,6 +157,9 @@ class RestClient:
             headers["Content-Type"] = "application/json"
         elif raw is not None:
             payload, headers["Content-Type"] = raw
+        import http.client  # lazy: see the imports at the top
+        import ssl
+
         conn: http.client.HTTPConnection
         if parts.scheme == "https":
             context = self._ssl or ssl.create_default_context()
@@ -213,6 +221,8 @@ class RestClient:
         self, model: str, audio: tev.TranslationAudio | None, expires_after_seconds: int | None
     ) -> TranslationClientSecret:
         """``POST /realtime/translations/client_secrets``."""
+        from .events import translation as tev  # lazy: see the imports at the top
+
         session: dict[str, Any] = {"model": model}
         if audio is not None:
             session["audio"] = tev.converter.unstructure(audio)
