@@ -20,16 +20,14 @@ from . import events as ev
 from ._config import Endpoint
 from ._transport import is_loopback_host
 from .errors import APIError, UsageError
+from .events import translation as tev
 from .events._converter import format_error
 from .events._protocol import converter
 
-# Imported when a request is made (http.client and ssl) or a translation secret is
-# created, not with the package: most programs never make a REST call.
+# Imported with the first request, not with the package: most programs make none.
 if TYPE_CHECKING:
     import http.client
     import ssl
-
-    from .events import translation as tev
 
 __all__ = ["ClientSecret", "RestClient", "TranslationClientSecret"]
 
@@ -221,8 +219,6 @@ class RestClient:
         self, model: str, audio: tev.TranslationAudio | None, expires_after_seconds: int | None
     ) -> TranslationClientSecret:
         """``POST /realtime/translations/client_secrets``."""
-        from .events import translation as tev  # lazy: see the imports at the top
-
         session: dict[str, Any] = {"model": model}
         if audio is not None:
             session["audio"] = tev.converter.unstructure(audio)
