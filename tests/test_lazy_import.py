@@ -24,6 +24,7 @@ _HEAVY_FOR_THE_CLIENT = (
     "http.client",  # the REST calls (client secrets, call control)
     "email.parser",  # http.client's header parsing
     "email.utils",  # Retry-After as an HTTP date
+    "secrets",  # a multipart boundary for a SIP/WebRTC call (with hmac and hashlib)
     "realtime_client.audio",  # never through the package: NumPy, PortAudio
     "realtime_client.testing",
 )
