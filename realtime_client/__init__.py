@@ -70,7 +70,24 @@ __all__ = [
     "events",
 ]
 
-# Where each public name lives; ``events`` is the subpackage itself.
+# The public modules the package used to import, so that ``realtime_client.messages``
+# (say) still works after a plain ``import realtime_client``. ``audio`` and ``testing``
+# were never imported: they stay explicit imports.
+_MODULES = frozenset(
+    (
+        "client",
+        "conversation",
+        "errors",
+        "events",
+        "messages",
+        "session",
+        "tools",
+        "translation",
+        "usage",
+    )
+)
+
+# Where each public name lives.
 _HOMES: dict[str, str] = {
     **dict.fromkeys(
         (
@@ -110,8 +127,8 @@ _HOMES: dict[str, str] = {
 if not TYPE_CHECKING:
 
     def __getattr__(name: str) -> Any:
-        if name == "events":
-            return importlib.import_module(f"{__name__}.events")
+        if name in _MODULES:  # as before, when the package imported them all
+            return importlib.import_module(f"{__name__}.{name}")
         home = _HOMES.get(name)
         if home is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -92,6 +92,16 @@ class TestNamesResolve:
 
         assert [] == names
 
+    def test_public_modules_are_attributes_of_the_package(self) -> None:
+        """After a plain `import realtime_client`, `realtime_client.messages` (say) works as before."""
+        names = _run(
+            "import json, realtime_client\n"
+            "print(json.dumps([realtime_client.messages.MessageKind.__name__,"
+            " realtime_client.usage.Prices.__name__, realtime_client.session.__name__]))"
+        )
+
+        assert ["MessageKind", "Prices", "realtime_client.session"] == names
+
     def test_star_import_gets_every_name(self) -> None:
         """`from realtime_client.events import *` binds every name of __all__."""
         missing = _run(
