@@ -6,7 +6,11 @@ before), and reports back as JSON.
 
 from __future__ import annotations
 
+import ast
+import importlib
+import importlib.util
 import json
+import pathlib
 import subprocess
 import sys
 from typing import Any
@@ -35,6 +39,21 @@ def _run(code: str) -> Any:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     return json.loads(out.stdout)
+
+
+def _type_checking_imports(module: Any) -> dict[str, str]:
+    """Name to module of the ``from X import name`` lines under ``if TYPE_CHECKING:``."""
+    tree = ast.parse(pathlib.Path(module.__file__).read_text())
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for item in node.body:
+                if isinstance(item, ast.ImportFrom) and item.module:
+                    home = importlib.util.resolve_name(
+                        "." * item.level + item.module, module.__name__
+                    )
+                    found.update({alias.name: home for alias in item.names})
+    return found
 
 
 def _loaded_after(statement: str) -> list[str]:
@@ -125,6 +144,15 @@ class TestNamesResolve:
         assert realtime_client.events is ev
         assert ev.ResponseDoneEvent is server.ResponseDoneEvent
         assert ev.decode_server_event is _codec.decode_server_event
+
+    @pytest.mark.parametrize("module", [realtime_client, ev])
+    def test_each_name_is_the_object_its_type_checking_import_names(self, module: Any) -> None:
+        """Every name resolves to what type checkers are told it is: the declared import."""
+        declared = _type_checking_imports(module)
+
+        assert set(module.__all__) - {"events"} <= set(declared)
+        for name, home in declared.items():
+            assert getattr(module, name) is getattr(importlib.import_module(home), name), name
 
     @pytest.mark.parametrize("module", [realtime_client, ev])
     def test_dir_lists_every_public_name(self, module: Any) -> None:
