@@ -7,7 +7,6 @@ client needs, and the event model is built when it is first used.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -123,16 +122,25 @@ _HOMES: dict[str, str] = {
 }
 
 
+def _import(name: str) -> Any:
+    """The module ``name``, imported through ``__import__`` rather than importlib.
+
+    The same import, but ``python -X importtime`` sees it (it does not see
+    ``importlib.import_module``), so the cost of each module stays visible.
+    """
+    return __import__(name, fromlist=["__name__"])
+
+
 # Hidden from type checkers, which would otherwise take any misspelt name as Any.
 if not TYPE_CHECKING:
 
     def __getattr__(name: str) -> Any:
         if name in _MODULES:  # as before, when the package imported them all
-            return importlib.import_module(f"{__name__}.{name}")
+            return _import(f"{__name__}.{name}")
         home = _HOMES.get(name)
         if home is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+        value = getattr(_import(f"{__name__}.{home}"), name)
         globals()[name] = value  # later lookups skip this function
         return value
 
