@@ -13,7 +13,6 @@ the REST layer is standard library only.
 from __future__ import annotations
 
 import json
-import secrets
 import typing
 from typing import Final
 from urllib.parse import unquote, urlsplit
@@ -50,6 +49,8 @@ class CallAnswer:
 
 def encode_form(parts: list[tuple[str, str, bytes]]) -> tuple[bytes, str]:
     """``multipart/form-data`` of (name, content type, data) parts: (body, content type)."""
+    import secrets  # lazy: its hmac and hashlib imports cost more than most programs use
+
     boundary = "realtime-" + secrets.token_hex(16)
     out = bytearray()
     for name, content_type, data in parts:

@@ -8,12 +8,10 @@ error code and message.
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
-import ssl
 import typing
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlsplit
 
 import attrs
@@ -25,6 +23,11 @@ from .errors import APIError, UsageError
 from .events import translation as tev
 from .events._converter import format_error
 from .events._protocol import converter
+
+# Imported with the first request, not with the package: most programs make none.
+if TYPE_CHECKING:
+    import http.client
+    import ssl
 
 __all__ = ["ClientSecret", "RestClient", "TranslationClientSecret"]
 
@@ -152,6 +155,9 @@ class RestClient:
             headers["Content-Type"] = "application/json"
         elif raw is not None:
             payload, headers["Content-Type"] = raw
+        import http.client  # lazy: see the imports at the top
+        import ssl
+
         conn: http.client.HTTPConnection
         if parts.scheme == "https":
             context = self._ssl or ssl.create_default_context()

@@ -12,11 +12,9 @@ key does not get better), any other 4xx, and a TLS certificate that does not ver
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import math
 import random
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Final, TypeVar
@@ -76,6 +74,8 @@ def retry_after(headers: Mapping[str, str] | None, *, now: float | None = None) 
         try:
             seconds = float(value)
         except ValueError:
+            import email.utils  # lazy: an HTTP date is rare, and email costs its import
+
             when = email.utils.parsedate_tz(value)
             if when is not None:
                 seconds = email.utils.mktime_tz(when) - (time.time() if now is None else now)
@@ -93,6 +93,8 @@ def is_transient(error: BaseException) -> bool:
     if error.status_code is None:
         # No HTTP answer: refused, reset or unreachable is transient; a certificate
         # that does not verify will not verify next time either.
+        import ssl  # lazy: loaded by then, with the connection that failed
+
         return not isinstance(error.__cause__, ssl.SSLCertVerificationError)
     return error.status_code in _TRANSIENT_STATUS or error.status_code >= 500
 

@@ -10,11 +10,10 @@ transport) is closed before the error propagates. A conversation's start
 from __future__ import annotations
 
 import logging
-import ssl
 import time
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from . import events as ev
@@ -25,6 +24,9 @@ from ._transport import Transport, WebSocketTransport
 from .events import translation as tev
 from .session import ConversationSession
 from .translation import TranslationSession
+
+if TYPE_CHECKING:
+    import ssl  # for annotations; the transport imports it with the first connection
 
 __all__ = ["Connector", "open_translation", "start_session"]
 

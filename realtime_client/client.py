@@ -8,10 +8,9 @@ the REST calls: ephemeral client secrets and SIP/WebRTC call control.
 from __future__ import annotations
 
 import logging
-import ssl
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -40,6 +39,9 @@ from .session import (
     ConversationSession,
 )
 from .translation import TranslationSession
+
+if TYPE_CHECKING:
+    import ssl  # imported with the first connection, or here when a context is given
 
 __all__ = [
     "CallAnswer",
@@ -158,12 +160,13 @@ class ConversationClient:
         check_seconds("ping_interval", ping_interval)
         check_seconds("pong_timeout", pong_timeout, allow_none=True)
         check_seconds("close_timeout", close_timeout, allow_zero=True)
-        check_instance("ssl_context", ssl_context, ssl.SSLContext)
+        if ssl_context is not None:
+            import ssl  # lazy: most programs never pass a context
+
+            check_instance("ssl_context", ssl_context, ssl.SSLContext)
+            if ssl_context.verify_mode != ssl.CERT_REQUIRED or not ssl_context.check_hostname:
+                raise ValueError("ssl_context must verify certificates and hostnames")
         check_callable("transport_factory", transport_factory)
-        if ssl_context is not None and (
-            ssl_context.verify_mode != ssl.CERT_REQUIRED or not ssl_context.check_hostname
-        ):
-            raise ValueError("ssl_context must verify certificates and hostnames")
         self._endpoint = endpoint
         self._connect_timeout = connect_timeout
         self._connector = Connector(

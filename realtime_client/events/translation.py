@@ -27,9 +27,8 @@ Unknown event types decode to :class:`~realtime_client.events.UnknownServerEvent
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any, Final, Literal, Union, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, Union, get_args
 
-import cattrs
 from attrs import field, frozen
 
 from . import _codec
@@ -39,6 +38,9 @@ from ._errors import ProtocolError
 from .responses import ErrorDetails
 from .server import ErrorEvent
 from .sessions import NoiseReduction
+
+if TYPE_CHECKING:
+    import cattrs
 
 __all__ = [
     "CLIENT_EVENT_TYPES",
