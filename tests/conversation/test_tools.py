@@ -439,13 +439,31 @@ def test_runner_rejects_bad_limits(registry):
         ToolRunner(registry, timeout=0)
 
 
-def test_many_batches_reuse_a_bounded_pool(registry, runner):
-    registry.register(lambda n: n, name="echo", parameters={"type": "object"})
+def test_many_batches_run_at_most_max_workers_at_once_and_leave_no_thread(registry, runner):
+    """200 tool calls submitted at once all get their answer, in order; no more than
+    ``max_workers`` (2) run at the same time; and once they are answered no tool
+    thread stays behind (an app with many tool calls does not pile up threads)."""
+    lock = threading.Lock()
+    running = [0, 0]  # now, peak
+
+    def echo(n: int) -> int:
+        with lock:
+            running[0] += 1
+            running[1] = max(running[1], running[0])
+        try:
+            return n
+        finally:
+            with lock:
+                running[0] -= 1
+
+    registry.register(echo, name="echo", parameters={"type": "object"})
     batches = [runner.submit([call("echo", json.dumps({"n": i}), n=i)]) for i in range(200)]
     assert all(b.wait(WAIT) for b in batches)
     assert [b.results[0].output for b in batches] == [str(i) for i in range(200)]
-    tool_threads = [t for t in threading.enumerate() if t.name.startswith("realtime-tool-")]
-    assert len(tool_threads) <= 3  # two workers and the watcher
+    assert running[1] <= 2
+    for t in [t for t in threading.enumerate() if t.name.startswith("realtime-tool-")]:
+        t.join(WAIT)  # a thread that answered may still be returning
+        assert not t.is_alive(), t.name
 
 
 def test_close_from_inside_a_tool_does_not_call_its_own_thread_stuck(registry, runner, caplog):
