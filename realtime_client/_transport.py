@@ -74,9 +74,12 @@ class Transport(Protocol):
     all of them (the session never probes for optional methods).
 
     ``recv`` and ``frame_ready`` are called from the reader thread only;
-    ``send`` and ``ping`` from the writer thread only; ``last_received`` from
-    the writer; ``send_close``, ``abort`` and ``shutdown`` from the thread that
-    closes the session, possibly while the other two are blocked.
+    ``send`` by one thread at a time, never the reader (the writer thread, or an
+    application thread writing its own frame while the connection lets it);
+    ``ping`` from the writer, possibly while a ``send`` runs on another thread;
+    ``last_received`` from any thread; ``send_close``, ``abort`` and
+    ``shutdown`` from the thread that closes the session, possibly while the
+    others are blocked.
     """
 
     def recv(self) -> str | bytes:
