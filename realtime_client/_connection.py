@@ -168,6 +168,8 @@ class Connection:
             :func:`~realtime_client._workers.run_writer`).
         max_frames: Frames the send queue holds before ``send`` waits.
         max_bytes: Bytes the send queue holds before ``send`` waits.
+        write_through: Let a caller write its own frames (see :meth:`send`);
+            ``False`` queues every frame for the writer.
     """
 
     def __init__(
@@ -182,8 +184,10 @@ class Connection:
         deadlines: Deadlines | None,
         max_frames: int,
         max_bytes: int,
+        write_through: bool = True,
     ) -> None:
         self.transport = transport
+        self._write_through = write_through
         self.termination = Termination()
         self._shut = False
         self._shut_lock = threading.Lock()
@@ -243,7 +247,13 @@ class Connection:
             SendQueueFullError: No room within ``timeout`` seconds; nothing was queued.
         """
         outbox = self._outbox
-        if force or timeout is not None or on_reader_thread() or not outbox.claim():
+        if (
+            force
+            or timeout is not None
+            or not self._write_through
+            or on_reader_thread()
+            or not outbox.claim()
+        ):
             outbox.put(frames, timeout, force=force)
             return
         transport = self.transport

@@ -235,3 +235,36 @@ class TestHalfOpenPeer:
                 writers.add(spy.entered.get_nowait())
             assert "test-streamer" in writers
             assert not any(name.startswith("realtime-reader-") for name in writers)
+
+
+class TestReconnectingSessions:
+    def test_a_connection_without_write_through_queues_every_send(self):
+        """Reconnecting sessions build their connections with write_through=False: a
+        send that failed mid-write would be retried on the next connection (where the
+        replay may carry it too), so every frame goes through the writer instead."""
+        from realtime_client._connection import Connection
+
+        spy = Spy(FakeTransport())
+        fake = spy.inner
+        assert isinstance(fake, FakeTransport)
+        conn = Connection(
+            spy,
+            handle_frame=lambda frame: None,
+            flush=lambda: None,
+            on_end=lambda c: None,
+            ping_interval=30.0,
+            pong_timeout=None,
+            deadlines=None,
+            max_frames=100,
+            max_bytes=1 << 20,
+            write_through=False,
+        )
+        conn.start()
+        try:
+            conn.send([json.dumps({"type": "response.cancel", "event_id": "q"})])
+            fake.wait_for_sent(1)
+            ((writer, tag),) = spy.writes
+            assert "q" == tag
+            assert writer.startswith("realtime-writer-")
+        finally:
+            conn.shut(time.monotonic() + 1.0, started=True)
