@@ -5,7 +5,13 @@ the send queue, the reader thread (``realtime-reader-<n>``) and the writer
 thread (``realtime-writer-<n>``), and one :class:`Termination` record. It knows
 nothing of the Realtime protocol: frames go in and out as text, the reader
 hands each received frame to ``handle_frame`` (an event pump), and the writer
-calls ``deadlines`` at each timed wake-up. A conversation session and a
+calls ``deadlines`` at each timed wake-up.
+
+Which thread writes a frame: a send without a timeout, from any thread but a
+reader, while nothing is queued and nothing is being written, is written by
+the calling thread itself (write-through: no hand-off, so a burst of sends
+waits on the network as a plain blocking socket would, not in a queue);
+otherwise the frame is queued and the writer thread sends it. A conversation session and a
 translation session build on it alike; a reconnecting session can replace one
 connection with the next under the same facade, each with its own record.
 """
@@ -13,6 +19,7 @@ connection with the next under the same facade, each with its own record.
 from __future__ import annotations
 
 import enum
+import logging
 import threading
 import time
 import typing
@@ -22,10 +29,28 @@ from typing import Final
 import attrs
 
 from ._transport import Transport
-from ._workers import Deadlines, Outbox, next_thread_number, run_reader, run_writer
-from .errors import ConnectionClosedError, RealtimeError, SessionExpiredError, TransportError
+from ._workers import (
+    Deadlines,
+    Liveness,
+    Outbox,
+    frame_type,
+    fresh_error,
+    next_thread_number,
+    on_reader_thread,
+    run_reader,
+    run_writer,
+)
+from .errors import (
+    ConnectionClosedError,
+    RealtimeError,
+    SessionClosedError,
+    SessionExpiredError,
+    TransportError,
+)
 
 __all__ = ["ABORT_GRACE", "Connection", "EndCause", "Ending", "Termination"]
+
+_log = logging.getLogger("realtime_client")
 
 ABORT_GRACE: Final = 1.0
 """Seconds a thread gets to wake after the connection is cut (it wakes at once)."""
@@ -143,6 +168,8 @@ class Connection:
             :func:`~realtime_client._workers.run_writer`).
         max_frames: Frames the send queue holds before ``send`` waits.
         max_bytes: Bytes the send queue holds before ``send`` waits.
+        write_through: Let a caller write its own frames (see :meth:`send`);
+            ``False`` queues every frame for the writer.
     """
 
     def __init__(
@@ -157,13 +184,16 @@ class Connection:
         deadlines: Deadlines | None,
         max_frames: int,
         max_bytes: int,
+        write_through: bool = True,
     ) -> None:
         self.transport = transport
+        self._write_through = write_through
         self.termination = Termination()
         self._shut = False
         self._shut_lock = threading.Lock()
         self._shut_done = threading.Event()
         self._outbox = Outbox(max_frames, max_bytes)
+        self._liveness = Liveness(transport.last_received, ping_interval, pong_timeout)
         self._handle_frame = handle_frame
         self._flush = flush
         self._on_end = on_end
@@ -178,9 +208,8 @@ class Connection:
             target=run_writer,
             args=(self._outbox, transport),
             kwargs={
-                "ping_interval": ping_interval,
+                "liveness": self._liveness,
                 "on_failure": self._writer_failed,
-                "pong_timeout": pong_timeout,
                 "deadlines": deadlines,
             },
             name=f"realtime-writer-{number}",
@@ -191,14 +220,53 @@ class Connection:
 
     def start(self) -> None:
         """Start the writer, then the reader."""
+        self._liveness.start()
         self.writer.start()
         self.reader.start()
 
     def send(
         self, frames: Sequence[str], timeout: float | None = None, *, force: bool = False
     ) -> None:
-        """Queue ``frames`` together for the writer (see :meth:`Outbox.put`)."""
-        self._outbox.put(frames, timeout, force=force)
+        """Send ``frames`` together, in order after everything accepted before.
+
+        With ``timeout=None``, from a thread other than a reader, while nothing
+        is queued and nothing is being written, the calling thread writes the
+        frames itself (each whole, under the transport's send lock), so it
+        returns once the network took them; a peer that stops reading is found
+        by the same rule as the writer's (``ping_interval + pong_timeout``).
+        Otherwise they are queued for the writer thread (see :meth:`Outbox.put`):
+        a call with a timeout, or a callback's send on the reader thread, never
+        waits on the network, only for room in the queue. ``force`` queues past
+        the limits (for the writer's own frames).
+
+        Raises:
+            SessionClosedError: The session closed before the frames were accepted,
+                or while the calling thread was writing them.
+            ConnectionClosedError: The connection failed before they were
+                accepted, or while the calling thread was writing them.
+            SendQueueFullError: No room within ``timeout`` seconds; nothing was queued.
+        """
+        outbox = self._outbox
+        if (
+            force
+            or timeout is not None
+            or not self._write_through
+            or on_reader_thread()
+            or not outbox.claim()
+        ):
+            outbox.put(frames, timeout, force=force)
+            return
+        transport = self.transport
+        stalled = self._liveness.stalled
+        try:
+            for frame in frames:
+                transport.send(frame, stalled)
+                if _log.isEnabledFor(logging.DEBUG):
+                    _log.debug("sent %s (%d bytes)", frame_type(frame), len(frame))
+        except TransportError as exc:
+            raise self._direct_write_failed(exc) from exc
+        finally:
+            outbox.release()
 
     def wake(self) -> None:
         """Wake the writer so it looks at its deadlines again."""
@@ -238,8 +306,9 @@ class Connection:
 
     def _shut_now(self, deadline: float, *, started: bool) -> None:
         if started:
-            self._outbox.stop()  # 1. the writer drains what is queued, then exits
-            if not _join(self.writer, deadline):
+            self._outbox.stop()  # 1. the writer drains what is queued, then exits,
+            # and a caller writing its own frame finishes it
+            if not _join(self.writer, deadline) or not self._outbox.wait_idle(deadline):
                 self._outbox.stop(drop=True)  # a send is stuck: cut the connection
                 self.transport.abort()
                 _join(self.writer, time.monotonic() + ABORT_GRACE)
@@ -269,6 +338,16 @@ class Connection:
             # Blocked and later sends fail with the connection's error.
             self._outbox.stop(drop=True, error=ending.error)
         self._on_end(self)
+
+    def _direct_write_failed(self, exc: TransportError) -> RealtimeError:
+        """A calling thread's own write failed: end the connection as the writer
+        would; the error for that caller (the connection's, or SessionClosedError
+        when the app's close cut the write)."""
+        self._writer_failed(self._liveness.verdict(exc))
+        ending = self.termination.ending
+        if ending is not None and ending.error is not None:
+            return fresh_error(ending.error)
+        return SessionClosedError("the session closed while the frame was being sent")
 
     def _writer_failed(self, exc: TransportError) -> None:
         """Writer thread: a send failed or the peer stopped answering. Record it

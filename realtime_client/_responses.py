@@ -263,6 +263,8 @@ class ResponseGate:
             function returning the current one: a reconnection replaces it).
         start_timeout: Seconds a sent request may wait for ``response.created``
             (or a refusal) before it fails.
+        wake: Tells the owner's clock (the writer) of a new start limit; a
+            frame the caller writes itself wakes no one.
     """
 
     def __init__(
@@ -272,6 +274,7 @@ class ResponseGate:
         conflict: Conflict,
         reader: ReaderRef,
         start_timeout: float = DEFAULT_START_TIMEOUT,
+        wake: Callable[[], None] | None = None,
     ) -> None:
         if not start_timeout > 0:
             raise ValueError(f"start_timeout must be positive, got {start_timeout!r}")
@@ -279,6 +282,7 @@ class ResponseGate:
         self._conflict = conflict
         self._reader = reader
         self._start_timeout = start_timeout
+        self._wake = wake
         self._lock = threading.Lock()
         self._pending: collections.deque[_Request] = collections.deque()
         self._in_flight: dict[str, _Request] = {}  # sent; no response.created yet
@@ -347,8 +351,11 @@ class ResponseGate:
                 if self._conflict == "cancel":
                     frames.extend(self._cancel_active())
                 frames.extend(self._next())
+            timed = bool(self._in_flight)  # a start limit the writer must keep
         if frames:
             self._send(frames)
+            if timed and self._wake is not None:
+                self._wake()  # the writer keeps the start limit of what just went out
         return handle
 
     def is_out_of_band(self, response_id: str | None) -> bool:
@@ -559,8 +566,8 @@ class ResponseGate:
         return [request.frame]
 
     def _send_now(self, request: _Request) -> None:
-        """Mark ``request`` in flight (its frame is about to be sent, which wakes
-        the writer, which then keeps its start limit)."""
+        """Mark ``request`` in flight (its frame is about to be sent; the writer
+        keeps its start limit, woken by the queue or by ``wake``)."""
         request.deadline = time.monotonic() + self._start_timeout
         self._in_flight[request.tag] = request
 

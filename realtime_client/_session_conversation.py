@@ -135,6 +135,7 @@ class ConversationLayer:
             conflict=options.response_conflict,
             reader=reader,
             start_timeout=options.response_start_timeout,
+            wake=wake,
         )
         self._turns = TurnAccumulator(is_out_of_band=self._is_out_of_band)
         self._tracked: set[str] = set()  # accumulation off: responses a caller waits for

@@ -194,6 +194,9 @@ class SessionCore(Generic[L]):
         self._end_pending = False  # closed from a callback: the reader queues the end
         self.watch = _SessionWatch(callbacks, wire)
         self._conn_settings = (ping_interval, pong_timeout, max_frames, max_bytes)
+        # With reconnection, every frame is queued: a send that failed while its caller
+        # wrote it is retried on the next connection, where the replay may carry it too.
+        self._write_through = reconnect is None
         self.reconnector: Reconnector | None = None
         self.conn = self.new_connection(transport)
         self.layer = make_layer(self)
@@ -222,6 +225,7 @@ class SessionCore(Generic[L]):
             deadlines=self._deadlines,
             max_frames=max_frames,
             max_bytes=max_bytes,
+            write_through=self._write_through,
         )
 
     def wake(self) -> None:

@@ -1,7 +1,8 @@
-"""The outgoing queue and the bodies of the reader and writer threads.
+"""The outgoing queue, the dead-peer rule, and the bodies of the reader and
+writer threads.
 
-The session owns the threads and the state machine; this module holds the
-loops they run, so each can be read (and tested) on its own.
+The connection owns the threads; this module holds the loops they run, so
+each can be read (and tested) on its own.
 """
 
 from __future__ import annotations
@@ -24,11 +25,33 @@ from .errors import (
     TransportError,
 )
 
-__all__ = ["Outbox", "next_thread_number", "run_reader", "run_writer"]
+__all__ = [
+    "Liveness",
+    "Outbox",
+    "frame_type",
+    "fresh_error",
+    "next_thread_number",
+    "on_reader_thread",
+    "run_reader",
+    "run_writer",
+]
 
 _log = logging.getLogger("realtime_client")
 _numbers = itertools.count(1)
 _numbers_lock = threading.Lock()
+
+
+class _Role(threading.local):
+    reader = False  # set on every connection's reader thread
+
+
+_role = _Role()
+
+
+def on_reader_thread() -> bool:
+    """Whether the calling thread is a connection's reader (any connection's:
+    a callback of a connection being retired may send on the next one)."""
+    return _role.reader
 
 
 def next_thread_number() -> int:
@@ -57,6 +80,12 @@ class Outbox:
     network ended it). Frames put together stay adjacent, so a caller's related
     events never interleave with another thread's; a put that does not fit in
     time queues nothing.
+
+    The wire is taken by one writer at a time: the writer thread with the batch
+    it took (:meth:`get` until :meth:`release`), or a caller that claimed it to
+    write its own frames (:meth:`claim`, only while nothing is queued). While
+    it is taken, puts queue and :meth:`get` hands nothing out, so frames reach
+    the wire in the order they were accepted.
     """
 
     def __init__(self, maxsize: int, max_bytes: int = 1 << 62) -> None:
@@ -72,6 +101,7 @@ class Outbox:
         self._stopping = False  # no more puts; the writer drains what is left
         self._dropped = False  # no more puts, and what is left is discarded
         self._error: RealtimeError | None = None  # why puts fail, when not a plain close
+        self._busy = False  # the wire is taken (a batch or a caller's frames being written)
 
     def put(
         self, frames: Sequence[str], timeout: float | None = None, *, force: bool = False
@@ -92,9 +122,7 @@ class Outbox:
         with self._cond:
             while True:
                 if self._stopping:
-                    if self._error is not None:
-                        raise _fresh(self._error)
-                    raise SessionClosedError("the session is closed: nothing more can be sent")
+                    raise self._refusal()
                 queued = self._frames
                 if (
                     force
@@ -117,21 +145,67 @@ class Outbox:
                     )
                 self._cond.wait(remaining)
 
-    def get(self, timeout: float) -> list[str] | _Stop | None:
-        """Every queued frame (oldest first), ``None`` after ``timeout`` idle
-        seconds, or :data:`STOP` once stopped and empty."""
+    def claim(self) -> bool:
+        """Take the wire for the caller's own write, if nothing is queued and
+        nobody is writing; whether it was taken (then :meth:`release` it).
+
+        Raises:
+            SessionClosedError: The session is closed.
+            ConnectionClosedError: The connection failed.
+        """
         with self._cond:
-            if not self._frames and not self._stopping and timeout > 0:
+            if self._stopping:
+                raise self._refusal()
+            if self._busy or self._frames:
+                return False
+            self._busy = True
+            return True
+
+    def release(self) -> None:
+        """Give the wire back (after a claimed write, or the batch :meth:`get` gave)."""
+        with self._cond:
+            self._busy = False
+            if self._frames or self._stopping:
+                self._cond.notify_all()  # the writer takes what was queued; a close goes on
+
+    def wait_idle(self, deadline: float) -> bool:
+        """Wait until nobody is writing, up to ``deadline`` (``time.monotonic()``);
+        whether the wire is free."""
+        with self._cond:
+            while self._busy:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+            return True
+
+    def get(self, timeout: float) -> list[str] | _Stop | None:
+        """Every queued frame (oldest first), taking the wire until :meth:`release`;
+        ``None`` after ``timeout`` seconds without one; :data:`STOP` once stopped
+        and empty."""
+        with self._cond:
+            if timeout > 0 and not self._ready() and not (self._stopping and not self._frames):
                 self._cond.wait(timeout)
-            if self._frames and not self._dropped:
+            if self._ready():
                 batch = list(self._frames)
                 self._frames.clear()
                 self._bytes = 0
+                self._busy = True
                 self._cond.notify_all()
                 return batch
-            if self._stopping:
+            if self._stopping and not self._frames:
                 return STOP
             return None
+
+    def _ready(self) -> bool:
+        """With the lock held: frames are waiting and the wire is free."""
+        return bool(self._frames) and not self._busy and not self._dropped
+
+    def _refusal(self) -> RealtimeError:
+        """With the lock held: the error a put or claim after the stop raises."""
+        if self._error is not None:
+            return fresh_error(self._error)
+        return SessionClosedError("the session is closed: nothing more can be sent")
 
     def wake(self) -> None:
         """Wake the writer early (a new deadline was set)."""
@@ -163,7 +237,7 @@ class Outbox:
         return self._bytes
 
 
-def _fresh(error: RealtimeError) -> RealtimeError:
+def fresh_error(error: RealtimeError) -> RealtimeError:
     """A new exception like ``error`` for one more caller, chained to it."""
     if isinstance(error, ConnectionClosedError):
         copy: RealtimeError = ConnectionClosedError(
@@ -180,13 +254,57 @@ Deadlines = Callable[[float], "float | None"]
 whatever is due and returns the next deadline (or ``None``)."""
 
 
+@typing.final
+class Liveness:
+    """The dead-peer rule, shared by the writer thread and callers writing their own frames.
+
+    The peer's silence is measured from the last frame of any kind it sent
+    (pongs included), or from :meth:`start` at the earliest. Once it lasts
+    ``ping_interval + pong_timeout`` seconds the peer is dead; a send that the
+    network does not take gives up then (``stalled``). ``pong_timeout=None``
+    never gives up.
+    """
+
+    def __init__(
+        self, heard_at: Callable[[], float], ping_interval: float, pong_timeout: float | None
+    ) -> None:
+        self.heard_at = heard_at
+        self.ping_interval = ping_interval
+        self.pong_timeout = pong_timeout
+        self.bound = None if pong_timeout is None else ping_interval + pong_timeout
+        self._since = time.monotonic()
+
+    def start(self) -> None:
+        """Count silence from now at the earliest (the connection starts)."""
+        self._since = time.monotonic()
+
+    def silent_for(self, now: float) -> float:
+        """Seconds the peer has been silent at ``now``."""
+        return now - max(self.heard_at(), self._since)
+
+    def stalled(self) -> bool:
+        """Whether a send that makes no progress should give up: the peer is dead."""
+        bound = self.bound
+        return bound is not None and self.silent_for(time.monotonic()) >= bound
+
+    def dead(self) -> ConnectionClosedError:
+        """The error that declares the peer dead."""
+        return ConnectionClosedError(
+            f"the server did not answer a ping within {self.pong_timeout:g} s and sent nothing "
+            f"for {self.bound:g} s (ping_interval + pong_timeout): the connection is dead"
+        )
+
+    def verdict(self, exc: TransportError) -> TransportError:
+        """What a failed send means: the peer is dead, or ``exc`` itself."""
+        return self.dead() if self.stalled() else exc
+
+
 def run_writer(
     outbox: Outbox,
     transport: Transport,
     *,
-    ping_interval: float,
+    liveness: Liveness,
     on_failure: Callable[[TransportError], None],
-    pong_timeout: float | None = None,
     deadlines: Deadlines | None = None,
 ) -> None:
     """Send queued frames until stopped, and keep every deadline of the session.
@@ -205,31 +323,19 @@ def run_writer(
     frames after it are not sent, and the session closes with the error.
     """
     debug = _log.isEnabledFor(logging.DEBUG)
-    since = time.monotonic()  # silence is counted from the start at the earliest
-    heard_at = transport.last_received
-    bound = None if pong_timeout is None else ping_interval + pong_timeout
+    heard_at = liveness.heard_at
+    ping_interval = liveness.ping_interval
+    bound = liveness.bound
+    stalled = liveness.stalled
     pinged: float | None = None  # when the unanswered ping went out
-
-    def silent_for(now: float) -> float:
-        return now - max(heard_at(), since)
-
-    def stalled() -> bool:
-        return bound is not None and silent_for(time.monotonic()) >= bound
-
-    def dead() -> ConnectionClosedError:
-        assert pong_timeout is not None
-        return ConnectionClosedError(
-            f"the server did not answer a ping within {pong_timeout:g} s and sent nothing "
-            f"for {bound:g} s (ping_interval + pong_timeout): the connection is dead"
-        )
 
     while True:
         now = time.monotonic()
-        silence = silent_for(now)
+        silence = liveness.silent_for(now)
         if pinged is not None and heard_at() >= pinged:
             pinged = None  # answered (or other traffic proved the connection alive)
         if bound is not None and silence >= bound:
-            on_failure(dead())
+            on_failure(liveness.dead())
             return
         wait = ping_interval - silence
         if wait <= 0:
@@ -239,7 +345,7 @@ def run_writer(
                 try:
                     transport.ping(stalled)
                 except TransportError as exc:
-                    on_failure(dead() if stalled() else exc)
+                    on_failure(liveness.verdict(exc))
                     return
                 pinged = now
             wait = pinged + ping_interval - now
@@ -262,14 +368,16 @@ def run_writer(
             for frame in typing.cast("list[str]", batch):
                 transport.send(frame, stalled)
                 if debug:
-                    _log.debug("sent %s (%d bytes)", _frame_type(frame), len(frame))
+                    _log.debug("sent %s (%d bytes)", frame_type(frame), len(frame))
         except TransportError as exc:
-            on_failure(dead() if stalled() else exc)
+            on_failure(liveness.verdict(exc))
             return
         except Exception as exc:  # a transport must not kill the writer silently
             on_failure(TransportError(f"sending failed: {exc!r}"))
             _log.debug("transport send raised", exc_info=exc)
             return
+        finally:
+            outbox.release()
 
 
 def run_reader(
@@ -282,6 +390,7 @@ def run_reader(
     ``handle`` must not raise (the session's handler reports its own errors);
     if it does anyway, the error is logged and the loop goes on.
     """
+    _role.reader = True  # sends from callbacks on this thread are queued, never written
     while True:
         try:
             frame = transport.recv()
@@ -299,7 +408,7 @@ def run_reader(
             _log.exception("unexpected failure handling a frame; the frame was skipped")
 
 
-def _frame_type(frame: str) -> str:
+def frame_type(frame: str) -> str:
     """The ``type`` of an encoded client frame, for logs (every encoder puts it first)."""
     if frame.startswith('{"type":"'):
         end = frame.find('"', 9)

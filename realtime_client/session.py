@@ -197,16 +197,22 @@ class ConversationSession(SessionFacade[AnyServerEvent]):
     def send(self, event: ev.ClientEvent, *, timeout: float | None = None) -> None:
         """Send any typed client event.
 
+        With ``timeout=None``, while nothing waits to be sent, the calling thread
+        writes the frame to the socket itself and returns once the network took
+        it; otherwise (a timeout, a send from a callback, frames waiting) it is
+        queued for the writer thread (the threading guide has the details).
+
         Args:
             event: The event, for example :class:`~realtime_client.events.ResponseCancelEvent`.
             timeout: Seconds to wait for room in the send queue (``None``: as long
-                as it takes).
+                as it takes). With a timeout, the call never waits on the network.
 
         Raises:
             TypeError: The event is not a client event.
             ValueError: A field has the wrong type or value (the message names it).
             SessionClosedError: The session is closed.
             SendQueueFullError: The send queue stayed full for ``timeout`` seconds.
+            ConnectionClosedError: The connection failed while this thread wrote the frame.
         """
         if type(event) is ev.InputAudioBufferAppendEvent:
             frame = append_frame(event)  # the hot path of a live conversation
@@ -263,15 +269,21 @@ class ConversationSession(SessionFacade[AnyServerEvent]):
         server decides when the user's turn ends; with manual turns, call
         :meth:`commit_audio` and then :meth:`create_response`.
 
+        With ``timeout=None``, while nothing waits to be sent, the calling thread
+        writes the frames itself (a burst waits on the network, not in a queue);
+        with a timeout they are queued for the writer thread (the threading guide has the details).
+
         Args:
             audio: Raw audio bytes. Empty audio sends nothing.
             timeout: Seconds to wait for room in the send queue; None waits as
-                long as it takes, 0 never waits (for an audio callback).
+                long as it takes, 0 never waits (for an audio callback). With a
+                timeout, the call never waits on the network.
 
         Raises:
             SendQueueFullError: The send queue stayed full for ``timeout``
                 seconds; none of ``audio`` was queued.
             SessionClosedError: The session is closed.
+            ConnectionClosedError: The connection failed while this thread wrote the audio.
         """
         frames = append_frames(audio)
         if frames:

@@ -48,6 +48,7 @@ class TestOutboxBytes:
         thread = threading.Thread(target=put)
         thread.start()
         assert ["12345678"] == box.get(0)
+        box.release()  # the writer sent the batch
         assert done.wait(WAIT)
         thread.join(WAIT)
         assert ["abcdef"] == box.get(0)

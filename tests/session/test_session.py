@@ -509,18 +509,19 @@ class TestClose:
         assert [ev.ResponseDoneEvent] == [type(e) for e in s.events(timeout=WAIT)]
 
     def test_close_while_a_send_blocks(self, fake):
-        """A caller blocked on a full send queue, behind a writer stuck in the
-        socket, wakes with SessionClosedError when the session closes."""
+        """A caller blocked on a full send queue, behind a send stuck in the socket,
+        wakes with SessionClosedError when the session closes."""
         fake.pause_sends()
         s = ConversationSession(
             transport=fake, options=ConversationOptions(send_queue_size=2), close_timeout=0.2
         ).open()
+        s.send(ev.ResponseCancelEvent(), timeout=0)  # the writer takes it and is stuck
         outcome: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
 
         def flood() -> None:
             try:
                 for n in range(100):
-                    s.retrieve_item(f"i{n}")
+                    s.send(ev.ConversationItemRetrieveEvent(item_id=f"i{n}"), timeout=WAIT)
             except BaseException as exc:
                 outcome.put(exc)
             else:
@@ -607,7 +608,8 @@ class TestServerClose:
         errors: list[BaseException] = []
         s = ConversationSession(transport=fake, on_error=errors.append).open()
         fake.fail_next_send(OSError("network is down"))
-        s.send_text("x")
+        with pytest.raises(ConnectionClosedError, match="network is down"):
+            s.send_text("x")  # written by this thread: it hears of the failure first
         assert s.wait_closed(WAIT)
         assert isinstance(s.close_info.error, ConnectionClosedError)  # type: ignore[union-attr]
         assert "network is down" in str(s.close_info.error)  # type: ignore[union-attr]

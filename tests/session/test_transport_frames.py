@@ -8,7 +8,8 @@ import threading
 import pytest
 import websocket
 
-from realtime_client._transport import WebSocketTransport, _masked_frame
+from realtime_client._framing import masked_frame as _masked_frame
+from realtime_client._transport import WebSocketTransport
 
 
 def _unmask(frame: bytes) -> tuple[int, bytes]:
@@ -79,7 +80,7 @@ def _server_frame(payload: bytes, opcode: int = 0x1) -> bytes:
 def test_frame_ready_only_once_the_whole_frame_is_buffered(size):
     """The session hands events over in batches only while whole frames are waiting:
     a partly received frame must not count (the next read would wait on the network)."""
-    from realtime_client._transport import _FrameReader
+    from realtime_client._framing import FrameReader as _FrameReader
 
     here, there = socket.socketpair()
     with here, there:

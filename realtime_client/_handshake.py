@@ -1,0 +1,157 @@
+"""Opening a WebSocket connection with websocket-client: TCP, TLS, the upgrade.
+
+Imported only when a connection opens, so ``import realtime_client`` loads
+neither websocket-client nor :mod:`ssl` (nor :mod:`http.client`, which
+websocket-client imports). This is the only module that imports ``websocket``.
+Its trace (``websocket.enableTrace``) dumps the handshake's request headers;
+a filter on its logger redacts credentials first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+import ssl
+import threading
+from collections.abc import Mapping
+from typing import Final
+from urllib.parse import urlsplit
+
+import websocket
+
+from .errors import AuthenticationError, ConnectError, RealtimeTimeoutError
+
+__all__ = ["REDACTED", "open_websocket", "redact"]
+
+_BODY_KEPT: Final = 2000
+
+
+_SECRET_HEADER = re.compile(
+    r"(?im)^([ \t]*(?:authorization|proxy-authorization|api-key|cookie|set-cookie|"
+    r"openai-[a-z-]*key[a-z-]*|x-api-key)[ \t]*:)[^\r\n]*"
+)
+_BEARER = re.compile(r"(?i)\b(bearer|basic)[ \t]+[^\s,;\"']+")
+_KEY_LIKE = re.compile(r"\b(sk|ek|rk)-[A-Za-z0-9_-]{8,}")
+REDACTED: Final = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """``text`` with credential header values, bearer tokens and API keys replaced."""
+    text = _SECRET_HEADER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    return _KEY_LIKE.sub(REDACTED, text)
+
+
+class _RedactingFilter(logging.Filter):
+    """Keeps credentials out of websocket-client's trace (``websocket.enableTrace``),
+    which dumps the handshake's request headers, Authorization included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record that cannot format is passed on as it is
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_redactor_lock = threading.Lock()
+_REDACTOR: Final = _RedactingFilter()
+
+
+def _install_redactor() -> None:
+    """Put the redacting filter on websocket-client's logger (once: filters are a set)."""
+    with _redactor_lock:
+        logger = logging.getLogger("websocket")
+        if _REDACTOR not in logger.filters:
+            logger.addFilter(_REDACTOR)
+
+
+def _error_message(body: bytes | None) -> str:
+    """The server's error message from a handshake answer body, if it has one."""
+    if not body:
+        return ""
+    text = body[:_BODY_KEPT].decode("utf-8", "replace")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return text.strip()
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict) and isinstance(err.get("message"), str):
+            return str(err["message"])
+        if isinstance(err, str):
+            return err
+        if isinstance(data.get("message"), str):
+            return str(data["message"])
+    return text.strip()
+
+
+def open_websocket(
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    timeout: float,
+    ssl_context: ssl.SSLContext | None,
+) -> tuple[websocket.WebSocket, socket.socket]:
+    """Connect and finish the handshake: the WebSocket and its socket.
+
+    See :meth:`WebSocketTransport.connect
+    <realtime_client._transport.WebSocketTransport.connect>` for the arguments
+    and errors.
+    """
+    context = ssl_context or ssl.create_default_context()
+    if context.verify_mode != ssl.CERT_REQUIRED or not context.check_hostname:
+        raise ValueError("ssl_context must verify certificates and hostnames")
+    target = _where(url)
+    _install_redactor()
+    try:
+        ws = websocket.create_connection(
+            url,
+            timeout=timeout,
+            header=[f"{name}: {value}" for name, value in headers.items()],
+            sslopt={"context": context},
+            skip_utf8_validation=True,
+            enable_multithread=True,
+            suppress_origin=True,
+        )
+    except websocket.WebSocketBadStatusException as exc:
+        status = exc.status_code
+        body = (exc.resp_body or b"")[:_BODY_KEPT]
+        text = body.decode("utf-8", "replace")
+        detail = _error_message(exc.resp_body) or (exc.status_message or "")
+        error_cls = AuthenticationError if status in (401, 403) else ConnectError
+        raise error_cls(
+            f"handshake with {target} failed: HTTP {status}" + (f": {detail}" if detail else ""),
+            status_code=status,
+            body=text,
+            headers=_answer_headers(exc),
+        ) from None
+    except (TimeoutError, websocket.WebSocketTimeoutException) as exc:
+        raise RealtimeTimeoutError(f"connecting to {target} took longer than {timeout} s") from exc
+    except ssl.SSLError as exc:
+        raise ConnectError(f"TLS with {target} failed: {exc}") from exc
+    except (OSError, websocket.WebSocketException) as exc:
+        raise ConnectError(f"cannot connect to {target}: {exc}") from exc
+    sock = ws.sock
+    if sock is None:
+        raise ConnectError(f"cannot connect to {target}: no socket after the handshake")
+    return ws, sock
+
+
+def _where(url: str) -> str:
+    """The scheme, host and path of ``url``, for messages (the query is left out)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _answer_headers(exc: websocket.WebSocketBadStatusException) -> dict[str, str]:
+    """The headers of a refused handshake's answer (its retry hints among them)."""
+    headers = getattr(exc, "resp_headers", None)
+    if not isinstance(headers, dict):
+        return {}
+    return {str(name): str(value) for name, value in headers.items()}
