@@ -133,6 +133,7 @@ class Result:
     near_call_p99_ms: float | None = None
     near_call_p50_ms: float | None = None
     resyncs: int = 0
+    echo_delay_ms: float | None = None  # the delay the canceller found in the first reply
 
     @property
     def double_talk(self) -> list[Trial]:
@@ -310,6 +311,7 @@ def run(
     result.self_interruptions = sum(t.interrupted for t in trials[:replies])
     if canceller is not None:
         result.resyncs = canceller.stats.resyncs
+        result.echo_delay_ms = canceller.stats.echo_delay_ms
         levels = canceller.levels()
         _erle(result, levels, trials[:replies])
         _onsets(levels, result.double_talk)
