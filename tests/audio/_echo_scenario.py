@@ -134,6 +134,7 @@ class Result:
     near_call_p50_ms: float | None = None
     resyncs: int = 0
     echo_delay_ms: float | None = None  # the delay the canceller found in the first reply
+    output_underflows: int = 0  # the speaker's device ran dry (a loaded machine)
 
     @property
     def double_talk(self) -> list[Trial]:
@@ -303,6 +304,7 @@ def run(
                 result.cpu_s = time.process_time() - cpu0
                 result.wall_s = time.monotonic() - wall0
         canceller = bridge.echo_canceller
+        result.output_underflows = speaker.output_underflows
         received = [
             e
             for e in (connection.received if connection is not None else [])
