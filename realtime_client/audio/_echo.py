@@ -27,6 +27,7 @@ from typing import Any, final
 import attrs
 
 from ..errors import AudioError
+from ._echo_delay import DelayFinder
 from ._numpy import np, npt
 from ._resample import StreamResampler
 
@@ -41,9 +42,12 @@ __all__ = [
 AEC_HINT = "install the aec extra: pip install 'realtime-client[aec]'"
 _RING_SECONDS = 4.0  # reference kept; far more than device latency plus the room's delay
 _OFF_BLOCKS = 3  # timestamps beyond the tolerance this many blocks in a row: follow them
-_SETTLE_BLOCKS = 8  # after placing a stream by one timestamp, the next ones refine it
-_SETTLE_MIN = 1e-3  # seconds: a refinement smaller than this is left alone
 _LEVEL_FRAMES = 30000  # per-10 ms levels kept for levels(): five minutes
+_START_DELAY_MS = 20.0  # AEC3's start before the delay is found: beyond the reference lead
+# AEC3 started from a delay found in the first reply: this much under it. On the echo
+# rig, starts 0-40 ms under the true delay cancelled best in the first second, and
+# starts above it worst (docs/audio.md).
+_START_BELOW_MS = 20.0
 
 
 @final
@@ -61,18 +65,21 @@ class EchoCancellation:
         high_pass: Remove rumble below about 80 Hz first (WebRTC's high-pass filter).
         echo_delay_ms: Where AEC3 starts looking for the echo: its delay after
             the sound left the speaker, beyond the latencies PortAudio reports
-            (the sound's flight, latency the drivers do not report). AEC3
-            finds and tracks the real delay by itself; a good start shortens
-            the first second, before it has, when echo can leak through.
+            (the sound's flight, latency the drivers do not report). None (the
+            default): the canceller finds it in the first reply, by
+            cross-correlating the microphone with the reference, and starts
+            AEC3 again from it (see :attr:`EchoStats.echo_delay_ms`). AEC3
+            tracks the delay by itself afterwards; a start far from it lets
+            echo through in the first second.
         reference_lead_ms: How far ahead of the microphone's time the speaker's
             reference is taken, so that timing errors never put the reference
             after its echo. AEC3 finds the rest of the delay by itself.
         timing_tolerance_ms: The sample count of each stream is trusted over
-            its timestamps, which jitter (through PulseAudio by up to 20 ms
-            here). The alignment jumps to the timestamps when the stream
-            reports lost samples or restarts, or when they stay more than
-            this far from the count for three blocks in a row (two clocks
-            drifting apart).
+            its timestamps, which wander (through PulseAudio by up to 39 ms
+            against the count here, as a stream's buffers settle). The
+            alignment jumps to the timestamps when the stream reports lost
+            samples or restarts, or when they stay more than this far from
+            the count for three blocks in a row (two clocks drifting apart).
 
     .. versionadded:: 0.2
     """
@@ -80,9 +87,9 @@ class EchoCancellation:
     noise_suppression: bool = False
     noise_suppression_level: int = attrs.field(default=1)
     high_pass: bool = True
-    echo_delay_ms: float = 20.0
+    echo_delay_ms: float | None = None
     reference_lead_ms: float = 20.0
-    timing_tolerance_ms: float = 40.0
+    timing_tolerance_ms: float = 80.0
 
     @noise_suppression_level.validator
     def _check_level(self, _attribute: Any, value: int) -> None:
@@ -90,7 +97,7 @@ class EchoCancellation:
             raise ValueError(f"noise_suppression_level must be 0, 1, 2 or 3, got {value!r}")
 
     def __attrs_post_init__(self) -> None:
-        if not 0 <= self.echo_delay_ms <= 500:
+        if self.echo_delay_ms is not None and not 0 <= self.echo_delay_ms <= 500:
             raise ValueError(
                 f"echo_delay_ms must be between 0 and 500, got {self.echo_delay_ms!r}"
             )
@@ -117,6 +124,10 @@ class EchoStats:
             device timestamps (a restarted stream, a lost block, clock drift).
         missing_reference_frames: Frames processed while the speaker had
             handed nothing for their time (silence was used as the reference).
+        echo_delay_ms: The echo's delay behind the reference (which is taken
+            ``reference_lead_ms`` ahead) that the canceller found in the first
+            reply; None when it was given (``echo_delay_ms``), is not found
+            yet, or could not be found (AEC3 then finds it alone).
 
     .. versionadded:: 0.2
     """
@@ -125,26 +136,28 @@ class EchoStats:
     far_blocks: int
     resyncs: int
     missing_reference_frames: int
+    echo_delay_ms: float | None = None
 
 
 class _Timeline:
     """Where each block of one stream starts, in sample times (seconds x rate).
 
-    The sample count is exact and the device timestamps jitter, so a block
-    starts where the previous one ended. Timestamps place the stream at its
-    first block and after a discontinuity (lost samples, a restart), or when
-    they stay beyond ``tolerance`` of the count for a few blocks (two clocks
-    drifting apart); since one timestamp can be off by several milliseconds,
-    the median deviation of the next few blocks then corrects the placement once.
+    The sample count is exact and the device timestamps are not: through
+    PulseAudio they wander against the count by tens of milliseconds while a
+    stream's buffers settle, and by a few milliseconds all along (measured in
+    docs/audio.md), while the echo's true delay stays fixed to the sample. So a
+    block starts where the previous one ended. Timestamps place the stream at
+    its first block and after a discontinuity (lost samples, a restart), or
+    when they stay beyond ``tolerance`` of the count for a few blocks (two
+    clocks drifting apart). Any other move would change the delay AEC3 has
+    found, and it would let echo through while it finds it again.
     """
 
-    def __init__(self, tolerance: int, rate: int) -> None:
+    def __init__(self, tolerance: int) -> None:
         self._tolerance = tolerance
         self.next: int | None = None
         self.jumps = 0
         self._off = 0
-        self._settling: list[int] | None = None
-        self._min_shift = round(_SETTLE_MIN * rate)
 
     def place(self, stamp: int, count: int, *, discontinuity: bool) -> int:
         """The start of a block of ``count`` samples whose timestamp says ``stamp``."""
@@ -153,26 +166,16 @@ class _Timeline:
             start = stamp
             if expected is not None and stamp != expected:
                 self.jumps += 1
-            self._settling = []
             self._off = 0
         else:
-            deviation = stamp - expected
             start = expected
-            if abs(deviation) > self._tolerance:
+            if abs(stamp - expected) > self._tolerance:
                 self._off += 1
                 if self._off >= _OFF_BLOCKS:  # not jitter: follow the timestamps
-                    start, self._off, self._settling = stamp, 0, []
+                    start, self._off = stamp, 0
                     self.jumps += 1
             else:
                 self._off = 0
-                settling = self._settling
-                if settling is not None:
-                    settling.append(deviation)
-                    if len(settling) >= _SETTLE_BLOCKS:
-                        self._settling = None
-                        shift = sorted(settling)[len(settling) // 2]
-                        if abs(shift) >= self._min_shift:
-                            start += shift
         self.next = start + count
         return start
 
@@ -229,15 +232,12 @@ class EchoCanceller:
         self._options = options
         self._rate = sample_rate
         self._frame = sample_rate // 100
-        self._processor = webrtc.AudioProcessor(
-            sample_rate=sample_rate,
-            num_channels=1,
-            echo_cancellation=True,
-            noise_suppression=options.noise_suppression,
-            ns_level=options.noise_suppression_level,
-            high_pass_filter=options.high_pass,
-            stream_delay_ms=round(options.reference_lead_ms + options.echo_delay_ms),
-        )
+        self._webrtc = webrtc
+        given = options.echo_delay_ms
+        start_delay = _START_DELAY_MS if given is None else given
+        self._processor = self._make_processor(round(options.reference_lead_ms + start_delay))
+        self._finder = DelayFinder(sample_rate) if given is None else None
+        self._found_delay_ms: float | None = None
         self._far_resampler = (
             None
             if far_rate == sample_rate
@@ -253,8 +253,8 @@ class EchoCanceller:
         # reference for [_valid_from, _head); the timelines place each block.
         self._head: int | None = None
         self._valid_from = 0
-        self._far_line = _Timeline(self._tolerance, sample_rate)
-        self._near_line = _Timeline(self._tolerance, sample_rate)
+        self._far_line = _Timeline(self._tolerance)
+        self._near_line = _Timeline(self._tolerance)
         self._pending = np.zeros(0, dtype=np.int16)  # near samples short of a whole frame
         self._frames = 0
         self._far_blocks = 0
@@ -264,6 +264,18 @@ class EchoCanceller:
 
     def __repr__(self) -> str:
         return f"<EchoCanceller rate={self._rate} {self._options!r}>"
+
+    def _make_processor(self, stream_delay_ms: int) -> Any:
+        options = self._options
+        return self._webrtc.AudioProcessor(
+            sample_rate=self._rate,
+            num_channels=1,
+            echo_cancellation=True,
+            noise_suppression=options.noise_suppression,
+            ns_level=options.noise_suppression_level,
+            high_pass_filter=options.high_pass,
+            stream_delay_ms=stream_delay_ms,
+        )
 
     @property
     def options(self) -> EchoCancellation:
@@ -283,6 +295,7 @@ class EchoCanceller:
             far_blocks=self._far_blocks,
             resyncs=self._far_line.jumps + self._near_line.jumps,
             missing_reference_frames=self._missing,
+            echo_delay_ms=self._found_delay_ms,
         )
 
     def levels(self) -> npt.NDArray[np.float64]:
@@ -359,10 +372,31 @@ class EchoCanceller:
             return b""
         near = data[:usable]
         reference = self._reference(start + self._lead, usable)
+        finder = self._finder
+        if finder is not None and finder.add(near, reference):
+            self._finder = None
+            if finder.delay_s is not None:
+                self._restart_from(finder)
         out = self._processor.process(near, reference)
         self._record_levels(near, out, adc_time + usable / self._rate)
         self._frames += usable // self._frame
         return bytes(out.astype(np.int16, copy=False).data)
+
+    def _restart_from(self, finder: DelayFinder) -> None:
+        """AEC3 again, starting from the delay found, fed what was heard since the reply began.
+
+        AEC3 takes its starting delay only when it is created, and one created in the
+        middle of an echo lets it through: so the new one first processes the kept
+        history (about half a second: a few milliseconds of CPU, once).
+        """
+        assert finder.delay_s is not None
+        delay_ms = 1000 * finder.delay_s
+        processor = self._make_processor(max(0, round(delay_ms - _START_BELOW_MS)))
+        near, reference = finder.history()
+        if len(near):
+            processor.process(near, reference)
+        self._processor = processor
+        self._found_delay_ms = delay_ms
 
     # -- the ring ----------------------------------------------------------------------
 

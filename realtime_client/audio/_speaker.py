@@ -38,8 +38,10 @@ class Speaker:
     timing, it also aborts and restarts the stream, which drops what the
     device still held: sound stops within milliseconds, and the returned
     :class:`PlaybackPosition` counts only what came out, the value to truncate
-    the item at. Without timing, what the device holds still plays (one block
-    plus its latency) and counts as played.
+    the item at. Without timing, or while an echo canceller takes the
+    speaker's blocks as its reference (``VoiceBridge(echo_cancellation=...)``:
+    the stream then stays one continuous reference), what the device holds
+    still plays (one block plus its latency) and counts as played.
 
     ``on_playback`` receives :class:`PlaybackStarted` (first sample handed to
     the device) and :class:`PlaybackFinished` (last sample out, or cut short)
@@ -249,8 +251,9 @@ class Speaker:
         When the device reports its timing, the stream is aborted and restarted,
         which also drops what the device itself still held: sound stops within
         milliseconds, and the position counts only the samples that came out.
-        Otherwise queued audio is dropped and what the device holds still plays
-        (at most one block plus its latency); it counts as played.
+        Otherwise, and while an echo canceller is attached, queued audio is
+        dropped and what the device holds still plays (at most one block plus
+        its latency); it counts as played.
 
         Returns:
             The interrupted item's position (``played_ms`` is what to truncate
@@ -260,7 +263,10 @@ class Speaker:
             AudioError: The output stream failed to restart after the flush.
         """
         with self._lock:
-            flush = self._running and self._buf.timed and self._buf.playing
+            # With an echo canceller attached the stream keeps running: its blocks are
+            # the canceller's reference, and a restarted stream could only be placed by
+            # a timestamp a few milliseconds off, which AEC3 would have to find again.
+            flush = self._running and self._buf.timed and self._buf.playing and self._echo is None
             now: float | None = None
             if flush:
                 try:

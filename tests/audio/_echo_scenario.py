@@ -23,6 +23,7 @@ import os
 import queue
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -71,11 +72,15 @@ def rig_available() -> str | None:
 
 
 @contextlib.contextmanager
-def echo_rig(delay_ms: int, *, hard: bool = False, level_db: float = -10) -> Iterator[None]:
+def echo_rig(
+    delay_ms: int, *, hard: bool = False, level_db: float = -10, drift: bool = False
+) -> Iterator[None]:
     """The speaker's output comes back into the microphone while inside."""
     args = [str(RIG), "on", "--delay", str(delay_ms), "--level", str(level_db)]
     if hard:
         args.append("--hard")
+    if drift:
+        args.append("--drift")
     done = subprocess.run(args, check=False, timeout=30, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"{' '.join(args)} failed: {done.stderr.strip()}")
@@ -126,7 +131,10 @@ class Result:
     aec_cpu_s: float = 0.0  # inside the canceller's near() and far()
     aec_lag_ms: float | None = None  # the canceller's output against its input
     near_call_p99_ms: float | None = None
+    near_call_p50_ms: float | None = None
     resyncs: int = 0
+    echo_delay_ms: float | None = None  # the delay the canceller found in the first reply
+    output_underflows: int = 0  # the speaker's device ran dry (a loaded machine)
 
     @property
     def double_talk(self) -> list[Trial]:
@@ -161,6 +169,58 @@ class _Probe:
         canceller.far = timed_far
 
 
+def _responder() -> Any:
+    """The offline server's responder: the four espeak replies in turn."""
+    reply_audio = [speak(text) for text in REPLY_TEXTS]
+    counter = iter(range(10**6))
+
+    def responder(request: Any) -> AudioReply:
+        n = next(counter)
+        return AudioReply(transcript=REPLY_TEXTS[n % 4], audio=reply_audio[n % 4])
+
+    return responder
+
+
+def serve_replies() -> None:
+    """Run the offline server with the scenario's replies until stdin closes (its URL on
+    stdout): ``server_process=True`` of :func:`run` starts this in its own process."""
+    with FakeRealtimeServer(responder=_responder()) as server:
+        print(server.base_url, flush=True)
+        sys.stdin.read()
+
+
+@contextlib.contextmanager
+def _server_process() -> Iterator[str]:
+    """:func:`serve_replies` in another Python process; yields its URL."""
+    code = "from tests.audio._echo_scenario import serve_replies; serve_replies()"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("ws"):
+            raise RuntimeError(f"the offline server printed {url!r}, not its URL")
+        yield url
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
 def run(
     *,
     replies: int,
@@ -169,17 +229,17 @@ def run(
     barge_after_s: float = 0.8,
     probe: bool = False,
     until_cut_short: bool = False,
+    server_process: bool = False,
 ) -> Result:
     """Speak ``replies`` replies with nobody talking, then ``double_talk`` with the user
     speaking over them; the echo rig must be on. ``until_cut_short``: stop after the
-    first reply cut short."""
-    reply_audio = [speak(text) for text in REPLY_TEXTS]
+    first reply cut short. ``server_process``: the offline server runs in its own
+    process, as a real client's server is elsewhere (its threads then do not compete
+    with the audio callbacks for this process's GIL and CPU); without double talk only,
+    since the correlation needs the audio the server received."""
+    if server_process and double_talk:
+        raise ValueError("double talk needs the in-process server (the audio it received)")
     user = user_speech()
-    counter = iter(range(10**6))
-
-    def responder(request: Any) -> AudioReply:
-        n = next(counter)
-        return AudioReply(transcript=REPLY_TEXTS[n % 4], audio=reply_audio[n % 4])
 
     playback: queue.Queue[Any] = queue.Queue()
     speech_started: list[float] = []
@@ -189,16 +249,19 @@ def run(
     )
     trials: list[Trial] = []
     result = Result(trials=trials, self_interruptions=0)
-    with (
-        FakeRealtimeServer(responder=responder) as server,
-        ConversationClient(base_url=server.base_url, api_key="k").start_conversation(
-            options=options
-        ) as session,
-        Microphone() as mic,
-        Speaker(device="virt_spk", on_playback=playback.put) as speaker,
-        Speaker(device="mic_feed", latency=0.1) as feed,
-    ):
-        connection = server.wait_for_connection(timeout=5)
+    with contextlib.ExitStack() as stack:
+        server: FakeRealtimeServer | None = None
+        if server_process:
+            base_url = stack.enter_context(_server_process())
+        else:
+            server = stack.enter_context(FakeRealtimeServer(responder=_responder()))
+            base_url = server.base_url
+        client = ConversationClient(base_url=base_url, api_key="k")
+        session = stack.enter_context(client.start_conversation(options=options))
+        mic = stack.enter_context(Microphone())
+        speaker = stack.enter_context(Speaker(device="virt_spk", on_playback=playback.put))
+        feed = stack.enter_context(Speaker(device="mic_feed", latency=0.1))
+        connection = server.wait_for_connection(timeout=5) if server is not None else None
         bridge = VoiceBridge(
             session, source=mic, sink=speaker, echo_cancellation=echo_cancellation
         )
@@ -234,18 +297,23 @@ def run(
                 if n >= replies:
                     assert feed.wait_idle(15), "the user's speech did not finish playing"
                     speech_stopped.wait(5)  # the user's turn ended before the next trial
-                    later = [t for t in speech_started if t >= trial.user_at]
+                    user_at = trial.user_at or 0.0
+                    later = [t for t in speech_started if t >= user_at]
                     trial.barge_in = later[0] if later else None
             if not double_talk:
                 result.cpu_s = time.process_time() - cpu0
                 result.wall_s = time.monotonic() - wall0
         canceller = bridge.echo_canceller
+        result.output_underflows = speaker.output_underflows
         received = [
-            e for e in connection.received if isinstance(e, ev.InputAudioBufferAppendEvent)
+            e
+            for e in (connection.received if connection is not None else [])
+            if isinstance(e, ev.InputAudioBufferAppendEvent)
         ]
     result.self_interruptions = sum(t.interrupted for t in trials[:replies])
     if canceller is not None:
         result.resyncs = canceller.stats.resyncs
+        result.echo_delay_ms = canceller.stats.echo_delay_ms
         levels = canceller.levels()
         _erle(result, levels, trials[:replies])
         _onsets(levels, result.double_talk)
@@ -260,7 +328,8 @@ def run(
     if probe_ is not None:
         result.aec_cpu_s = probe_.cpu
         result.near_call_p99_ms = float(np.percentile(probe_.calls, 99) * 1000)
-        result.aec_lag_ms = _lag_ms(probe_.inp, probe_.out)
+        result.near_call_p50_ms = float(np.percentile(probe_.calls, 50) * 1000)
+        result.aec_lag_ms = _lag_ms(bytes(probe_.inp), bytes(probe_.out))
     return result
 
 
@@ -343,14 +412,20 @@ def _lag_ms(inp: bytes, out: bytes) -> float | None:
     return 1000 * lag / RATE
 
 
-def measure_path() -> tuple[float, float]:
+def measure_path() -> tuple[float, float, float]:
     """The rig's echo as the microphone hears it: its level (dB against what the speaker
-    played) and how much of it is a copy of it (correlation at the best alignment)."""
+    played), how much of it is a copy of it (correlation at the best alignment), and
+    how far the room's noise alone (1 s with nothing playing) is under it, in dB."""
     far = np.frombuffer(speak(REPLY_TEXTS[0]), dtype="<i2")
     recorded = bytearray()
+    quiet = bytearray()
     with Microphone(chunk_ms=40) as mic, Speaker(device="virt_spk") as speaker:
         while mic.read(timeout=0) is not None:  # drop what was recorded before
             pass
+        while len(quiet) < 2 * RATE:
+            chunk = mic.read(timeout=2)
+            assert chunk, "the microphone stopped"
+            quiet += chunk
         speaker.play("probe", far.tobytes())
         speaker.end("probe")
         while len(recorded) < 2 * (len(far) + RATE):
@@ -364,4 +439,6 @@ def measure_path() -> tuple[float, float]:
     lag = int(np.argmax(cc[: len(mic_x) - len(ref)]))
     seg = mic_x[lag : lag + len(ref)]
     level = 10 * np.log10(np.mean(seg**2) / np.mean(ref**2))
-    return float(level), float(np.corrcoef(seg, ref)[0, 1])
+    noise = np.frombuffer(bytes(quiet), dtype="<i2").astype(np.float64)
+    under = 10 * np.log10(np.mean(seg**2) / max(float(np.mean(noise**2)), 1e-3))
+    return float(level), float(np.corrcoef(seg, ref)[0, 1]), float(under)

@@ -43,23 +43,34 @@ class TestEchoRig:
         assert result.self_interruptions >= 1
 
     def test_with_cancellation_replies_play_out_and_the_user_still_barges_in(self):
-        """Echo 60 ms late at -10 dB: no reply is cut short by its own echo, the echo is
-        removed by 20 dB or more, and the user talking over a reply interrupts it within
-        300 ms of their speech onset, their speech reaching the server intact (r >= 0.8)."""
+        """Echo 60 ms late at -10 dB, with no delay hint (``echo_cancellation=True``): no
+        reply is cut short by its own echo, the echo is removed by 20 dB or more, and the
+        user talking over a reply interrupts it within 300 ms of their speech onset, their
+        speech reaching the server intact (r >= 0.8)."""
         with scenario.echo_rig(60):
-            result = scenario.run(
-                replies=3, double_talk=2, echo_cancellation=EchoCancellation(echo_delay_ms=60)
-            )
+            result = scenario.run(replies=3, double_talk=2, echo_cancellation=True)
         assert result.self_interruptions == 0
         assert result.erle_db is not None
         assert result.erle_db >= 20
         _check_double_talk(result)
 
-    def test_double_talk_survives_a_filtered_noisy_longer_path(self):
-        """Echo 150 ms late through a loudspeaker's band and a reflection, with room noise:
-        the user talking over a reply still interrupts it and reaches the server intact."""
+    def test_a_filtered_noisy_longer_path_is_cancelled_and_double_talk_survives(self):
+        """Echo 150 ms late through a loudspeaker's band and a reflection, with room noise,
+        and no delay hint: replies play out, the echo is removed by 20 dB or more, and the
+        user talking over a reply still interrupts it and reaches the server intact."""
         with scenario.echo_rig(150, hard=True, level_db=-6.5):
-            result = scenario.run(
-                replies=1, double_talk=2, echo_cancellation=EchoCancellation(echo_delay_ms=150)
-            )
+            result = scenario.run(replies=2, double_talk=2, echo_cancellation=True)
+        assert result.self_interruptions == 0
+        assert result.erle_db is not None
+        assert result.erle_db >= 20
+        _check_double_talk(result)
+
+    def test_the_noise_suppressor_and_high_pass_options_run_live(self):
+        """``EchoCancellation(noise_suppression=True)`` on the hard path: the same bridge
+        with WebRTC's noise suppressor after AEC3 still lets replies play out and the
+        user barge in."""
+        options = EchoCancellation(noise_suppression=True, high_pass=True)
+        with scenario.echo_rig(150, hard=True, level_db=-6.5):
+            result = scenario.run(replies=1, double_talk=1, echo_cancellation=options)
+        assert result.self_interruptions == 0
         _check_double_talk(result)
