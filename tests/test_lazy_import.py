@@ -24,6 +24,8 @@ from realtime_client import events as ev
 # websocket-client and ssl imports of the transport are left out here: they are made lazy
 # in realtime_client/_transport.py (a separate change), and belong in this list with it.
 _HEAVY_FOR_THE_CLIENT = (
+    "websocket",  # websocket-client: the handshake, with the first connection
+    "ssl",  # TLS: with the first wss:// connection, or an ssl_context given
     "cattrs",  # the converter: built on the first decode or encode
     "http.client",  # the REST calls (client secrets, call control)
     "email.parser",  # http.client's header parsing

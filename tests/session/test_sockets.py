@@ -4,6 +4,7 @@ and whole conversations against the offline FakeRealtimeServer."""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 
@@ -154,6 +155,29 @@ class TestHandshake:
         )
         assert "openai-beta" not in seen
         assert "/v1/realtime?model=gpt-realtime-mini" == seen["path"]
+
+    def test_tls_context_only_for_wss_and_loaded_once(self, monkeypatch):
+        """A ``ws://`` connection (the offline server) spends nothing on TLS, and
+        every ``wss://`` connection without a context of its own verifies with one
+        shared default context, so each new session (or reconnection) does not
+        reload the system's certificate store."""
+        from realtime_client import _handshake
+
+        seen = []
+
+        def create_connection(url, **kwargs):
+            seen.append(kwargs.get("sslopt"))
+            raise ConnectionRefusedError("refused")
+
+        monkeypatch.setattr(_handshake.websocket, "create_connection", create_connection)
+        for url in ("ws://127.0.0.1:9/v1", "wss://a.test/v1", "wss://b.test/v1"):
+            with pytest.raises(ConnectError, match="cannot connect"):
+                _handshake.open_websocket(url, headers={}, timeout=1.0, ssl_context=None)
+        assert seen[0] is None
+        first, second = seen[1]["context"], seen[2]["context"]
+        assert first is second
+        assert first.verify_mode == ssl.CERT_REQUIRED
+        assert first.check_hostname
 
 
 class TestTransport:
