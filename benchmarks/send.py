@@ -27,9 +27,13 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
+import socket
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -44,6 +48,145 @@ CHUNK_SECONDS = 0.020
 
 def _stamp() -> str:
     return f"t{time.monotonic_ns()}"
+
+
+# --- the sink: a server that only reads, and parses once everything is in ------------------------
+
+
+def _frames_in(buf: bytearray, pos: int, end: int) -> tuple[int, int]:
+    """Walk the complete WebSocket frames in ``buf[pos:end]`` by their headers alone (no
+    unmasking, no copy): returns (position after the last complete frame, how many of them
+    end a data message). Control frames (a client's ping) are not counted."""
+    messages = 0
+    while end - pos >= 2:
+        length, head = buf[pos + 1] & 0x7F, 2
+        if length == 126:
+            length, head = int.from_bytes(buf[pos + 2 : pos + 4]), 4
+        elif length == 127:
+            length, head = int.from_bytes(buf[pos + 2 : pos + 10]), 10
+        if buf[pos + 1] & 0x80:
+            head += 4  # the client's masking key
+        if end - pos < head + length:
+            break
+        if buf[pos] & 0x80 and buf[pos] & 0x0F < 8:  # FIN, not a control frame
+            messages += 1
+        pos += head + length
+    return pos, messages
+
+
+def _sink(conn: socket.socket) -> None:
+    """One connection: handshake, ``session.created``; then read ``count`` messages in a
+    tight loop, stamping each ``recv``; then parse offline and answer ``bench.done``
+    (with p50 and p99 of the server-seen latency for ``lat-N``); then close."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from websockets.frames import Frame, Opcode
+    from websockets.http11 import Request
+    from websockets.server import ServerProtocol
+
+    protocol = ServerProtocol(max_size=None)
+
+    def flush() -> bool:
+        """Send what the protocol has to send; False once it wants the connection closed."""
+        for data in protocol.data_to_send():
+            if not data:
+                return False
+            conn.sendall(data)
+        return True
+
+    request: Request | None = None
+    while request is None:
+        data = conn.recv(65536)
+        if not data:
+            return
+        protocol.receive_data(data)
+        for event in protocol.events_received():
+            request = event if isinstance(event, Request) else None
+    protocol.send_response(protocol.accept(request))
+    created = {"type": "session.created", "event_id": "ev_0", "session": {"type": "realtime"}}
+    protocol.send_text(json.dumps(created).encode())
+    flush()
+    model = parse_qs(urlsplit(request.path).query).get("model", ["sink-1"])[0]
+    mode, count = model.split("-")[0], int(model.split("-")[1])
+
+    # Receiving: nothing but recv_into and a header walk. A client frame is not yet
+    # parsed, unmasked or decoded here; each recv's completion time is kept with the
+    # offset its bytes end at.
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+    end = walked = seen = 0
+    chunks: list[tuple[int, int]] = []
+    while seen < count:
+        if len(buf) - end < 65536:
+            view.release()
+            buf.extend(bytes(len(buf)))
+            view = memoryview(buf)
+        got = conn.recv_into(view[end:])
+        arrived = time.monotonic_ns()
+        if not got:
+            return
+        end += got
+        chunks.append((arrived, end))
+        walked, messages = _frames_in(buf, walked, end)
+        seen += messages
+    view.release()
+
+    # Offline: websockets' own parser takes the bytes as they came, one recv at a time,
+    # so that each frame is credited to the recv that completed it.
+    latencies: list[int] = []
+    start = 0
+    for arrived, stop in chunks:
+        protocol.receive_data(bytes(buf[start:stop]))
+        start = stop
+        for frame in protocol.events_received():
+            if isinstance(frame, Frame) and frame.opcode is Opcode.TEXT and mode == "lat":
+                stamp = json.loads(frame.data).get("event_id") or "t0"
+                latencies.append(arrived - int(stamp[1:]))
+    done: dict[str, Any] = {"type": "bench.done", "event_id": "done"}
+    if latencies:
+        latencies.sort()
+        done["p50"] = latencies[len(latencies) // 2]
+        done["p99"] = latencies[min(len(latencies) - 1, len(latencies) * 99 // 100)]
+    protocol.send_text(json.dumps(done).encode())
+    while flush():  # the client closes; the protocol answers its close frame
+        data = conn.recv(65536)
+        if not data:
+            protocol.receive_eof()
+        else:
+            protocol.receive_data(data)
+        protocol.events_received()
+
+
+def serve() -> None:
+    """The sink (subprocess, so that its CPU is not the sender's): prints its port, then
+    serves each connection on a thread of its own (a client's close may overlap the
+    next connection)."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        print(server.getsockname()[1], flush=True)
+        for n in range(1_000_000):  # bounded: the benchmark makes a few hundred connections
+            conn, _ = server.accept()
+
+            def handle(conn: socket.socket = conn) -> None:
+                with conn, contextlib.suppress(OSError):
+                    _sink(conn)
+
+            threading.Thread(target=handle, name=f"sink-{n}", daemon=True).start()
+
+
+class Sink:
+    """The sink subprocess, as a context manager yielding the base URL."""
+
+    def __enter__(self) -> str:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        port = int(self.proc.stdout.readline())
+        return f"ws://127.0.0.1:{port}/v1"
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
 
 
 # --- each path: (open, send_one, wait_done, close) over one connection ----------------------------
@@ -126,7 +269,11 @@ def main() -> None:
         "--repeat", type=int, default=3, help="runs per row (best CPU, median latency)"
     )
     parser.add_argument("--bursts", type=int, default=5, help="interleaved burst rounds")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        serve()
+        return
     paths: list[tuple[str, Path]] = [
         ("floor (websocket-client+json+b64)", floor),
         ("realtime_client send(typed event)", ours_typed),
@@ -139,11 +286,12 @@ def main() -> None:
     except ImportError:
         print("(openai not installed: peer skipped)")
     rows = []
-    with Sender() as url:
+    with Sender() as ws_url, Sink() as url:
+        cpu_url = ws_url if os.environ.get("CPU_SINK") == "websockets" else url
         cpus = []
         for _, fn in paths:
-            fn(url, "sink", 100)  # warm up
-            cpus.append(min(fn(url, "sink", args.appends)[1] for _ in range(args.repeat)))
+            fn(cpu_url, "sink", 100)  # warm up
+            cpus.append(min(fn(cpu_url, "sink", args.appends)[1] for _ in range(args.repeat)))
         timed = [fn for _, fn in paths if fn is not ours_audio]  # its frames carry no stamp
         results: dict[Path, list[dict[str, Any]]] = {fn: [] for fn in timed}
         for _ in range(args.bursts):
@@ -172,7 +320,7 @@ def main() -> None:
     )
     for name, cpu_ms, p50, p99 in rows:
         latency = (
-            f"{p50:8.1f} {p50 / base_p50:8.2f} {p99:8.1f} {p99 / base_p99:8.2f}"
+            f"{p50:8.3f} {p50 / base_p50:8.2f} {p99:8.3f} {p99 / base_p99:8.2f}"
             if p50
             else f"{'-':>8} {'-':>8} {'-':>8} {'-':>8}"
         )
