@@ -111,24 +111,6 @@ def serve() -> None:
             for _ in range(count):
                 conn.recv()
             conn.send(json.dumps({"type": "bench.done", "event_id": "done"}))
-        elif mode == "lat":  # server-seen latency of stamped appends
-            seen: list[int] = []
-            for _ in range(count):
-                frame = conn.recv()
-                arrived = time.monotonic_ns()
-                stamp = json.loads(frame).get("event_id") or "t0"
-                seen.append(arrived - int(stamp[1:]))
-            seen.sort()
-            conn.send(
-                json.dumps(
-                    {
-                        "type": "bench.done",
-                        "event_id": "done",
-                        "p50": seen[len(seen) // 2],
-                        "p99": seen[min(len(seen) - 1, len(seen) * 99 // 100)],
-                    }
-                )
-            )
         with contextlib.suppress(Exception):
             conn.recv()  # wait for the client to close
 
