@@ -102,6 +102,10 @@ class Outbox:
         self._dropped = False  # no more puts, and what is left is discarded
         self._error: RealtimeError | None = None  # why puts fail, when not a plain close
         self._busy = False  # the wire is taken (a batch or a caller's frames being written)
+        # When the writer's timed wake-up falls due (a ping, a deadline): from then until
+        # it waits again, callers queue instead of writing, so a caller sending in a tight
+        # loop cannot keep the writer from its lock, and its checks, for long.
+        self._due = 0.0
 
     def put(
         self, frames: Sequence[str], timeout: float | None = None, *, force: bool = False
@@ -146,13 +150,16 @@ class Outbox:
                 self._cond.wait(remaining)
 
     def claim(self) -> bool:
-        """Take the wire for the caller's own write, if nothing is queued and
-        nobody is writing; whether it was taken (then :meth:`release` it).
+        """Take the wire for the caller's own write, if nothing is queued,
+        nobody is writing and the writer's timed wake-up is not due; whether it
+        was taken (then :meth:`release` it).
 
         Raises:
             SessionClosedError: The session is closed.
             ConnectionClosedError: The connection failed.
         """
+        if time.monotonic() >= self._due:  # the writer is due: let it have the wire
+            return False
         with self._cond:
             if self._stopping:
                 raise self._refusal()
@@ -185,7 +192,9 @@ class Outbox:
         and empty."""
         with self._cond:
             if timeout > 0 and not self._ready() and not (self._stopping and not self._frames):
+                self._due = time.monotonic() + timeout
                 self._cond.wait(timeout)
+            self._due = 0.0  # the writer is awake: callers queue until it waits again
             if self._ready():
                 batch = list(self._frames)
                 self._frames.clear()
