@@ -126,11 +126,18 @@ def _stamp(frame: str) -> str:
 
 
 class Sender:
-    """The sender subprocess, as a context manager yielding the base URL."""
+    """The sender subprocess, as a context manager yielding the base URL.
+
+    ``script`` is the benchmark whose ``--serve`` runs in it (this one's by default;
+    ``send.py`` passes its own sink).
+    """
+
+    def __init__(self, script: str = __file__) -> None:
+        self.script = script
 
     def __enter__(self) -> str:
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True
+            [sys.executable, self.script, "--serve"], stdout=subprocess.PIPE, text=True
         )
         assert self.proc.stdout is not None
         port = int(self.proc.stdout.readline())

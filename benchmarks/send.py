@@ -62,7 +62,6 @@ import contextlib
 import json
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -204,22 +203,6 @@ def serve() -> None:
             threading.Thread(target=handle, name=f"sink-{n}", daemon=True).start()
 
 
-class Sink:
-    """The sink subprocess, as a context manager yielding the base URL."""
-
-    def __enter__(self) -> str:
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True
-        )
-        assert self.proc.stdout is not None
-        port = int(self.proc.stdout.readline())
-        return f"ws://127.0.0.1:{port}/v1"
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-
-
 # --- each path: (open, send_one, wait_done, close) over one connection ----------------------------
 
 Path = Callable[[str, str, int], tuple[float, float, dict[str, Any]]]
@@ -315,7 +298,7 @@ def main() -> None:
     except ImportError:
         print("(openai not installed: peer skipped)")
     rows = []
-    with Sender() as ws_url, Sink() as url:
+    with Sender() as ws_url, Sender(__file__) as url:  # url: the sink
         for _, fn in paths:
             fn(ws_url, "sink", 100)  # warm up
         best = {fn: float("inf") for _, fn in paths}
