@@ -39,10 +39,16 @@ __all__ = [
     "echo_cancellation_available",
 ]
 
+_EMPTY: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
 AEC_HINT = "install the aec extra: pip install 'realtime-client[aec]'"
 _RING_SECONDS = 4.0  # reference kept; far more than device latency plus the room's delay
 _OFF_BLOCKS = 3  # timestamps beyond the tolerance this many blocks in a row: follow them
 _LEVEL_FRAMES = 30000  # per-10 ms levels kept for levels(): five minutes
+# Frames staged (raw, before and after) before their levels are computed in one go: the
+# audio callback then copies two slices per block instead of running a dozen small
+# NumPy operations, each of which costs tens of microseconds in a callback that has
+# just woken (measured in docs/audio.md).
+_LEVEL_STAGE_FRAMES = 32
 _START_DELAY_MS = 20.0  # AEC3's start before the delay is found: beyond the reference lead
 # AEC3 started from a delay found in the first reply: this much under it. On the echo
 # rig, starts 0-40 ms under the true delay cancelled best in the first second, and
@@ -255,12 +261,18 @@ class EchoCanceller:
         self._valid_from = 0
         self._far_line = _Timeline(self._tolerance)
         self._near_line = _Timeline(self._tolerance)
-        self._pending = np.zeros(0, dtype=np.int16)  # near samples short of a whole frame
+        self._pending = _EMPTY  # near samples short of a whole frame
+        self._reference_buffer = np.zeros(0, dtype=np.int16)  # reused by _reference()
         self._frames = 0
         self._far_blocks = 0
         self._missing = 0
         self._levels = np.zeros((_LEVEL_FRAMES, 3), dtype=np.float64)
         self._level_count = 0
+        # Frames processed whose levels are not computed yet (see _LEVEL_STAGE_FRAMES):
+        # the samples before and after, and (end time, frames) of each staged block.
+        self._stage = np.zeros((2, _LEVEL_STAGE_FRAMES * self._frame), dtype=np.int16)
+        self._staged = 0
+        self._staged_blocks: list[tuple[float, int]] = []
 
     def __repr__(self) -> str:
         return f"<EchoCanceller rate={self._rate} {self._options!r}>"
@@ -308,6 +320,7 @@ class EchoCanceller:
             only the speaker sounds is ``10*log10(sum(before) / sum(after))``.
         """
         with self._lock:
+            self._compute_levels()
             count = self._level_count
             if count <= _LEVEL_FRAMES:
                 return self._levels[:count].copy()
@@ -364,13 +377,15 @@ class EchoCanceller:
         samples = np.frombuffer(pcm, dtype=np.int16)
         stamp = round(adc_time * self._rate)
         start = self._near_line.place(stamp, len(samples), discontinuity=discontinuity)
-        start -= len(self._pending)  # the remainder of the last block comes first
-        data = np.concatenate([self._pending, samples]) if len(self._pending) else samples
-        usable = len(data) // self._frame * self._frame
-        self._pending = data[usable:].copy()
+        pending = self._pending
+        if len(pending):  # the remainder of the last block comes first
+            start -= len(pending)
+            samples = np.concatenate([pending, samples])
+        usable = len(samples) // self._frame * self._frame
+        self._pending = samples[usable:].copy() if usable < len(samples) else _EMPTY
         if not usable:
             return b""
-        near = data[:usable]
+        near = samples[:usable]
         reference = self._reference(start + self._lead, usable)
         finder = self._finder
         if finder is not None and finder.add(near, reference):
@@ -378,9 +393,9 @@ class EchoCanceller:
             if finder.delay_s is not None:
                 self._restart_from(finder)
         out = self._processor.process(near, reference)
-        self._record_levels(near, out, adc_time + usable / self._rate)
+        self._stage_levels(near, out, adc_time + usable / self._rate)
         self._frames += usable // self._frame
-        return bytes(out.astype(np.int16, copy=False).data)
+        return out.tobytes()  # type: ignore[no-any-return]
 
     def _restart_from(self, finder: DelayFinder) -> None:
         """AEC3 again, starting from the delay found, fed what was heard since the reply began.
@@ -420,18 +435,27 @@ class EchoCanceller:
             self._write(start, np.zeros(end - start, dtype=np.int16))
 
     def _reference(self, start: int, count: int) -> npt.NDArray[np.int16]:
-        """The reference for sample times [start, start + count); silence where there is none."""
-        out = np.zeros(count, dtype=np.int16)
+        """The reference for sample times [start, start + count); silence where there is none.
+
+        The array is reused by the next call (near() hands it on before then).
+        """
+        if len(self._reference_buffer) != count:
+            self._reference_buffer = np.zeros(count, dtype=np.int16)
+        out = self._reference_buffer
         with self._lock:
             head = self._head
-            if head is None:
-                self._missing += count // self._frame
-                return out
-            low = max(start, self._valid_from, head - len(self._ring))
-            high = min(start + count, head)
+            low = high = start
+            if head is not None:
+                low = max(start, self._valid_from, head - len(self._ring))
+                high = min(start + count, head)
             if high <= low:
                 self._missing += count // self._frame
+                out[:] = 0
                 return out
+            if low > start:
+                out[: low - start] = 0
+            if high < start + count:
+                out[high - start :] = 0
             first = low & self._mask
             take = min(high - low, len(self._ring) - first)
             out[low - start : low - start + take] = self._ring[first : first + take]
@@ -439,20 +463,39 @@ class EchoCanceller:
                 out[low - start + take : high - start] = self._ring[: high - low - take]
         return out
 
-    def _record_levels(
+    def _stage_levels(
         self, near: npt.NDArray[np.int16], out: npt.NDArray[np.int16], end_time: float
     ) -> None:
-        frames = len(near) // self._frame
-        scale = 1.0 / (32768.0 * 32768.0)
-        before = near.reshape(frames, self._frame).astype(np.float64)
-        after = out.reshape(frames, self._frame).astype(np.float64)
-        rows = np.empty((frames, 3), dtype=np.float64)
-        rows[:, 0] = end_time - (frames - 1 - np.arange(frames)) / 100.0
-        rows[:, 1] = np.einsum("ij,ij->i", before, before) * (scale / self._frame)
-        rows[:, 2] = np.einsum("ij,ij->i", after, after) * (scale / self._frame)
+        """Keep a processed block for levels(); computed once the stage is full."""
+        count = len(near)
         with self._lock:
-            at = self._level_count % _LEVEL_FRAMES
-            take = min(frames, _LEVEL_FRAMES - at)
-            self._levels[at : at + take] = rows[:take]
-            self._levels[: frames - take] = rows[take:]
-            self._level_count += frames
+            if self._staged + count > self._stage.shape[1]:
+                self._compute_levels()
+            if count > self._stage.shape[1]:  # a block longer than the stage
+                self._stage = np.zeros((2, count), dtype=np.int16)
+            at = self._staged
+            self._stage[0, at : at + count] = near
+            self._stage[1, at : at + count] = out
+            self._staged = at + count
+            self._staged_blocks.append((end_time, count // self._frame))
+
+    def _compute_levels(self) -> None:
+        """Turn the staged frames into rows of ``_levels``. Holds ``_lock``."""
+        frames = self._staged // self._frame
+        if not frames:
+            return
+        staged = self._stage[:, : self._staged].reshape(2, frames, self._frame)
+        power = np.einsum("ijk,ijk->ji", staged, staged, dtype=np.float64)
+        rows = np.empty((frames, 3), dtype=np.float64)
+        rows[:, 1:] = power * (1.0 / (32768.0 * 32768.0 * self._frame))
+        row = 0
+        for end_time, count in self._staged_blocks:  # each frame's end time
+            rows[row : row + count, 0] = end_time - np.arange(count - 1, -1, -1) / 100.0
+            row += count
+        self._staged = 0
+        self._staged_blocks.clear()
+        at = self._level_count % _LEVEL_FRAMES
+        take = min(frames, _LEVEL_FRAMES - at)
+        self._levels[at : at + take] = rows[:take]
+        self._levels[: frames - take] = rows[take:]
+        self._level_count += frames
