@@ -228,13 +228,17 @@ def run(
     probe: bool = False,
     until_cut_short: bool = False,
     server_process: bool = False,
+    stall_s: float = 0.0,
 ) -> Result:
     """Speak ``replies`` replies with nobody talking, then ``double_talk`` with the user
     speaking over them; the echo rig must be on. ``until_cut_short``: stop after the
     first reply cut short. ``server_process``: the offline server runs in its own
     process, as a real client's server is elsewhere (its threads then do not compete
     with the audio callbacks for this process's GIL and CPU); without double talk only,
-    since the correlation needs the audio the server received."""
+    since the correlation needs the audio the server received. ``stall_s``: 0.5 s into
+    each reply nobody talks over, this thread holds the GIL for that long, as an
+    overloaded machine would: the audio callbacks wait, the speaker underruns and the
+    canceller's alignment jumps."""
     if server_process and double_talk:
         raise ValueError("double talk needs the in-process server (the audio it received)")
     user = user_speech()
@@ -280,6 +284,9 @@ def run(
                 session.create_response()
                 event = _next(playback, PlaybackStarted)
                 trial.started = time.monotonic()
+                if stall_s and n < replies:
+                    threading.Event().wait(0.5)  # stimulus timing, not a sync
+                    _hold_the_gil(stall_s)
                 if n >= replies:  # the user talks over this reply
                     threading.Event().wait(barge_after_s)  # stimulus timing, not a sync
                     speech_stopped.clear()
@@ -330,6 +337,18 @@ def run(
         result.near_call_p50_ms = float(np.percentile(probe_.calls, 50) * 1000)
         result.aec_lag_ms = aec_lag_ms(canceller.options if canceller else EchoCancellation())
     return result
+
+
+def _hold_the_gil(seconds: float) -> None:
+    """Keep every other Python thread of this process waiting for ``seconds``."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)  # no forced hand-over before the loop ends
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            pass
+    finally:
+        sys.setswitchinterval(interval)
 
 
 def _next(events: queue.Queue[Any], kind: type) -> Any:
