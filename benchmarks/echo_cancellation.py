@@ -94,8 +94,7 @@ def echo_path(name: str, args: argparse.Namespace) -> dict[str, object]:
     print(
         f"with cancellation: {aec.self_interruptions} of {args.replies} replies cut short; "
         f"ERLE {fmt(aec.erle_db, '.1f')} dB (from 1.5 s after the first reply); "
-        f"converged {fmt(aec.converged_s, '.2f')} s after it; alignment jumps {aec.resyncs} "
-        f"(re-aligned {aec.realignments}); "
+        f"converged {fmt(aec.converged_s, '.2f')} s after it; alignment jumps {aec.resyncs}; "
         f"echo delay found in the first reply {fmt(aec.echo_delay_ms, '.1f')} ms; "
         f"speaker underflows {aec.output_underflows}"
     )

@@ -134,7 +134,6 @@ class Result:
     near_call_p99_ms: float | None = None
     near_call_p50_ms: float | None = None
     resyncs: int = 0
-    realignments: int = 0
     echo_delay_ms: float | None = None  # the delay the canceller found in the first reply
     output_underflows: int = 0  # the speaker's device ran dry (a loaded machine)
 
@@ -318,7 +317,6 @@ def run(
     result.self_interruptions = sum(t.interrupted for t in trials[:replies])
     if canceller is not None:
         result.resyncs = canceller.stats.resyncs
-        result.realignments = canceller.stats.realignments
         result.echo_delay_ms = canceller.stats.echo_delay_ms
         levels = canceller.levels()
         _erle(result, levels, trials[:replies])
