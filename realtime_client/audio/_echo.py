@@ -54,14 +54,6 @@ _START_DELAY_MS = 20.0  # AEC3's start before the delay is found: beyond the ref
 # rig, starts 0-40 ms under the true delay cancelled best in the first second, and
 # starts above it worst (docs/audio.md).
 _START_BELOW_MS = 20.0
-# A re-alignment after a jump moves the reference by at most this much; a larger
-# difference is not a timestamp's error, and AEC3 is left to find it.
-_MAX_REALIGN_S = 0.1
-# Right after a jump the reference is taken this much further ahead, until the
-# re-alignment puts it back: AEC3 keeps only about 2 ms of its filter before the
-# echo it has found, so echo that comes earlier than that (the timestamps were a few
-# ms late) leaks, while echo that comes later is still within the filter.
-_JUMP_MARGIN_S = 0.010
 
 
 @final
@@ -142,9 +134,6 @@ class EchoStats:
             ``reference_lead_ms`` ahead) that the canceller found in the first
             reply; None when it was given (``echo_delay_ms``), is not found
             yet, or could not be found (AEC3 then finds it alone).
-        realignments: Times the reference was moved back to that delay after
-            an alignment jump, the delay having been found again (only when it
-            was found in the first reply).
 
     .. versionadded:: 0.2
     """
@@ -154,7 +143,6 @@ class EchoStats:
     resyncs: int
     missing_reference_frames: int
     echo_delay_ms: float | None = None
-    realignments: int = 0
 
 
 class _Timeline:
@@ -256,12 +244,6 @@ class EchoCanceller:
         self._processor = self._make_processor(round(options.reference_lead_ms + start_delay))
         self._finder = DelayFinder(sample_rate) if given is None else None
         self._found_delay_ms: float | None = None
-        # After an alignment jump: finds the echo's delay again, so that the reference
-        # can be moved back to where AEC3 had it (see _realign_from).
-        self._realigner: DelayFinder | None = None
-        self._realign_skip = 0  # microphone samples still to pass before it starts
-        self._jumps_seen = 0
-        self._realignments = 0
         self._far_resampler = (
             None
             if far_rate == sample_rate
@@ -326,7 +308,6 @@ class EchoCanceller:
             resyncs=self._far_line.jumps + self._near_line.jumps,
             missing_reference_frames=self._missing,
             echo_delay_ms=self._found_delay_ms,
-            realignments=self._realignments,
         )
 
     def levels(self) -> npt.NDArray[np.float64]:
@@ -411,28 +392,6 @@ class EchoCanceller:
             self._finder = None
             if finder.delay_s is not None:
                 self._restart_from(finder)
-        jumps = self._far_line.jumps + self._near_line.jumps
-        if jumps != self._jumps_seen:
-            self._jumps_seen = jumps
-            found = self._found_delay_ms
-            if found is not None and finder is None:
-                # The microphone hears audio from before the jump for the echo's
-                # delay, at the old alignment: the search starts after it.
-                margin = round(_JUMP_MARGIN_S * self._rate)
-                if self._realigner is None:  # not already searching, with the margin
-                    self._lead += margin
-                self._realigner = DelayFinder(
-                    self._rate, near_s=found / 1000 + margin / self._rate
-                )
-                self._realign_skip = round(found * self._rate / 1000)
-        realigner = self._realigner
-        if realigner is not None:
-            if self._realign_skip > 0:
-                self._realign_skip -= usable
-            elif realigner.add(near, reference):
-                self._realigner = None
-                if not self._realign_from(realigner):  # not found: take the margin back
-                    self._lead -= round(_JUMP_MARGIN_S * self._rate)
         out = self._processor.process(near, reference)
         self._stage_levels(near, out, adc_time + usable / self._rate)
         self._frames += usable // self._frame
@@ -453,25 +412,6 @@ class EchoCanceller:
             processor.process(near, reference)
         self._processor = processor
         self._found_delay_ms = delay_ms
-
-    def _realign_from(self, finder: DelayFinder) -> bool:
-        """Move the reference so that the echo is again where AEC3 learnt it was.
-
-        A jump re-places a stream by its timestamps, which are a few milliseconds
-        off (docs/audio.md): the echo's delay behind the reference changes by that
-        much, and AEC3 lets echo through while it finds the new one (on the echo
-        rig, 5 ms took its ERLE from 50 to 20 dB for seconds). The delay found
-        after the jump against the one found in the first reply is that error;
-        moving the reference by it puts the echo back where AEC3's filter is.
-        """
-        if finder.delay_s is None or self._found_delay_ms is None:
-            return False
-        error = self._found_delay_ms / 1000 - finder.delay_s
-        if abs(error) > _MAX_REALIGN_S:
-            return False
-        self._lead += round(error * self._rate)
-        self._realignments += 1
-        return True
 
     # -- the ring ----------------------------------------------------------------------
 

@@ -28,10 +28,6 @@ _MAX_DELAY_S: Final = 0.5  # the longest delay looked for, behind the reference
 _MIN_ECHO_S: Final = 0.15  # at least this much echo heard behind the estimate
 _MIN_CORRELATION: Final = 0.3
 _AGREE_S: Final = 0.0005  # two estimates in a row this close: confident
-# Finding it again near a known delay (after an alignment jump): this far either side,
-# first tried this soon after the reference's onset.
-_NEAR_WINDOW_S: Final = 0.03
-_NEAR_FIRST_TRY_S: Final = 0.1
 
 
 @final
@@ -40,15 +36,11 @@ class DelayFinder:
 
     Args:
         rate: The sample rate of the blocks given to :meth:`add`.
-        near_s: Look only within 30 ms of this delay (seconds), which lets the
-            first estimate come sooner (0.1 s of the reference, not 0.3 s).
     """
 
-    def __init__(self, rate: int, *, near_s: float | None = None) -> None:
+    def __init__(self, rate: int) -> None:
         self._rate = rate
         self._step = max(1, rate // _DECIMATED_RATE)
-        self._near_s = near_s
-        self._first_try_s = _FIRST_TRY_S if near_s is None else _NEAR_FIRST_TRY_S
         self._near: list[npt.NDArray[np.int16]] = []
         self._ref: list[npt.NDArray[np.int16]] = []
         self._kept = 0  # samples in _near (and _ref)
@@ -76,7 +68,7 @@ class DelayFinder:
                 self._trim(round(_BEFORE_ONSET_S * self._rate))
                 return False
         heard = (self._kept - self._onset) / self._rate
-        if heard < self._first_try_s:
+        if heard < _FIRST_TRY_S:
             return False
         lag = self._estimate(heard)
         previous = self._previous
@@ -123,11 +115,6 @@ class DelayFinder:
         k = np.arange(lags + 1)
         norm = np.sqrt(ref_energy[n - k] * (near_energy[n] - near_energy[k])) + 1e-9
         coefficient = np.abs(cc) / norm
-        if self._near_s is not None:  # only around the known delay
-            centre = round(self._near_s * self._rate / step)
-            window = round(_NEAR_WINDOW_S * self._rate / step)
-            coefficient[: max(0, centre - window)] = 0.0
-            coefficient[centre + window + 1 :] = 0.0
         best = int(np.argmax(coefficient))
         if coefficient[best] < _MIN_CORRELATION:
             return None

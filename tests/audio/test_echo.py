@@ -279,49 +279,6 @@ class TestCancellation:
         )
         assert best[0] >= 0.8, best
 
-    @pytest.mark.parametrize("late_ms", [6, -6])
-    def test_a_speaker_underrun_with_a_timestamp_off_does_not_let_echo_through(self, late_ms):
-        """Offline: the speaker underruns mid-reply (20 ms of silence played) and the
-        timestamp that places the next block is 6 ms off; the echo stays at least 25 dB
-        under its own level in the three seconds after, and the reference is moved back
-        to the delay found in the first reply. Re-placed by the timestamp alone, echo
-        came through 11 dB under its level, enough for server VAD to hear a user."""
-        speech = _speech() * 0.8
-        gap = np.zeros(RATE)
-        far = np.concatenate([speech, gap] * 4)
-        n = len(far) // 960 * 960
-        far = far[:n]
-        jump = (len(speech) + RATE + len(speech) // 2) // 960  # in the second reply
-        silence = int(0.02 * RATE)
-        played = np.concatenate([far[: jump * 960], np.zeros(silence), far[jump * 960 :]])[:n]
-        delay = int(0.06 * RATE)
-        echo = np.concatenate([np.zeros(delay), played[:-delay]]) * 10 ** (-10 / 20)
-        far16, mic16 = far.astype(np.int16), echo.astype(np.int16)
-        c = EchoCanceller(EchoCancellation(), sample_rate=RATE)
-
-        def hand_over(k: int) -> None:  # a block to the device, ahead of the DAC
-            t = 100.0 + k * 0.04
-            if k >= jump:
-                t += 0.02 + (late_ms / 1000 if k == jump else 0.0)
-            c.far(far16[k * 960 : (k + 1) * 960].tobytes(), t, discontinuity=k == jump)
-
-        hand_over(0)
-        out = np.zeros(n)
-        for k in range(n // 960):
-            if (k + 1) * 960 < n:
-                hand_over(k + 1)
-            got = c.near(mic16[k * 960 : (k + 1) * 960].tobytes(), 100.0 + k * 0.04)
-            out[k * 960 : k * 960 + len(got) // 2] = np.frombuffer(got, np.int16)
-        lag = round(0.0093 * RATE)
-        after = slice(jump * 960, jump * 960 + 3 * RATE)
-        residual = out[lag:][after].reshape(-1, FRAME)
-        heard = echo[: n - lag][after].reshape(-1, FRAME)
-        loudest = np.sqrt(np.max(np.mean(residual**2, axis=1)))
-        assert 20 * np.log10(np.sqrt(np.max(np.mean(heard**2, axis=1))) / loudest) >= 25
-        assert c.stats.resyncs == 1
-        assert c.stats.realignments == 1
-        assert c.stats.echo_delay_ms == pytest.approx(80, abs=1.5)
-
 
 @needs_aec
 class TestDeviceHooks:
