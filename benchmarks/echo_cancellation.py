@@ -27,6 +27,11 @@ canceller, and the microphone path's added delay: AEC3's own delay (the
 canceller's output against its input) plus the time of one near() call, p50
 and p99 (target <= 10 ms).
 
+``--stall-replies N`` adds an overloaded machine: on the 60 ms clean path, N
+replies during each of which the benchmark holds the GIL for 300 ms (0.5 s in),
+so that the audio callbacks wait and the speaker underruns; it prints how many
+of those replies were cut short, the alignment jumps and the underflows.
+
 Needs the virtual devices: eval "$(.ci/audio-setup)"; then
     python benchmarks/echo_cancellation.py [--replies 20] [--double-talk 20]
 """
@@ -168,6 +173,18 @@ def cost(args: argparse.Namespace) -> None:
     )
 
 
+def stalls(args: argparse.Namespace) -> None:
+    """Replies during which this process holds the GIL for 300 ms (see the module doc)."""
+    with scenario.echo_rig(60):
+        result = scenario.run(replies=args.stall_replies, echo_cancellation=True, stall_s=0.3)
+    print("\n## overloaded: a 300 ms GIL stall in each reply, 60 ms clean path")
+    print(
+        f"with cancellation: {result.self_interruptions} of {args.stall_replies} replies cut "
+        f"short; alignment jumps {result.resyncs}; speaker underflows "
+        f"{result.output_underflows}; ERLE {fmt(result.erle_db, '.1f')} dB"
+    )
+
+
 def _sum(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a + b
 
@@ -179,6 +196,9 @@ def main() -> None:
     parser.add_argument("--baseline-replies", type=int, default=5)
     parser.add_argument("--cpu-replies", type=int, default=5)
     parser.add_argument("--cost-runs", type=int, default=3, help="pairs of CPU runs")
+    parser.add_argument(
+        "--stall-replies", type=int, default=0, help="replies with a 300 ms stall (default 0)"
+    )
     parser.add_argument(
         "--paths", default=",".join(DEFAULT_PATHS), help="comma-separated of " + ", ".join(PATHS)
     )
@@ -195,6 +215,8 @@ def main() -> None:
         echo_path(name, args)
     if args.cpu_replies:
         cost(args)
+    if args.stall_replies:
+        stalls(args)
 
 
 if __name__ == "__main__":
