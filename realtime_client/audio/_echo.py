@@ -211,7 +211,9 @@ class EchoCanceller:
 
     Created by :class:`VoiceBridge` when ``echo_cancellation`` is set; the
     speaker's callback calls :meth:`far` and the microphone's :meth:`near`.
-    Both run in the audio callbacks, take a lock only to copy a block, and never wait.
+    Both run in the audio callbacks and take locks only to copy blocks: the
+    reference's (shared by both) and the levels' (near() and :meth:`levels`,
+    which holds it while it copies up to five minutes of rows).
 
     Args:
         options: The processing stages.
@@ -266,6 +268,9 @@ class EchoCanceller:
         self._frames = 0
         self._far_blocks = 0
         self._missing = 0
+        # The levels have a lock of their own, so that the speaker's callback (far(),
+        # which takes _lock) never waits while they are computed or read.
+        self._levels_lock = threading.Lock()
         self._levels = np.zeros((_LEVEL_FRAMES, 3), dtype=np.float64)
         self._level_count = 0
         # Frames processed whose levels are not computed yet (see _LEVEL_STAGE_FRAMES):
@@ -319,7 +324,7 @@ class EchoCanceller:
             the samples as fractions of full scale). ERLE over a stretch where
             only the speaker sounds is ``10*log10(sum(before) / sum(after))``.
         """
-        with self._lock:
+        with self._levels_lock:
             self._compute_levels()
             count = self._level_count
             if count <= _LEVEL_FRAMES:
@@ -393,7 +398,8 @@ class EchoCanceller:
             if finder.delay_s is not None:
                 self._restart_from(finder)
         out = self._processor.process(near, reference)
-        self._stage_levels(near, out, adc_time + usable / self._rate)
+        # near starts len(pending) samples before adc_time
+        self._stage_levels(near, out, adc_time + (usable - len(pending)) / self._rate)
         self._frames += usable // self._frame
         return out.tobytes()  # type: ignore[no-any-return]
 
@@ -437,7 +443,8 @@ class EchoCanceller:
     def _reference(self, start: int, count: int) -> npt.NDArray[np.int16]:
         """The reference for sample times [start, start + count); silence where there is none.
 
-        The array is reused by the next call (near() hands it on before then).
+        The array is reused by the next call: near() (its only caller, from the
+        microphone's callback) hands it to AEC3 and the delay finder, which copy it.
         """
         if len(self._reference_buffer) != count:
             self._reference_buffer = np.zeros(count, dtype=np.int16)
@@ -468,7 +475,7 @@ class EchoCanceller:
     ) -> None:
         """Keep a processed block for levels(); computed once the stage is full."""
         count = len(near)
-        with self._lock:
+        with self._levels_lock:
             if self._staged + count > self._stage.shape[1]:
                 self._compute_levels()
             if count > self._stage.shape[1]:  # a block longer than the stage
@@ -480,7 +487,7 @@ class EchoCanceller:
             self._staged_blocks.append((end_time, count // self._frame))
 
     def _compute_levels(self) -> None:
-        """Turn the staged frames into rows of ``_levels``. Holds ``_lock``."""
+        """Turn the staged frames into rows of ``_levels``. Holds ``_levels_lock``."""
         frames = self._staged // self._frame
         if not frames:
             return

@@ -208,6 +208,21 @@ class TestReferenceBookkeeping:
             got = c._reference(10 * RATE + 960 * i, 960)
             assert (got == i + 1).all(), i
 
+    def test_a_partly_covered_read_is_silence_outside_the_reference(self):
+        """What the speaker played is returned where it played and silence around it,
+        also when the previous read returned audio there (the buffer is reused)."""
+        c = self._canceller()
+        block = np.arange(1, 961, dtype=np.int16)
+        c.far(block.tobytes(), 10.0)
+        full = c._reference(10 * RATE, 960)
+        assert (full == block).all()
+        early = c._reference(10 * RATE - 300, 960)  # starts before the reference
+        assert (early[:300] == 0).all()
+        assert (early[300:] == block[:660]).all()
+        late = c._reference(10 * RATE + 500, 960)  # runs past its head
+        assert (late[:460] == block[500:]).all()
+        assert (late[460:] == 0).all()
+
     def test_no_reference_is_counted_as_missing(self):
         """Frames processed before the speaker gave anything are counted."""
         c = self._canceller()
@@ -236,6 +251,31 @@ class TestFrames:
         assert levels.shape == (4, 3)
         assert levels[-1, 0] == pytest.approx(2.04)
         assert levels[0, 1] == pytest.approx((3000 / 32768) ** 2, rel=1e-6)
+
+    def test_levels_of_many_blocks_are_in_order_and_match_the_output(self):
+        """Across blocks that fill the staging several times (and blocks that leave a
+        remainder), levels() has one row per frame processed, ending at each frame's
+        end, oldest first, with the powers of what went in and what came out."""
+        c = EchoCanceller(EchoCancellation(), sample_rate=RATE)
+        tone = (np.sin(np.arange(RATE * 3) * 2 * np.pi * 440 / RATE) * 8000).astype(np.int16)
+        sizes = [960] * 20 + [500] * 30
+        given, out, at = [], [], 0
+        for n in sizes:
+            got = c.near(tone[at : at + n].tobytes(), 50.0 + at / RATE)
+            given.append(tone[at : at + n])
+            out.append(np.frombuffer(got, np.int16))
+            at += n
+        levels = c.levels()
+        frames = at // FRAME
+        assert levels.shape == (frames, 3)
+        # each row ends a frame: the k-th frame ends (k + 1) frames after the start
+        expected_end = 50.0 + (np.arange(frames) + 1) * FRAME / RATE
+        assert levels[:, 0] == pytest.approx(expected_end, abs=1e-9)
+        scale = 32768.0**2
+        before = np.concatenate(given)[: frames * FRAME].astype(np.float64).reshape(frames, FRAME)
+        after = np.concatenate(out).astype(np.float64).reshape(frames, FRAME)
+        assert levels[:, 1] == pytest.approx(np.mean(before**2, axis=1) / scale, rel=1e-9)
+        assert levels[:, 2] == pytest.approx(np.mean(after**2, axis=1) / scale, rel=1e-9)
 
 
 @needs_aec
