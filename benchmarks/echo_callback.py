@@ -6,8 +6,8 @@ back to back (warm) and after a wait of one block (cold), as CPU time of the
 calling thread:
 
 1. a ten-step Python loop (the floor: what waking costs any code);
-2. AEC3's call on one block (``pywebrtc_audio.AudioProcessor.process``), with a
-   speech-like signal and its echo 80 ms later;
+2. AEC3's call on one block (``pywebrtc_audio.AudioProcessor.process``), with a far
+   end that talks half the time (noise bursts) and its echo 80 ms later;
 3. :meth:`EchoCanceller.near` on the same blocks, and the part of it that is not
    AEC3 (the alignment, the reference, the levels).
 
@@ -46,10 +46,18 @@ def signals(seconds: float) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]
     return near, far
 
 
-def timed(call: Callable[[int], object], count: int, wait_s: float) -> np.ndarray[Any, Any]:
-    """CPU seconds of call(i) for i in range(count), each after waiting wait_s."""
+def timed(
+    call: Callable[[int], object],
+    count: int,
+    wait_s: float,
+    before: Callable[[int], object] | None = None,
+) -> np.ndarray[Any, Any]:
+    """CPU seconds of call(i) for i in range(count), each after before(i), untimed, and
+    a wait of wait_s."""
     spent = np.zeros(count)
     for i in range(count):
+        if before is not None:
+            before(i)
         if wait_s:
             time.sleep(wait_s)
         start = time.thread_time()
@@ -83,7 +91,8 @@ def main() -> None:
 
     inner: list[float] = []
 
-    def canceller() -> Callable[[int], object]:
+    def canceller() -> tuple[Callable[[int], object], Callable[[int], object]]:
+        """near() on block i, and (untimed: the speaker's thread does it) far() ahead of it."""
         c = EchoCanceller(EchoCancellation(echo_delay_ms=60), sample_rate=RATE)
         processor = c._processor
 
@@ -95,14 +104,13 @@ def main() -> None:
                 return out
 
         c._processor = Timed()
+        blocks = [near[i * block : (i + 1) * block].tobytes() for i in range(args.blocks)]
 
-        def call(i: int) -> object:
-            t = 100.0 + i * args.block_ms / 1000
-            c.far(far[(i + 1) * block : (i + 2) * block].tobytes(), t + wait)
-            return c.near(near[i * block : (i + 1) * block].tobytes(), t)
+        def hand_over(i: int) -> None:
+            c.far(far[(i + 1) * block : (i + 2) * block].tobytes(), 100.0 + (i + 1) * wait)
 
         c.far(far[:block].tobytes(), 100.0)
-        return call
+        return (lambda i: c.near(blocks[i], 100.0 + i * wait)), hand_over
 
     print(f"{args.blocks} calls of {args.block_ms} ms blocks at {RATE} Hz; CPU per call, median")
     for name, make in (("ten-step loop", lambda: ten_steps), ("AEC3 process()", aec3)):
@@ -114,7 +122,9 @@ def main() -> None:
         )
     for label, wait_s in (("warm", 0.0), (f"after a {args.block_ms} ms wait", wait)):
         inner.clear()
-        total = timed(canceller(), args.blocks, wait_s)
+        call, hand_over = canceller()
+        total = timed(call, args.blocks, wait_s, before=hand_over)
+        assert len(inner) == args.blocks  # one AEC3 call per near()
         own = np.array(inner[-len(total) :])
         print(
             f"near() {label}: {1e6 * np.median(total):.1f} us, of which AEC3 "
