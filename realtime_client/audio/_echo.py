@@ -397,11 +397,11 @@ class EchoCanceller:
             self._finder = None
             if finder.delay_s is not None:
                 self._restart_from(finder)
-        out = self._processor.process(near, reference)
+        out: npt.NDArray[np.int16] = self._processor.process(near, reference)
         # near starts len(pending) samples before adc_time
         self._stage_levels(near, out, adc_time + (usable - len(pending)) / self._rate)
         self._frames += usable // self._frame
-        return out.tobytes()  # type: ignore[no-any-return]
+        return out.tobytes()
 
     def _restart_from(self, finder: DelayFinder) -> None:
         """AEC3 again, starting from the delay found, fed what was heard since the reply began.
