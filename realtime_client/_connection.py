@@ -198,6 +198,7 @@ class Connection:
         self._flush = flush
         self._on_end = on_end
         number = next_thread_number()
+        self.number = number  # in its threads' names, and its tool threads'
         self.reader = threading.Thread(
             target=run_reader,
             args=(transport, self._handle, self._reader_ended),

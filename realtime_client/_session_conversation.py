@@ -70,10 +70,6 @@ def _bytes_per_ms(fmt: ev.AudioFormat | None) -> int:
     return 8 if isinstance(fmt, (ev.AudioPCMU, ev.AudioPCMA)) else 48
 
 
-def _reader_thread(reader: threading.Thread | Callable[[], threading.Thread]) -> threading.Thread:
-    return reader if isinstance(reader, threading.Thread) else reader()
-
-
 def _bare_turn(response: ev.Response, out_of_band: bool) -> Turn:
     """A turn with no content, for a response that was not accumulated."""
     status: TurnStatus = "completed"
@@ -105,6 +101,9 @@ class ConversationLayer:
         send: Queues encoded frames for the writer.
         reader: The session's reader thread, or a function returning the one in use.
         model: The model, for prices.
+        label: The session's part of its tool threads' names
+            (``realtime-tool-<label>-<tool>``): its connection's number, as in
+            ``realtime-reader-<n>``. None: a number of the tool runner's own.
     """
 
     def __init__(
@@ -115,6 +114,7 @@ class ConversationLayer:
         reader: threading.Thread | Callable[[], threading.Thread],
         model: str | None,
         wake: Callable[[], None] | None = None,
+        label: Callable[[], str] | None = None,
     ) -> None:
         self._send = send
         self._accumulate = options.accumulate_last_turn
@@ -128,7 +128,7 @@ class ConversationLayer:
             self.tools,
             timeout=options.tool_timeout,
             wake=wake,
-            session=lambda: _reader_thread(reader).name.rpartition("-")[2],
+            session=label,
         )
         self.gate = ResponseGate(
             send=send,
@@ -369,6 +369,7 @@ def conversation_core(
             options=options,
             send=core.enqueue,
             reader=lambda: core.conn.reader,  # a reconnection replaces it
+            label=lambda: str(core.conn.number),  # the connection's, as its threads' names
             model=model,
             wake=core.wake,
         )
