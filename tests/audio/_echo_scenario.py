@@ -333,7 +333,8 @@ def run(
         result.aec_cpu_s = probe_.cpu
         result.near_call_p99_ms = float(np.percentile(probe_.calls, 99) * 1000)
         result.near_call_p50_ms = float(np.percentile(probe_.calls, 50) * 1000)
-        result.aec_lag_ms = aec_lag_ms(canceller.options if canceller else EchoCancellation())
+        assert canceller is not None  # a probe needs one
+        result.aec_lag_ms = aec_lag_ms(canceller.options)
     return result
 
 
