@@ -11,8 +11,13 @@ calling thread:
 3. :meth:`EchoCanceller.near` on the same blocks, and the part of it that is not
    AEC3 (the alignment, the reference, the levels).
 
+With several block sizes (``--block-ms 40 30 20``) it ends with the trade-off a
+microphone's block size makes: smaller blocks shorten each call (the microphone path's
+delay is AEC3's own lag, measured here too, plus one call) but wake the callback more
+often (the canceller's share of a core).
+
 No devices needed (the ``aec`` extra is):
-    python benchmarks/echo_callback.py [--block-ms 40] [--blocks 150]
+    python benchmarks/echo_callback.py [--block-ms 40 [30 20 ...]] [--blocks 150]
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from realtime_client.audio import EchoCancellation, EchoCanceller
+from tests.audio._echo_scenario import aec_lag_ms
 
 RATE = 24000
 
@@ -70,16 +76,14 @@ def ten_steps(_i: int) -> int:
     return sum(1 for _ in range(10))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--block-ms", type=int, default=40)
-    parser.add_argument("--blocks", type=int, default=150)
-    args = parser.parse_args()
+def measure(block_ms: int, blocks: int) -> tuple[float, float, float]:
+    """Print each piece warm and cold for one block size; return near()'s cold p50 and
+    p99 (seconds) and its mean share of a core (percent)."""
     import pywebrtc_audio
 
-    block = RATE * args.block_ms // 1000
-    wait = args.block_ms / 1000
-    near, far = signals(args.blocks * args.block_ms / 1000 + 1)
+    block = RATE * block_ms // 1000
+    wait = block_ms / 1000
+    near, far = signals(blocks * block_ms / 1000 + 1)
 
     def aec3() -> Callable[[int], object]:
         processor = pywebrtc_audio.AudioProcessor(
@@ -104,32 +108,59 @@ def main() -> None:
                 return out
 
         c._processor = Timed()
-        blocks = [near[i * block : (i + 1) * block].tobytes() for i in range(args.blocks)]
+        chunks = [near[i * block : (i + 1) * block].tobytes() for i in range(blocks)]
 
         def hand_over(i: int) -> None:
             c.far(far[(i + 1) * block : (i + 2) * block].tobytes(), 100.0 + (i + 1) * wait)
 
         c.far(far[:block].tobytes(), 100.0)
-        return (lambda i: c.near(blocks[i], 100.0 + i * wait)), hand_over
+        return (lambda i: c.near(chunks[i], 100.0 + i * wait)), hand_over
 
-    print(f"{args.blocks} calls of {args.block_ms} ms blocks at {RATE} Hz; CPU per call, median")
+    print(f"{blocks} calls of {block_ms} ms blocks at {RATE} Hz; CPU per call, median")
     for name, make in (("ten-step loop", lambda: ten_steps), ("AEC3 process()", aec3)):
-        warm = np.median(timed(make(), args.blocks, 0.0))
-        cold = np.median(timed(make(), args.blocks, wait))
+        warm = np.median(timed(make(), blocks, 0.0))
+        cold = np.median(timed(make(), blocks, wait))
         print(
-            f"{name:16s} warm {1e6 * warm:8.1f} us  after a {args.block_ms} ms wait "
+            f"{name:16s} warm {1e6 * warm:8.1f} us  after a {block_ms} ms wait "
             f"{1e6 * cold:8.1f} us  ({cold / warm:.1f}x)"
         )
-    for label, wait_s in (("warm", 0.0), (f"after a {args.block_ms} ms wait", wait)):
+    result = (0.0, 0.0, 0.0)
+    for label, wait_s in (("warm", 0.0), (f"after a {block_ms} ms wait", wait)):
         inner.clear()
         call, hand_over = canceller()
-        total = timed(call, args.blocks, wait_s, before=hand_over)
-        assert len(inner) == args.blocks  # one AEC3 call per near()
+        total = timed(call, blocks, wait_s, before=hand_over)
+        assert len(inner) == blocks  # one AEC3 call per near()
         own = np.array(inner[-len(total) :])
+        share = 100 * float(np.mean(total)) / wait
         print(
             f"near() {label}: {1e6 * np.median(total):.1f} us, of which AEC3 "
             f"{1e6 * np.median(own):.1f} us and the rest {1e6 * np.median(total - own):.1f} us; "
-            f"{100 * np.mean(total) / (args.block_ms / 1000):.2f} % of a core"
+            f"{share:.2f} % of a core"
+        )
+        result = (float(np.median(total)), float(np.percentile(total, 99)), share)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--block-ms", type=int, nargs="+", default=[40])
+    parser.add_argument("--blocks", type=int, default=150)
+    args = parser.parse_args()
+    if any(ms <= 0 or ms % 10 for ms in args.block_ms):
+        parser.error("--block-ms takes whole 10 ms frames: 10, 20, 30, 40, ...")
+    if args.blocks < 20:
+        parser.error("--blocks must be at least 20")
+    results = {ms: measure(ms, args.blocks) for ms in args.block_ms}
+    if len(results) < 2:
+        return
+    lag = aec_lag_ms(EchoCancellation(), RATE)
+    print(f"\nAEC3's own lag: {lag:.1f} ms. Per block size, after a block's wait:")
+    print("block  near() p50 / p99   path delay p50 / p99 (<= 10 ms)   share of a core (<= 3 %)")
+    for ms, (p50, p99, share) in results.items():
+        print(
+            f"{ms:3d} ms  {1e3 * p50:5.2f} / {1e3 * p99:5.2f} ms   "
+            f"{lag + 1e3 * p50:5.1f} / {lag + 1e3 * p99:5.1f} ms"
+            f"{'':20s}{share:5.2f} %"
         )
 
 
