@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import _import  # the parent package's: imported before this one
-
 if TYPE_CHECKING:
     from ._base import (
         UNSET,
@@ -364,6 +362,15 @@ __all__ = [
 # Where the names live, cheapest first: _base needs no model, _codec imports all of it.
 _HOMES = ("_base", "_codec", "client", "items", "responses", "server", "sessions")
 _PUBLIC = frozenset(__all__)
+
+
+def _import(name: str) -> Any:
+    """The module ``name``, imported through ``__import__`` rather than importlib.
+
+    The same import, but ``python -X importtime`` sees it (it does not see
+    ``importlib.import_module``), so the cost of each module stays visible.
+    """
+    return __import__(name, fromlist=["__name__"])
 
 
 # Hidden from type checkers, which would otherwise take any misspelt name as Any.
