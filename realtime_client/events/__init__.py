@@ -367,6 +367,8 @@ _PUBLIC = frozenset(__all__)
 def _import(name: str) -> Any:
     """The module ``name``, imported through ``__import__`` rather than importlib.
 
+    A copy of the package's helper: this package imports nothing from above it.
+
     The same import, but ``python -X importtime`` sees it (it does not see
     ``importlib.import_module``), so the cost of each module stays visible.
     """
