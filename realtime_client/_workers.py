@@ -106,6 +106,13 @@ class Outbox:
         # it waits again, callers queue instead of writing, so a caller sending in a tight
         # loop cannot keep the writer from its lock, and its checks, for long.
         self._due = 0.0
+        self._writer: int | None = None  # the writer thread's ident (run_writer sets it)
+
+    def bind_writer(self) -> None:
+        """Make the calling thread this outbox's writer: its puts never wait for room
+        (only it empties the outbox; a deadline handler that sends on it would wait
+        for itself)."""
+        self._writer = threading.get_ident()
 
     def put(
         self, frames: Sequence[str], timeout: float | None = None, *, force: bool = False
@@ -113,8 +120,8 @@ class Outbox:
         """Queue ``frames`` together, waiting for room.
 
         A batch larger than the whole outbox waits for an empty one. ``force``
-        queues at once whatever the fill (for frames the writer's own thread
-        produces: it cannot wait for itself).
+        queues at once whatever the fill; so does every put from the writer's
+        own thread (see :meth:`bind_writer`), which cannot wait for itself.
 
         Raises:
             SessionClosedError: The session closed before the frames were queued.
@@ -122,6 +129,7 @@ class Outbox:
             SendQueueFullError: No room within ``timeout`` seconds; nothing was queued.
         """
         size = sum(map(len, frames))
+        force = force or threading.get_ident() == self._writer
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:
@@ -331,6 +339,7 @@ def run_writer(
     A failed send or ping is handed to ``on_failure`` and ends the loop: the
     frames after it are not sent, and the session closes with the error.
     """
+    outbox.bind_writer()
     debug = _log.isEnabledFor(logging.DEBUG)
     heard_at = liveness.heard_at
     ping_interval = liveness.ping_interval

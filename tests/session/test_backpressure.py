@@ -9,7 +9,7 @@ import pytest
 
 from realtime_client import SendQueueFullError, SessionClosedError
 from realtime_client._config import ConversationOptions
-from realtime_client._workers import Outbox
+from realtime_client._workers import Liveness, Outbox, run_writer
 from realtime_client.session import ConversationSession
 from realtime_client.testing import FakeTransport
 
@@ -63,6 +63,45 @@ class TestOutboxBytes:
         box.stop(drop=True)
         thread.join(WAIT)
         assert [SessionClosedError] == [type(e) for e in errors]
+
+
+class TestWriterNeverWaitsForItself:
+    def test_a_deadline_handler_sending_into_a_full_queue_does_not_block_the_writer(self):
+        """A tool that times out while the queue is full: the writer's own deadline
+        handler sends its error output. That put must not wait for room only the
+        writer can make (it would never send, nor ping, again)."""
+        fake = FakeTransport()
+        box = Outbox(1)
+        armed = threading.Event()
+        handled = threading.Event()
+
+        def deadlines(_now: float) -> float | None:
+            if armed.is_set() and not handled.is_set() and len(box) >= 1:
+                box.put(['{"type":"c"}'])  # the queue is full: would wait without the fix
+                handled.set()
+            return None
+
+        liveness = Liveness(fake.last_received, ping_interval=30.0, pong_timeout=None)
+        writer = threading.Thread(
+            target=run_writer,
+            args=(box, fake),
+            kwargs={"liveness": liveness, "on_failure": lambda exc: None, "deadlines": deadlines},
+            name="test-writer",
+        )
+        fake.pause_sends()
+        writer.start()
+        try:
+            box.put(['{"type":"a"}'])
+            box.put(['{"type":"b"}'], timeout=WAIT)  # queued once the writer took "a"
+            armed.set()  # the writer is stuck sending "a" with "b" filling the queue
+            fake.resume_sends()
+            assert handled.wait(WAIT)
+            assert ["a", "b", "c"] == [f["type"] for f in fake.wait_for_sent(3)]
+        finally:
+            fake.resume_sends()
+            box.stop()
+            writer.join(WAIT)
+        assert not writer.is_alive()
 
 
 def _catch(into: list[BaseException], fn, *args) -> None:
