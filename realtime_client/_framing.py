@@ -85,26 +85,39 @@ class FrameReader:
         return bytes(self._buf[start : start + n])
 
     def frame_ready(self) -> bool:
-        """Whether a whole frame is already buffered (the next read will not block on it)."""
-        buf, pos = self._buf, self._pos
-        have = len(buf) - pos
-        if have < 2:
-            return False
-        length = buf[pos + 1] & 0x7F
-        header = 2
-        if length == 126:
-            header = 4
-            if have < header:
+        """Whether a whole message is already buffered, so the next
+        :meth:`read_message` will not block on the network.
+
+        Pings and pongs do not count: after answering them the read would wait.
+        A close frame does (the read ends at once), and so does a fragmented
+        message once its last fragment is in.
+        """
+        buf, pos, end = self._buf, self._pos, len(self._buf)
+        while True:
+            if end - pos < 2:
                 return False
-            length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
-        elif length == 127:
-            header = 10
-            if have < header:
+            b0, b1 = buf[pos], buf[pos + 1]
+            length = b1 & 0x7F
+            header = 2
+            if length == 126:
+                header = 4
+                if end - pos < header:
+                    return False
+                length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+            elif length == 127:
+                header = 10
+                if end - pos < header:
+                    return False
+                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+            if b1 & 0x80:
+                header += 4
+            if end - pos < header + length:
                 return False
-            length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
-        if buf[pos + 1] & 0x80:
-            header += 4
-        return have >= header + length
+            opcode = b0 & 0x0F
+            fragment = opcode in (OP_TEXT, OP_BINARY, OP_CONT) and not b0 & 0x80
+            if not fragment and opcode not in (OP_PING, OP_PONG):
+                return True  # a message's end, a close, or a violation: the read ends
+            pos += header + length  # a ping, a pong or a fragment: look at what follows
 
     def read_frame(self) -> tuple[bool, int, bytes]:
         """One frame: (fin, opcode, payload)."""

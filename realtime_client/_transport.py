@@ -166,6 +166,10 @@ class WebSocketTransport:
         self._lock = threading.Lock()  # guards _close_sent
         self._send_lock = threading.Lock()  # one frame on the wire at a time
         self._pending_pong: bytes | None = None  # a ping answer waiting for the wire
+        # The dead-peer rule of the last send or ping that gave one: a ping answer
+        # waits for the wire as long as it says the peer is alive, not a fixed time
+        # (a peer that reads slowly is not dead).
+        self._stalled: Stalled | None = None
 
     @classmethod
     def connect(
@@ -237,10 +241,12 @@ class WebSocketTransport:
             raise ConnectionClosedError(f"the connection broke: {exc}") from exc
 
     def _pong(self, payload: bytes) -> None:
-        """Reader thread: answer a ping without waiting for the wire.
+        """Reader thread: answer a ping without waiting for another send.
 
         While a send holds the wire, the answer is left for it to write after
-        its frame, so the reader never waits behind a slow send.
+        its frame, so the reader never waits behind a slow send. Otherwise the
+        reader writes it, for as long as the dead-peer rule allows (see
+        :meth:`_release`).
         """
         self._pending_pong = payload[:125]
         if self._send_lock.acquire(blocking=False):
@@ -250,10 +256,14 @@ class WebSocketTransport:
 
     def send(self, frame: str, stalled: Stalled | None = None) -> None:
         """Send one text frame; see :meth:`Transport.send`."""
+        if stalled is not None:
+            self._stalled = stalled
         self._write(masked_frame(OP_TEXT, frame.encode()), stalled, None)
 
     def ping(self, stalled: Stalled | None = None) -> None:
         """Send a ping; see :meth:`Transport.ping`."""
+        if stalled is not None:
+            self._stalled = stalled
         self._write(masked_frame(OP_PING, b""), stalled, None)
 
     def _write(self, data: bytes, stalled: Stalled | None, bound: float | None) -> None:
@@ -291,7 +301,8 @@ class WebSocketTransport:
                     if deadline is not None and time.monotonic() >= deadline:
                         self.abort()  # part of a frame may be out: the stream is unusable
                         raise TransportError(
-                            "sending stalled: the network took nothing while the peer was silent"
+                            "a control frame could not be sent within "
+                            f"{_CONTROL_BOUND:g} s: the network took nothing"
                         ) from None
                     continue
                 view = view[sent:]
@@ -299,13 +310,19 @@ class WebSocketTransport:
             raise TransportError(f"sending failed: {exc}") from exc
 
     def _release(self) -> None:
-        """Write a waiting ping answer (best effort), then let the next frame go."""
+        """Write a waiting ping answer, then let the next frame go.
+
+        The answer waits for the wire while the dead-peer rule says the peer is
+        alive, as a data frame does: a live peer that reads slowly (an upload
+        filling the socket) gets its answer late rather than a cut connection.
+        Before any send gave a rule, it waits at most ``_CONTROL_BOUND``.
+        """
         try:
             pong, self._pending_pong = self._pending_pong, None
             if pong is not None and not self._aborted:
-                self._write_locked(
-                    masked_frame(OP_PONG, pong), None, time.monotonic() + _CONTROL_BOUND
-                )
+                stalled = self._stalled
+                deadline = None if stalled is not None else time.monotonic() + _CONTROL_BOUND
+                self._write_locked(masked_frame(OP_PONG, pong), stalled, deadline)
         except TransportError as exc:
             _log.debug("could not answer a ping: %s", exc)
         finally:

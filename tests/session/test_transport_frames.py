@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import socket
 import threading
 
@@ -97,3 +98,104 @@ def test_frame_ready_only_once_the_whole_frame_is_buffered(size):
         assert reader.read_message() == b"c"
         assert reader.frame_ready()
         assert reader.read_message() == b"d"
+
+
+@pytest.mark.parametrize(
+    ("after", "ready"),
+    [
+        (_server_frame(b"", 0x9), False),  # a ping alone: recv would answer it, then wait
+        (_server_frame(b"", 0xA), False),  # a pong alone
+        (_server_frame(b"x", 0x9) + _server_frame(b"e"), True),  # a ping, then an event
+        (_server_frame(b"\x03\xe8", 0x8), True),  # a close frame: recv ends at once
+        (b"\x01\x03par", False),  # the first fragment of a message, without its end
+        (b"\x01\x03par" + _server_frame(b"t", 0x0), True),  # a whole fragmented message
+    ],
+)
+def test_frame_ready_looks_past_control_frames(after, ready):
+    """An event followed by a ping in one read must reach iterators at once: only
+    a whole message (or a close) counts as ready, not a ping or pong, after which
+    the next read would wait on the network."""
+    from realtime_client._framing import FrameReader as _FrameReader
+
+    here, there = socket.socketpair()
+    with here, there:
+        reader = _FrameReader(here, 1 << 20, lambda payload: None)
+        there.sendall(_server_frame(b"first") + after)
+        assert reader.read_message() == b"first"  # the rest is buffered with it
+        assert reader.frame_ready() is ready
+
+
+class _SlowNetwork:
+    """A socket whose network takes nothing for ``stuck`` send attempts (each one
+    a tick of ``tick`` seconds, as the real socket's timeout), then everything."""
+
+    def __init__(self, stuck: int, tick: float = 0.025) -> None:
+        self.incoming: queue.Queue[bytes] = queue.Queue()
+        self.out = bytearray()
+        self.stuck = 0  # set once the network should stop taking bytes
+        self._budget = stuck
+        self._tick = tick
+        self.shut = threading.Event()
+
+    def settimeout(self, _value: float) -> None:
+        pass
+
+    def recv(self, size: int) -> bytes:
+        if self.shut.is_set():
+            return b""
+        try:
+            return self.incoming.get(timeout=self._tick)
+        except queue.Empty:
+            raise TimeoutError from None
+
+    def send(self, data: memoryview) -> int:
+        if self.shut.is_set():
+            raise OSError("shut down")
+        if self.stuck:
+            self.stuck -= 1
+            self.shut.wait(self._tick)
+            raise TimeoutError
+        self.out += data
+        return len(data)
+
+    def stop_taking(self) -> None:
+        self.stuck = self._budget
+
+    def shutdown(self, _how: int) -> None:
+        self.shut.set()
+
+
+def test_a_ping_answer_waits_for_a_slow_network_while_the_peer_is_alive():
+    """A live peer that reads slowly (an upload filling the socket) gets its pong
+    late, not a cut connection: the answer waits as long as the dead-peer rule
+    says the peer is alive (here 1.5 s of a network taking nothing, longer than
+    the 1 s a close frame may take)."""
+    network = _SlowNetwork(stuck=60)  # 60 ticks of 25 ms
+    ws = websocket.WebSocket(enable_multithread=True)
+    ws.sock = network  # type: ignore[assignment]
+    ws.connected = True
+    transport = WebSocketTransport(ws)
+    transport.send('{"type":"a"}', lambda: False)  # the peer is alive all along
+    network.stop_taking()
+    network.incoming.put(_server_frame(b"hb", 0x9))  # the peer pings
+    network.incoming.put(_server_frame(b'{"type":"b"}'))
+    received: list[object] = []
+
+    def read() -> None:
+        try:
+            received.append(transport.recv())
+        except Exception as exc:  # the assertion below shows it
+            received.append(exc)
+
+    reader = threading.Thread(target=read, name="reader")
+    reader.start()
+    reader.join(10)
+    assert received == [b'{"type":"b"}']
+    assert not network.shut.is_set(), "the connection was cut"
+    transport.send('{"type":"c"}', lambda: False)
+    frames, data = [], bytes(network.out)
+    while data:
+        length = data[1] & 0x7F
+        frames.append(_unmask(data[: 6 + length]))
+        data = data[6 + length :]
+    assert [(0x1, b'{"type":"a"}'), (0xA, b"hb"), (0x1, b'{"type":"c"}')] == frames
