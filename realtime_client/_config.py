@@ -324,7 +324,9 @@ class ConversationOptions:
         tool_choice: ``"auto"``, ``"none"``, ``"required"`` or a specific tool.
         speed: Output speech speed, 0.25 to 1.5.
         tools: Python functions the model may call; their schemas are sent in
-            the session config and calls are run for you.
+            the session config and calls are run for you. Each is checked here
+            as :meth:`ToolRegistry.register <realtime_client.tools.ToolRegistry.register>`
+            checks it (``TypeError`` or ``ValueError`` naming the tool).
         accumulate_last_turn: Keep the whole of the last response in
             ``session.last_turn``. Turn off for many sessions with tight memory.
         buffer_events: Queue events for iteration. Callback-only applications
@@ -367,7 +369,7 @@ class ConversationOptions:
     max_output_tokens: ev.MaxOutputTokens | None = None
     tool_choice: ev.ToolChoice | None = None
     speed: float | None = None
-    tools: Sequence[Callable[..., Any]] = ()
+    tools: Sequence[Callable[..., Any]] = attrs.field(default=())
     accumulate_last_turn: bool = True
     buffer_events: bool = True
     send_queue_size: int = attrs.field(default=1024)
@@ -391,6 +393,16 @@ class ConversationOptions:
         if isinstance(self.reconnect, ReconnectPolicy):
             return self.reconnect
         return ReconnectPolicy() if self.reconnect else None
+
+    @tools.validator
+    def _check_tools(self, _: object, value: Sequence[Callable[..., Any]]) -> None:
+        # The session's own registration, run here so that a function the model
+        # could not be told about fails before any connection opens.
+        from .tools import ToolRegistry
+
+        registry = ToolRegistry()
+        for function in value:
+            registry.register(function)
 
     @tool_timeout.validator
     def _check_tool_timeout(self, _: object, value: float) -> None:

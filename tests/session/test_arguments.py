@@ -18,6 +18,16 @@ from realtime_client.testing import FakeTransport
 from tests.session._peers import PeerConnection, RawPeer
 
 
+def _weather(city: str) -> str:
+    """The weather in a city."""
+    return city
+
+
+def _opaque(x: object) -> str:
+    """Takes anything."""
+    return str(x)
+
+
 def _idle(connection: PeerConnection) -> None:
     try:
         for _ in range(100):  # bounded: until the client closes
@@ -97,3 +107,19 @@ class TestBeforeConnecting:
         """Options check their values where they are made."""
         with pytest.raises(error, match="send_queue_bytes"):
             ConversationOptions(**kwargs)
+
+    @pytest.mark.parametrize(
+        ("tools", "error", "match"),
+        [
+            ([_opaque], TypeError, "parameter 'x'"),  # a type JSON Schema cannot describe
+            ([lambda: None], ValueError, "lambda"),  # not a valid tool name
+            (["not a function"], TypeError, "callable"),
+            ([_weather, _weather], ValueError, "_weather"),  # registered twice
+        ],
+    )
+    def test_tools_are_checked_where_the_options_are_made(self, tools, error, match):
+        """A tool the model could not be told about fails in ConversationOptions,
+        naming it, not after a connection opened."""
+        with pytest.raises(error, match=match):
+            ConversationOptions(tools=tools)
+        assert ConversationOptions(tools=[_weather]).tools == [_weather]
