@@ -28,7 +28,7 @@ from typing import Final
 
 import attrs
 
-from ._transport import Transport
+from ._transport import Transport, ViolationClosedError
 from ._workers import (
     Deadlines,
     Liveness,
@@ -101,8 +101,8 @@ class Termination:
 
     def note_peer_close(self, exc: ConnectionClosedError) -> None:
         """Keep the peer's close frame (its code and reason), the first one seen."""
-        if exc.code is None:
-            return
+        if exc.code is None or isinstance(exc, ViolationClosedError):
+            return  # no close frame, or the code is the one this client closed with
         with self._lock:
             if self._peer is None:
                 self._peer = exc

@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # loaded with the first connection (see _handshake)
 
     import websocket
 
-__all__ = ["Transport", "WebSocketTransport", "is_loopback_host"]
+__all__ = ["Transport", "ViolationClosedError", "WebSocketTransport", "is_loopback_host"]
 
 _log = logging.getLogger("realtime_client")
 
@@ -61,6 +61,12 @@ _CONTROL_BOUND: Final = 1.0  # seconds a pong or close frame may take to go out
 DEFAULT_MAX_MESSAGE: Final = 256 * 1024 * 1024
 """The largest message accepted by default: far above any real event (audio
 deltas are kilobytes), low enough that a broken peer cannot exhaust memory."""
+
+
+class ViolationClosedError(ConnectionClosedError):
+    """This client closed the connection because the server broke the protocol;
+    ``code`` is the code it closed with (1002, or 1009 for a message too large),
+    not one the server sent."""
 
 
 Stalled = Callable[[], bool]
@@ -232,7 +238,7 @@ class WebSocketTransport:
             ) from None
         except ProtocolViolation as exc:
             self.send_close(exc.code, str(exc)[:120])
-            raise ConnectionClosedError(
+            raise ViolationClosedError(
                 f"protocol violation from the server: {exc}", code=exc.code
             ) from None
         except ConnectionClosedError:

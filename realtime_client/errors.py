@@ -103,7 +103,9 @@ class ConnectionClosedError(TransportError):
 
     Args:
         message: What happened.
-        code: The WebSocket close code, when the peer sent one.
+        code: The WebSocket close code, when the peer sent one (or, when the
+            message says the server broke the protocol, the code this client
+            closed with: 1002, or 1009 for a message over the size limit).
         reason: The close reason the peer sent.
     """
 

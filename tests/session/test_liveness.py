@@ -195,3 +195,31 @@ class TestTranslationSessionLiveness:
             assert isinstance(error, ConnectionClosedError)
             with pytest.raises(ConnectionClosedError):
                 list(session.events(timeout=WAIT))
+
+
+class TestProtocolViolation:
+    def test_the_close_code_the_client_sent_is_not_reported_as_the_servers(self):
+        """A frame that breaks the protocol (a reserved bit set) ends the session with
+        ConnectionClosedError naming the violation and carrying the code the client
+        closed with (1002), while close_info.code, the code the server sent, stays
+        None: the server sent no close frame."""
+        closed = threading.Event()
+
+        def handler(connection: PeerConnection) -> None:
+            connection.send(bytes((0x80 | 0x40 | 0x1, 2)) + b"{}")  # RSV1, no extension
+            closed.wait(WAIT)
+
+        with RawPeer(handler) as peer:
+            session = _client(peer).start_conversation()
+            try:
+                assert session.wait_closed(WAIT)
+                info = session.close_info
+                assert info is not None
+                assert info.code is None
+                assert isinstance(info.error, ConnectionClosedError)
+                assert "protocol violation from the server" in str(info.error)
+                assert "reserved bits" in str(info.error)
+                assert 1002 == info.error.code
+            finally:
+                closed.set()
+                session.close()
