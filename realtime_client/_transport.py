@@ -314,6 +314,12 @@ class WebSocketTransport:
                 view = view[sent:]
         except OSError as exc:
             raise TransportError(f"sending failed: {exc}") from exc
+        except BaseException:
+            # KeyboardInterrupt and the like, part of a frame out: any frame written
+            # after it would be read as the rest of this one, so the stream is cut.
+            if len(view) < len(data):
+                self.abort()
+            raise
 
     def _release(self) -> None:
         """Write a waiting ping answer, then let the next frame go.

@@ -11,6 +11,7 @@ import websocket
 
 from realtime_client._framing import masked_frame as _masked_frame
 from realtime_client._transport import WebSocketTransport
+from realtime_client.errors import TransportError
 
 
 def _unmask(frame: bytes) -> tuple[int, bytes]:
@@ -199,3 +200,36 @@ def test_a_ping_answer_waits_for_a_slow_network_while_the_peer_is_alive():
         frames.append(_unmask(data[: 6 + length]))
         data = data[6 + length :]
     assert [(0x1, b'{"type":"a"}'), (0xA, b"hb"), (0x1, b'{"type":"c"}')] == frames
+
+
+class _InterruptedNetwork(_SlowNetwork):
+    """Takes the first 10 bytes of a frame, then the caller gets Ctrl-C."""
+
+    def __init__(self) -> None:
+        super().__init__(stuck=0)
+        self.calls = 0
+
+    def send(self, data: memoryview) -> int:
+        self.calls += 1
+        if self.calls == 1:
+            self.out += data[:10]
+            return 10
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_in_the_middle_of_a_frame_cuts_the_stream():
+    """Ctrl-C while a frame is half written: the interrupt reaches the caller and
+    the connection is cut, so no later frame (a close frame among them) is read
+    by the server as the rest of the half-written one."""
+    network = _InterruptedNetwork()
+    ws = websocket.WebSocket(enable_multithread=True)
+    ws.sock = network  # type: ignore[assignment]
+    ws.connected = True
+    transport = WebSocketTransport(ws)
+    with pytest.raises(KeyboardInterrupt):
+        transport.send('{"type":"input_audio_buffer.append","audio":"AAAA"}')
+    assert network.shut.is_set()
+    with pytest.raises(TransportError, match="cut"):
+        transport.send('{"type":"b"}')
+    transport.send_close()  # best effort: nothing more reaches the wire
+    assert 10 == len(network.out)
