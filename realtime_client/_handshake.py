@@ -9,6 +9,7 @@ a filter on its logger redacts credentials first.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -17,7 +18,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import websocket
@@ -34,7 +35,7 @@ _SECRET_HEADER = re.compile(
     r"openai-[a-z-]*key[a-z-]*|x-api-key)[ \t]*:)[^\r\n]*"
 )
 _BEARER = re.compile(r"(?i)\b(bearer|basic)[ \t]+[^\s,;\"']+")
-_KEY_LIKE = re.compile(r"\b(sk|ek|rk)-[A-Za-z0-9_-]{8,}")
+_KEY_LIKE = re.compile(r"\b(sk|ek|rk)[-_][A-Za-z0-9_-]{8,}")
 REDACTED: Final = "[redacted]"
 
 
@@ -101,6 +102,62 @@ def _default_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+_POLL: Final = 0.05  # seconds between looks for the socket once the deadline passed
+
+
+class _DeadlineWebSocket(websocket.WebSocket):
+    """A WebSocket whose opening handshake has one deadline as a whole.
+
+    websocket-client applies its timeout to each socket operation, so a server
+    (or a proxy) that answers the upgrade a byte at a time could hold the
+    handshake for ever. A watchdog thread shuts the socket down once the
+    timeout has passed since the start; the connect then fails as a timeout.
+    The TCP connect, a proxy's tunnel and TLS happen before websocket-client
+    exposes the socket, so each of those steps keeps its own bound of the
+    timeout, and the watchdog cuts the socket as soon as it appears.
+    """
+
+    def connect(self, url: str, **options: Any) -> None:
+        timeout = self.gettimeout()
+        if timeout is None:
+            super().connect(url, **options)  # type: ignore[no-untyped-call]
+            return
+        done = threading.Event()
+        expired = threading.Event()
+        watchdog = threading.Thread(
+            target=self._watch,
+            args=(timeout, done, expired),
+            name="realtime-handshake-deadline",
+            daemon=True,
+        )
+        watchdog.start()
+        try:
+            super().connect(url, **options)  # type: ignore[no-untyped-call]
+        except Exception as exc:
+            if expired.is_set():
+                raise websocket.WebSocketTimeoutException("the handshake timed out") from exc
+            raise
+        finally:
+            done.set()
+            watchdog.join()  # it wakes at once
+        if expired.is_set():  # cut just as the handshake finished: it took too long
+            self.shutdown()  # type: ignore[no-untyped-call]
+            raise websocket.WebSocketTimeoutException("the handshake timed out")
+
+    def _watch(self, timeout: float, done: threading.Event, expired: threading.Event) -> None:
+        """Watchdog thread: shut the socket down once the deadline passes."""
+        if done.wait(timeout):
+            return
+        while not done.is_set():  # ends with the connect, whose steps are bounded
+            sock = self.sock
+            if sock is not None:
+                expired.set()
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                return
+            done.wait(_POLL)
+
+
 def open_websocket(
     url: str,
     *,
@@ -126,6 +183,7 @@ def open_websocket(
         ws = websocket.create_connection(
             url,
             timeout=timeout,
+            class_=_DeadlineWebSocket,
             header=[f"{name}: {value}" for name, value in headers.items()],
             sslopt={"context": context} if context is not None else None,
             skip_utf8_validation=True,

@@ -116,6 +116,51 @@ class TestHandshake:
             with pytest.raises(RealtimeTimeoutError):
                 client.start_conversation()
 
+    def test_a_trickled_handshake_ends_at_connect_timeout(self):
+        """A server (or proxy) that answers the upgrade one byte at a time, each
+        within the socket's timeout, still cannot hold start_conversation() past
+        connect_timeout as a whole: it raises RealtimeTimeoutError, and the
+        handshake's watchdog thread is gone."""
+        import socket
+        import time
+
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        stop = threading.Event()
+
+        def trickle() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                for byte in b"HTTP/1.1 101 Switching Protocols\r\nX-Pad: " + b"a" * 200:
+                    if stop.wait(0.05):  # a slow network: one byte every 50 ms
+                        return
+                    try:
+                        connection.sendall(bytes((byte,)))
+                    except OSError:
+                        return
+
+        server = threading.Thread(target=trickle, name="test-trickle")
+        server.start()
+        try:
+            client = ConversationClient(
+                base_url=f"ws://127.0.0.1:{listener.getsockname()[1]}/v1",
+                api_key="k",
+                connect_timeout=0.5,
+                max_retries=0,
+            )
+            started = time.monotonic()
+            with pytest.raises(RealtimeTimeoutError, match=r"longer than 0\.5 s"):
+                client.start_conversation()
+            assert time.monotonic() - started < 0.5 + 1.5  # not 10 s of bytes
+        finally:
+            stop.set()
+            server.join(WAIT)
+            listener.close()
+        names = [thread.name for thread in threading.enumerate()]
+        assert "realtime-handshake-deadline" not in names
+
     def test_wrong_key_against_the_offline_server(self):
         """The offline server's 401 surfaces as AuthenticationError."""
         with FakeRealtimeServer(api_key="sk-right") as server:

@@ -81,3 +81,17 @@ class TestTraceRedaction:
         assert TOKEN not in text
         assert "sig-TOKEN" not in text
         assert SECRET not in text
+
+
+@pytest.mark.parametrize(
+    "secret", ["sk-proj-SECRET1234567890", "ek_68a1f2c3d4e5SECRET", "rk_live_SECRET12345678"]
+)
+def test_key_shaped_values_are_redacted_in_any_text(secret):
+    """A key pasted where no credential header is expected (a custom header, a URL)
+    is still redacted from the trace, with either separator: ephemeral client
+    secrets are ``ek_...``."""
+    from realtime_client._handshake import REDACTED, redact
+
+    cleaned = redact(f"X-Custom: {secret}\r\nGET /v1/realtime?key={secret}")
+    assert secret not in cleaned
+    assert 2 == cleaned.count(REDACTED)
