@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, final
 
 from .. import events as ev
-from ..errors import RealtimeError, SendQueueFullError, SessionClosedError
+from ..errors import AudioError, RealtimeError, SendQueueFullError, SessionClosedError
 from ._echo import EchoCancellation, EchoCanceller
 from ._microphone import Microphone
 from ._playback import PlaybackPosition
@@ -363,6 +363,10 @@ class VoiceBridge:
                 self.chunks_sent += 1
         except RealtimeError as exc:
             self._stop_streaming(exc)
+        except Exception as exc:  # a source's own failure: end streaming, say why
+            error = AudioError(f"the audio source {type(source).__name__} failed: {exc!r}")
+            error.__cause__ = exc
+            self._stop_streaming(error)
 
     def _source_ended(self) -> None:
         if self._push_to_talk and self._talking:

@@ -40,6 +40,9 @@ def read_wav(path: str | os.PathLike[str], *, sample_rate: int | None = None) ->
 
     Raises:
         AudioError: The file is missing, not a WAV, or not 16-bit PCM.
+
+    A file cut short inside its last frame (an interrupted recording) is read
+    up to its last whole frame.
     """
     try:
         with wave.open(os.fspath(path), "rb") as wav:
@@ -53,6 +56,8 @@ def read_wav(path: str | os.PathLike[str], *, sample_rate: int | None = None) ->
             f"WAV file {os.fspath(path)!r} has {8 * width}-bit samples; "
             "only 16-bit PCM is supported"
         )
+    # A file cut short (a recording interrupted) can end inside a frame: keep whole ones.
+    frames = frames[: len(frames) - len(frames) % (width * channels)]
     if channels > 1:  # mix down to mono
         samples = np.frombuffer(frames, dtype="<i2").reshape(-1, channels).astype(np.int32)
         frames = (samples.sum(axis=1) // channels).astype("<i2").tobytes()

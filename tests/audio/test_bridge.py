@@ -9,7 +9,7 @@ import pytest
 
 from realtime_client import events as ev
 from realtime_client.audio import Microphone, Speaker, VoiceBridge, WavSink
-from realtime_client.errors import SendQueueFullError, SessionClosedError
+from realtime_client.errors import AudioError, SendQueueFullError, SessionClosedError
 
 from ._fakes import FakeFactory, FakeSession, ramp, tone
 
@@ -187,6 +187,22 @@ class TestMicrophoneThread:
         with VoiceBridge(session, source=ListSource([b"\x00\x00"] * 3)) as bridge:
             assert bridge.wait_source_done(5)
         assert isinstance(bridge.error, SessionClosedError)
+
+    def test_a_failing_source_ends_streaming_with_an_error_naming_it(self):
+        """A source that raises something other than a RealtimeError does not kill
+        the bridge's thread silently: streaming ends, wait_source_done() returns,
+        and bridge.error is an AudioError naming the source and the failure."""
+
+        class BrokenSource(ListSource):
+            def read(self, timeout: float | None = None) -> bytes | None:
+                raise ValueError("half a sample")
+
+        with VoiceBridge(FakeSession(), source=BrokenSource([])) as bridge:
+            assert bridge.wait_source_done(5)
+        assert isinstance(bridge.error, AudioError)
+        assert "BrokenSource" in str(bridge.error)
+        assert "half a sample" in str(bridge.error)
+        assert isinstance(bridge.error.__cause__, ValueError)
 
 
 class TestPushToTalk:

@@ -76,6 +76,21 @@ class TestWavSource:
         with pytest.raises(AudioError, match=r"bad\.wav"):
             WavSource(path)
 
+    @pytest.mark.parametrize(("channels", "cut"), [(1, 1), (2, 1), (2, 3)])
+    def test_a_file_cut_inside_its_last_frame_reads_its_whole_frames(
+        self, tmp_path, channels, cut
+    ):
+        """An interrupted recording ends inside a frame: it reads up to the last
+        whole frame (and streams as G.711) instead of failing on half a sample."""
+        path = tmp_path / "cut.wav"
+        write_wav(path, ramp(100 * channels), 8000, channels=channels)
+        path.write_bytes(path.read_bytes()[:-cut])
+        pcm, rate = read_wav(path)
+        assert 8000 == rate
+        assert 99 * 2 == len(pcm)
+        source = WavSource(path, wire_format="audio/pcmu", realtime=False, chunk_ms=20)
+        assert 99 == len(source.read() or b"")  # one u-law byte per sample
+
     def test_8bit_rejected(self, tmp_path):
         """Only 16-bit PCM is accepted."""
         path = tmp_path / "8.wav"
