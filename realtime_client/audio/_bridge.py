@@ -250,8 +250,17 @@ class VoiceBridge:
         return position
 
     def begin_turn(self) -> None:
-        """Push-to-talk: start speaking (interrupts playback and clears the input buffer)."""
-        self.interrupt()
+        """Push-to-talk: start speaking (interrupts playback and clears the input buffer).
+
+        A response still running is cancelled even before its first audio
+        arrived, so it never plays over the new turn.
+        """
+        if self.interrupt() is None:  # nothing playing: a reply may still be coming
+            with self._lock:
+                to_cancel = sorted(self._running - self._cancelled)
+                self._cancelled.update(to_cancel)  # its late deltas are dropped
+            for response_id in to_cancel:
+                self._session.cancel_response(response_id)
         self._session.clear_audio()
         self._talking = True
 

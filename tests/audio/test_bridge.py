@@ -247,6 +247,29 @@ class TestPushToTalk:
         ]
 
 
+    def test_begin_turn_cancels_a_reply_whose_audio_has_not_come_yet(
+        self, speaker_and_stream
+    ):
+        """Pressing talk while the model is still preparing its reply (created, no
+        audio yet) cancels it, and audio of it arriving late is not played over
+        the user's turn."""
+        speaker, factory = speaker_and_stream
+        session = FakeSession()
+        with VoiceBridge(session, sink=speaker, push_to_talk=True) as bridge:
+            session.emit(created("r1"))
+            bridge.begin_turn()
+            session.emit(delta("a", tone(300), "r1"))
+            factory.stream.pump()
+            assert not speaker.playing
+            bridge.end_turn()
+        assert session.sent == [
+            ("response.cancel", "r1"),
+            ("clear",),
+            ("commit",),
+            ("response.create",),
+        ]
+
+
 class TestMicrophonePushesChunks:
     """A Microphone hands chunks to the session from its callback: no bridge thread."""
 
