@@ -246,10 +246,7 @@ class TestPushToTalk:
             ("response.create",),
         ]
 
-
-    def test_begin_turn_cancels_a_reply_whose_audio_has_not_come_yet(
-        self, speaker_and_stream
-    ):
+    def test_begin_turn_cancels_a_reply_whose_audio_has_not_come_yet(self, speaker_and_stream):
         """Pressing talk while the model is still preparing its reply (created, no
         audio yet) cancels it, and audio of it arriving late is not played over
         the user's turn."""
