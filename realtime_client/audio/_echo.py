@@ -68,7 +68,10 @@ class EchoCancellation:
         noise_suppression: WebRTC's noise suppressor after the echo canceller.
             It adds about 6 ms to the microphone path (measured in docs/audio.md).
         noise_suppression_level: 0 to 3 (about 6, 12, 18 and 21 dB of suppression).
-        high_pass: Remove rumble below about 80 Hz first (WebRTC's high-pass filter).
+        high_pass: Remove rumble below about 80 Hz first (WebRTC's high-pass
+            filter). The module always runs it with its echo canceller, so it
+            cannot be turned off: ``False`` raises ValueError rather than being
+            ignored.
         echo_delay_ms: Where AEC3 starts looking for the echo: its delay after
             the sound left the speaker, beyond the latencies PortAudio reports
             (the sound's flight, latency the drivers do not report). None (the
@@ -103,6 +106,11 @@ class EchoCancellation:
             raise ValueError(f"noise_suppression_level must be 0, 1, 2 or 3, got {value!r}")
 
     def __attrs_post_init__(self) -> None:
+        if not self.high_pass:
+            raise ValueError(
+                "high_pass=False cannot be honoured: WebRTC's audio processing module "
+                "always runs its high-pass filter with echo cancellation"
+            )
         if self.echo_delay_ms is not None and not 0 <= self.echo_delay_ms <= 500:
             raise ValueError(
                 f"echo_delay_ms must be between 0 and 500, got {self.echo_delay_ms!r}"
@@ -224,7 +232,8 @@ class EchoCanceller:
 
     Raises:
         AudioError: The ``aec`` extra is not installed.
-        ValueError: A rate is not a positive multiple of 100 Hz.
+        ValueError: ``sample_rate`` is not a positive multiple of 100 Hz, or
+            ``far_rate`` is not positive.
 
     .. versionadded:: 0.2
     """
@@ -233,9 +242,14 @@ class EchoCanceller:
         self, options: EchoCancellation, *, sample_rate: int, far_rate: int | None = None
     ) -> None:
         far_rate = sample_rate if far_rate is None else far_rate
-        for name, rate in (("sample_rate", sample_rate), ("far_rate", far_rate)):
-            if rate <= 0 or rate % 100:
-                raise ValueError(f"{name} must be a positive multiple of 100 Hz, got {rate}")
+        if sample_rate <= 0 or sample_rate % 100:  # AEC3 takes whole 10 ms frames
+            raise ValueError(
+                f"sample_rate must be a positive multiple of 100 Hz, got {sample_rate}"
+            )
+        if far_rate <= 0:  # resampled to sample_rate: any rate will do
+            raise ValueError(
+                f"far_rate (the speaker's device rate) must be positive, got {far_rate}"
+            )
         webrtc = _load_webrtc()
         self._options = options
         self._rate = sample_rate

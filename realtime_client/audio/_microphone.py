@@ -16,7 +16,7 @@ from ._devices import format_named, pcm16_level_dbfs, rates_to_try
 from ._echo import EchoCanceller
 from ._format import WireFormat
 from ._resample import StreamResampler
-from ._stream import StreamFactory, open_stream, sounddevice_stream
+from ._stream import StreamFactory, check_blocksize_ms, open_stream, sounddevice_stream
 
 __all__ = ["Microphone"]
 
@@ -45,7 +45,7 @@ class Microphone:
         chunk_ms: Duration of each chunk :meth:`read` returns (10 to 1000 ms).
         sample_rate: Force the device's rate. By default the wire's rate is tried
             first, then the device's own, with resampling.
-        blocksize_ms: Duration of one device block.
+        blocksize_ms: Duration of one device block (above 0, at most 1000 ms).
         latency: Passed to PortAudio (seconds, ``"low"`` or ``"high"``); None is its default.
         max_queued_s: Recorded audio kept while nobody reads; beyond it the oldest
             blocks are dropped to make room for the newest (counted in
@@ -54,6 +54,7 @@ class Microphone:
 
     Raises:
         AudioError: sounddevice, PortAudio or the device is missing, or it cannot open.
+        TypeError: ``blocksize_ms`` is not a number.
         ValueError: An argument is out of range.
 
     .. versionadded:: 0.1
@@ -73,6 +74,7 @@ class Microphone:
     ) -> None:
         if not 10 <= chunk_ms <= 1000:
             raise ValueError(f"chunk_ms must be between 10 and 1000, got {chunk_ms}")
+        check_blocksize_ms(blocksize_ms)
         self._format: WireFormat = format_named(wire_format)
         factory: StreamFactory = stream_factory or sounddevice_stream
         rates = rates_to_try(
@@ -102,6 +104,7 @@ class Microphone:
         self._consumer: Callable[[bytes], None] | None = None
         self._backlog = False  # blocks queued for read() wait for the new consumer
         self._echo: EchoCanceller | None = None
+        self._echo_jump = False  # the next block does not follow on (a restart)
         self.dropped_blocks = 0
         self.input_overflows = 0
         self.consumer_errors = 0
@@ -167,6 +170,7 @@ class Microphone:
             except Exception as exc:
                 raise AudioError(f"the input device failed to start: {exc}") from exc
             self._running = True
+            self._echo_jump = True  # after a stop, the first block is placed by its time
 
     def stop(self) -> None:
         """Stop recording; chunks already recorded can still be read."""
@@ -294,8 +298,10 @@ class Microphone:
                         self._pending += self._resampler.process(queued)
             pcm = self._resampler.process(block)
             if echo is not None:
+                jump, self._echo_jump = self._echo_jump, False
                 try:
-                    pcm = echo.near(pcm, self._adc_time(time, frames), discontinuity=overflow)
+                    adc_time = self._adc_time(time, frames)
+                    pcm = echo.near(pcm, adc_time, discontinuity=overflow or jump)
                 except Exception:  # keep recording, without the canceller
                     self._echo = None
                     _log.exception("echo cancellation failed and is now off")

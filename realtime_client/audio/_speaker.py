@@ -15,7 +15,7 @@ from ._echo import EchoCanceller
 from ._format import WireFormat
 from ._playback import PlaybackBuffer, PlaybackEvent, PlaybackFinished, PlaybackPosition
 from ._resample import StreamResampler
-from ._stream import StreamFactory, open_stream, sounddevice_stream
+from ._stream import StreamFactory, check_blocksize_ms, open_stream, sounddevice_stream
 
 __all__ = ["Speaker"]
 
@@ -52,9 +52,9 @@ class Speaker:
         device: A sounddevice device index or name substring; None is the default output.
         wire_format: The format of the deltas given to :meth:`play`.
         sample_rate: Force the device's rate (default: the wire's, else the device's own).
-        blocksize_ms: Duration of one device block. Larger blocks wake the
-            process less often (less CPU); the first sample of a reply waits for
-            the next block, so at most this long.
+        blocksize_ms: Duration of one device block (above 0, at most 1000 ms).
+            Larger blocks wake the process less often (less CPU); the first
+            sample of a reply waits for the next block, so at most this long.
         latency: The device buffer PortAudio is asked for, in seconds (or
             ``"low"``/``"high"``); None asks for two blocks. The defaults, 40 ms
             blocks in an 80 ms buffer, cost about a third of the CPU of 25 ms
@@ -66,6 +66,8 @@ class Speaker:
 
     Raises:
         AudioError: sounddevice, PortAudio or the device is missing, or it cannot open.
+        TypeError: ``blocksize_ms`` is not a number.
+        ValueError: ``blocksize_ms`` is out of range.
 
     .. versionadded:: 0.1
     """
@@ -82,6 +84,7 @@ class Speaker:
         on_playback: Callable[[PlaybackEvent], None] | None = None,
         stream_factory: StreamFactory | None = None,
     ) -> None:
+        check_blocksize_ms(blocksize_ms)
         self._format = format_named(wire_format)
         factory: StreamFactory = stream_factory or sounddevice_stream
         if latency is None:
@@ -182,6 +185,7 @@ class Speaker:
             except Exception as exc:
                 raise AudioError(f"the output device failed to start: {exc}") from exc
             self._running = True
+            self._echo_jump = True  # after a stop, the first block is placed by its time
 
     def stop(self) -> None:
         """Stop the output stream (queued audio stays queued)."""

@@ -7,6 +7,7 @@ device you open tells you what to install.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
@@ -15,6 +16,7 @@ from ..errors import AudioError
 __all__ = [
     "AudioStream",
     "StreamFactory",
+    "check_blocksize_ms",
     "import_sounddevice",
     "list_devices",
     "open_stream",
@@ -135,6 +137,19 @@ def _no_device_message(kind: Literal["input", "output"]) -> str:
         "Write the audio to a WAV file instead (realtime-client demo --output FILE, "
         "or realtime_client.audio.WavSink)"
     )
+
+
+def check_blocksize_ms(value: object) -> None:
+    """Check a ``blocksize_ms`` argument before any device is opened.
+
+    Raises:
+        TypeError: It is not a number.
+        ValueError: It is not above 0 and at most 1000 ms.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"blocksize_ms must be a number of milliseconds, got {value!r}")
+    if not (math.isfinite(value) and 0 < value <= 1000):
+        raise ValueError(f"blocksize_ms must be above 0 and at most 1000, got {value!r}")
 
 
 def open_stream(

@@ -199,6 +199,27 @@ class TestMicrophone:
             Microphone(stream_factory=FakeFactory(), chunk_ms=5)
 
 
+@pytest.mark.parametrize("cls", [Microphone, Speaker])
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (0, ValueError),
+        (-20, ValueError),
+        (float("nan"), ValueError),
+        (5000, ValueError),
+        ("40", TypeError),
+        (True, TypeError),
+    ],
+)
+def test_a_bad_blocksize_is_refused_before_any_stream_opens(cls, value, error):
+    """blocksize_ms out of range (or not a number) raises an error naming it, not a
+    ZeroDivisionError or a stream PortAudio would refuse, and opens nothing."""
+    factory = FakeFactory()
+    with pytest.raises(error, match="blocksize_ms"):
+        cls(stream_factory=factory, blocksize_ms=value)
+    assert [] == factory.streams
+
+
 class TestSpeaker:
     def test_plays_deltas_and_reports_start_and_finish(self):
         """Deltas come out of the callback unchanged; events arrive on the speaker thread."""

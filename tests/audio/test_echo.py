@@ -65,6 +65,7 @@ class TestOptions:
             ({"reference_lead_ms": -1}, "reference_lead_ms"),
             ({"timing_tolerance_ms": 0}, "timing_tolerance_ms"),
             ({"echo_delay_ms": 900}, "echo_delay_ms"),
+            ({"high_pass": False}, "high_pass"),  # the module always runs it with AEC3
         ],
     )
     def test_out_of_range_option_names_itself(self, kwargs, word):
@@ -77,6 +78,16 @@ class TestOptions:
         """A rate without whole 10 ms frames is refused with the rate in the message."""
         with pytest.raises(ValueError, match=str(rate)):
             EchoCanceller(EchoCancellation(), sample_rate=rate)
+
+    @needs_aec
+    def test_a_speaker_at_any_rate_can_be_the_reference(self):
+        """The speaker's blocks are resampled to the microphone's rate, so a device
+        at 22050 or 11025 Hz is accepted; only a rate that is not positive is not,
+        and the message says it is the speaker's device rate."""
+        for rate in (22050, 11025, 48000):
+            EchoCanceller(EchoCancellation(), sample_rate=RATE, far_rate=rate)
+        with pytest.raises(ValueError, match="speaker's device rate"):
+            EchoCanceller(EchoCancellation(), sample_rate=RATE, far_rate=0)
 
 
 class TestMissingExtra:
@@ -132,7 +143,7 @@ class TestBridgeArguments:
         factory = FakeFactory()
         mic = Microphone(stream_factory=factory, wire_format="audio/pcmu")
         speaker = Speaker(stream_factory=factory)
-        options = EchoCancellation(noise_suppression=True, high_pass=False)
+        options = EchoCancellation(noise_suppression=True, noise_suppression_level=2)
         bridge = VoiceBridge(FakeSession(), source=mic, sink=speaker, echo_cancellation=options)
         assert bridge.echo_canceller is not None
         assert bridge.echo_canceller.sample_rate == 8000
@@ -344,6 +355,60 @@ class TestDeviceHooks:
         assert canceller.stats.far_blocks == 1
         speaker.close()
         mic.close()
+
+
+class _Flags:
+    """A canceller stand-in recording the ``discontinuity`` of every block."""
+
+    def __init__(self) -> None:
+        self.far_flags: list[bool] = []
+        self.near_flags: list[bool] = []
+
+    def far(self, block: object, dac_time: float, *, discontinuity: bool = False) -> None:
+        self.far_flags.append(discontinuity)
+
+    def near(self, pcm: bytes, adc_time: float, *, discontinuity: bool = False) -> bytes:
+        self.near_flags.append(discontinuity)
+        return pcm
+
+
+class TestRestartedStreams:
+    def test_a_restarted_speaker_places_its_next_block_by_its_time(self):
+        """Speaker.stop() then start(): the stream's sample count no longer runs on,
+        so the first block after the restart reaches the canceller as a
+        discontinuity (placed by its DAC time, not after the blocks before the stop)."""
+        factory = FakeFactory()
+        speaker = Speaker(stream_factory=factory, blocksize_ms=40)
+        flags = _Flags()
+        speaker._set_echo_canceller(flags)  # type: ignore[arg-type]
+        speaker.start()
+        stream = factory.stream
+        stream.pump(now=1.0, latency=0.08)
+        stream.pump(now=1.04, latency=0.08)
+        speaker.stop()
+        speaker.start()
+        stream.pump(now=3.0, latency=0.08)
+        stream.pump(now=3.04, latency=0.08)
+        speaker.close()
+        assert [True, False, True, False] == flags.far_flags
+
+    def test_a_restarted_microphone_places_its_next_block_by_its_time(self):
+        """The same for Microphone.stop() then start()."""
+        factory = FakeFactory()
+        mic = Microphone(stream_factory=factory, chunk_ms=40, blocksize_ms=40)
+        flags = _Flags()
+        mic._set_echo_canceller(flags)  # type: ignore[arg-type]
+        mic.connect(lambda chunk: None)
+        mic.start()
+        stream = factory.stream
+        stream.push(bytes(1920))
+        stream.push(bytes(1920))
+        mic.stop()
+        mic.start()
+        stream.push(bytes(1920))
+        stream.push(bytes(1920))
+        mic.close()
+        assert [True, False, True, False] == flags.near_flags
 
 
 @needs_aec
