@@ -71,6 +71,9 @@ class FrameReader:
                 continue  # the socket's tick: nothing arrived; keep waiting
             if not chunk:
                 raise ConnectionClosedError("the connection was closed without a close frame")
+            # Bytes of a frame still arriving prove the peer alive too: a large
+            # message that takes longer than the dead-peer bound is not silence.
+            self.last_frame_at = time.monotonic()
             if len(chunk) >= self._ask:
                 self._ask = min(self._ask * 2, _READ_MAX)
             elif self._ask > _READ_MIN:

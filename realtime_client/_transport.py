@@ -116,7 +116,8 @@ class Transport(Protocol):
         ...
 
     def last_received(self) -> float:
-        """When (``time.monotonic()``) the last frame of any kind arrived, pongs included."""
+        """When (``time.monotonic()``) the peer last sent anything: a frame of any
+        kind (pongs included), or part of one still arriving."""
         ...
 
     def frame_ready(self) -> bool:
@@ -211,7 +212,8 @@ class WebSocketTransport:
     # --- receiving (the reader thread) ---------------------------------------------------------
 
     def last_received(self) -> float:
-        """When (``time.monotonic()``) the last frame of any kind arrived, pongs included."""
+        """When (``time.monotonic()``) the peer last sent anything: a frame of any
+        kind (pongs included), or part of one still arriving."""
         return self._reader.last_frame_at
 
     def frame_ready(self) -> bool:

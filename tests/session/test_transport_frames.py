@@ -233,3 +233,48 @@ def test_an_interrupt_in_the_middle_of_a_frame_cuts_the_stream():
         transport.send('{"type":"b"}')
     transport.send_close()  # best effort: nothing more reaches the wire
     assert 10 == len(network.out)
+
+
+def test_a_message_still_arriving_counts_as_the_peer_speaking():
+    """The dead-peer rule measures silence: the bytes of a large message that takes
+    long to arrive prove the server alive, not only the start of each frame."""
+    from realtime_client._framing import FrameReader as _FrameReader
+
+    class Signalling:
+        """The socket, telling when the reader asks for more having received (and
+        dealt with) ``target`` bytes."""
+
+        def __init__(self, sock: socket.socket) -> None:
+            self.sock = sock
+            self.returned = 0
+            self.target = 0
+            self.caught_up = threading.Event()
+
+        def recv(self, size: int) -> bytes:
+            if self.returned == self.target:
+                self.caught_up.set()
+            data = self.sock.recv(size)
+            self.returned += len(data)
+            return data
+
+    here, there = socket.socketpair()
+    with here, there:
+        here.settimeout(5)
+        signalling = Signalling(here)
+        reader = _FrameReader(signalling, 1 << 20, lambda payload: None)  # type: ignore[arg-type]
+        frame = _server_frame(b"x" * 100_000)
+        done: list[bytes | str] = []
+        thread = threading.Thread(target=lambda: done.append(reader.read_message()))
+        signalling.target = 10
+        there.sendall(frame[:10])  # the header alone
+        thread.start()
+        assert signalling.caught_up.wait(5)
+        header_seen = reader.last_frame_at
+        signalling.caught_up.clear()
+        signalling.target = 50_000
+        there.sendall(frame[10:50_000])  # half of the same frame: no new header
+        assert signalling.caught_up.wait(5)
+        assert reader.last_frame_at > header_seen
+        there.sendall(frame[50_000:])
+        thread.join(5)
+        assert [b"x" * 100_000] == done
