@@ -173,10 +173,6 @@ class WebSocketTransport:
         self._lock = threading.Lock()  # guards _close_sent
         self._send_lock = threading.Lock()  # one frame on the wire at a time
         self._pending_pong: bytes | None = None  # a ping answer waiting for the wire
-        # The dead-peer rule of the last send or ping that gave one: a ping answer
-        # waits for the wire as long as it says the peer is alive, not a fixed time
-        # (a peer that reads slowly is not dead).
-        self._stalled: Stalled | None = None
 
     @classmethod
     def connect(
@@ -249,29 +245,24 @@ class WebSocketTransport:
             raise ConnectionClosedError(f"the connection broke: {exc}") from exc
 
     def _pong(self, payload: bytes) -> None:
-        """Reader thread: answer a ping without waiting for another send.
+        """Reader thread: answer a ping without waiting long.
 
         While a send holds the wire, the answer is left for it to write after
         its frame, so the reader never waits behind a slow send. Otherwise the
-        reader writes it, for as long as the dead-peer rule allows (see
-        :meth:`_release`).
+        reader writes it, for at most ``_CONTROL_BOUND`` (see :meth:`_release`).
         """
         self._pending_pong = payload[:125]
         if self._send_lock.acquire(blocking=False):
-            self._release()
+            self._release(None, time.monotonic() + _CONTROL_BOUND)
 
     # --- sending (the writer thread; control frames from the reader and the closer) -------------
 
     def send(self, frame: str, stalled: Stalled | None = None) -> None:
         """Send one text frame; see :meth:`Transport.send`."""
-        if stalled is not None:
-            self._stalled = stalled
         self._write(masked_frame(OP_TEXT, frame.encode()), stalled, None)
 
     def ping(self, stalled: Stalled | None = None) -> None:
         """Send a ping; see :meth:`Transport.ping`."""
-        if stalled is not None:
-            self._stalled = stalled
         self._write(masked_frame(OP_PING, b""), stalled, None)
 
     def _write(self, data: bytes, stalled: Stalled | None, bound: float | None) -> None:
@@ -285,9 +276,19 @@ class WebSocketTransport:
         try:
             self._write_locked(data, stalled, deadline)
         finally:
-            self._release()
+            self._release(stalled, deadline)
 
-    def _write_locked(self, data: bytes, stalled: Stalled | None, deadline: float | None) -> None:
+    def _write_locked(
+        self,
+        data: bytes,
+        stalled: Stalled | None,
+        deadline: float | None,
+        *,
+        keep_unsent: bool = False,
+    ) -> bool:
+        """Write ``data`` whole; True once written. With ``keep_unsent``, a frame
+        none of which the network took by ``deadline`` is not written (False)
+        and the stream stays usable; otherwise the deadline cuts the connection."""
         if self._aborted:  # cut, or a frame was left half sent: nothing more can follow
             raise TransportError("the connection was cut")
         view = memoryview(data)
@@ -307,6 +308,8 @@ class WebSocketTransport:
                             "sending stalled: the network took nothing while the peer was silent"
                         ) from None
                     if deadline is not None and time.monotonic() >= deadline:
+                        if keep_unsent and len(view) == len(data):
+                            return False
                         self.abort()  # part of a frame may be out: the stream is unusable
                         raise TransportError(
                             "a control frame could not be sent within "
@@ -316,27 +319,33 @@ class WebSocketTransport:
                 view = view[sent:]
         except OSError as exc:
             raise TransportError(f"sending failed: {exc}") from exc
+        except TransportError:  # the stall above: the caller aborts once it has recorded why
+            raise
         except BaseException:
             # KeyboardInterrupt and the like, part of a frame out: any frame written
             # after it would be read as the rest of this one, so the stream is cut.
             if len(view) < len(data):
                 self.abort()
             raise
+        return True
 
-    def _release(self) -> None:
+    def _release(self, stalled: Stalled | None, deadline: float | None) -> None:
         """Write a waiting ping answer, then let the next frame go.
 
-        The answer waits for the wire while the dead-peer rule says the peer is
-        alive, as a data frame does: a live peer that reads slowly (an upload
-        filling the socket) gets its answer late rather than a cut connection.
-        Before any send gave a rule, it waits at most ``_CONTROL_BOUND``.
+        The answer goes out under the rules of the write that held the wire: after
+        a data frame, for as long as the dead-peer rule says the peer is alive (a
+        live peer that reads slowly, an upload filling the socket, gets its answer
+        late rather than a cut connection); after a control frame, or from the
+        reader, by ``deadline``. If the network took none of it by then, it waits
+        for the next frame's writer instead.
         """
         try:
             pong, self._pending_pong = self._pending_pong, None
             if pong is not None and not self._aborted:
-                stalled = self._stalled
-                deadline = None if stalled is not None else time.monotonic() + _CONTROL_BOUND
-                self._write_locked(masked_frame(OP_PONG, pong), stalled, deadline)
+                frame = masked_frame(OP_PONG, pong)
+                sent = self._write_locked(frame, stalled, deadline, keep_unsent=True)
+                if not sent and self._pending_pong is None:  # (a newer ping's answer wins)
+                    self._pending_pong = pong
         except TransportError as exc:
             _log.debug("could not answer a ping: %s", exc)
         finally:

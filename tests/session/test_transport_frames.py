@@ -127,14 +127,19 @@ def test_frame_ready_looks_past_control_frames(after, ready):
 
 
 class _SlowNetwork:
-    """A socket whose network takes nothing for ``stuck`` send attempts (each one
-    a tick of ``tick`` seconds, as the real socket's timeout), then everything."""
+    """A socket for the transport whose network the test steers: closed while
+    ``gate`` is clear, then taking nothing for ``stuck`` send attempts (each a
+    tick of ``tick`` seconds, as the real socket's timeout), and ``then_stuck``
+    more after the next write it takes (at most ``limit`` bytes of it, if set)."""
 
-    def __init__(self, stuck: int, tick: float = 0.025) -> None:
+    def __init__(self, tick: float = 0.025) -> None:
         self.incoming: queue.Queue[bytes] = queue.Queue()
         self.out = bytearray()
-        self.stuck = 0  # set once the network should stop taking bytes
-        self._budget = stuck
+        self.gate = threading.Event()
+        self.gate.set()
+        self.stuck = 0
+        self.then_stuck = 0
+        self.limit: int | None = None
         self._tick = tick
         self.shut = threading.Event()
 
@@ -152,61 +157,134 @@ class _SlowNetwork:
     def send(self, data: memoryview) -> int:
         if self.shut.is_set():
             raise OSError("shut down")
+        if not self.gate.is_set():
+            self.gate.wait(self._tick)
+            raise TimeoutError
         if self.stuck:
             self.stuck -= 1
             self.shut.wait(self._tick)
             raise TimeoutError
-        self.out += data
-        return len(data)
-
-    def stop_taking(self) -> None:
-        self.stuck = self._budget
+        taken = data[: self.limit] if self.limit is not None else data
+        self.out += taken
+        self.stuck, self.then_stuck = self.then_stuck, 0
+        return len(taken)
 
     def shutdown(self, _how: int) -> None:
         self.shut.set()
 
+    def frames(self) -> list[tuple[int, bytes]]:
+        """What the transport wrote, frame by frame: (opcode, unmasked payload)."""
+        frames, data = [], bytes(self.out)
+        while data:
+            length = data[1] & 0x7F
+            frames.append(_unmask(data[: 6 + length]))
+            data = data[6 + length :]
+        return frames
 
-def test_a_ping_answer_waits_for_a_slow_network_while_the_peer_is_alive():
-    """A live peer that reads slowly (an upload filling the socket) gets its pong
-    late, not a cut connection: the answer waits as long as the dead-peer rule
-    says the peer is alive (here 1.5 s of a network taking nothing, longer than
-    the 1 s a close frame may take)."""
-    network = _SlowNetwork(stuck=60)  # 60 ticks of 25 ms
+
+def _transport_on(network: _SlowNetwork) -> WebSocketTransport:
     ws = websocket.WebSocket(enable_multithread=True)
     ws.sock = network  # type: ignore[assignment]
     ws.connected = True
-    transport = WebSocketTransport(ws)
-    transport.send('{"type":"a"}', lambda: False)  # the peer is alive all along
-    network.stop_taking()
-    network.incoming.put(_server_frame(b"hb", 0x9))  # the peer pings
-    network.incoming.put(_server_frame(b'{"type":"b"}'))
+    return WebSocketTransport(ws)
+
+
+def _read_one(transport: WebSocketTransport) -> list[object]:
+    """One recv() on a thread, joined: what it returned, or raised."""
     received: list[object] = []
 
     def read() -> None:
         try:
             received.append(transport.recv())
-        except Exception as exc:  # the assertion below shows it
+        except Exception as exc:  # the caller's assertion shows it
             received.append(exc)
 
-    reader = threading.Thread(target=read, name="reader")
+    reader = threading.Thread(target=read, name="test-reader")
     reader.start()
     reader.join(10)
-    assert received == [b'{"type":"b"}']
+    return received
+
+
+def test_a_ping_answer_the_network_will_not_take_waits_for_the_next_frame():
+    """The reader answers a ping while the network takes nothing: it gives up
+    after 1 s without cutting the connection (nothing of the answer went out),
+    and the answer follows the next frame written, once the network takes it."""
+    network = _SlowNetwork()
+    transport = _transport_on(network)
+    transport.send('{"type":"a"}', lambda: False)
+    network.stuck = 60  # 1.5 s of a network taking nothing
+    network.incoming.put(_server_frame(b"hb", 0x9))  # the peer pings
+    network.incoming.put(_server_frame(b'{"type":"b"}'))
+    assert [b'{"type":"b"}'] == _read_one(transport)  # the reader did not wait for ever
     assert not network.shut.is_set(), "the connection was cut"
-    transport.send('{"type":"c"}', lambda: False)
-    frames, data = [], bytes(network.out)
-    while data:
-        length = data[1] & 0x7F
-        frames.append(_unmask(data[: 6 + length]))
-        data = data[6 + length :]
-    assert [(0x1, b'{"type":"a"}'), (0xA, b"hb"), (0x1, b'{"type":"c"}')] == frames
+    transport.send('{"type":"c"}', lambda: False)  # the peer is alive all along
+    assert [(0x1, b'{"type":"a"}'), (0x1, b'{"type":"c"}'), (0xA, b"hb")] == network.frames()
+
+
+def test_a_ping_answer_behind_a_send_waits_while_the_peer_is_alive():
+    """A ping answered while a send holds the wire goes out after that frame, for
+    as long as the dead-peer rule says the peer is alive: a live peer that reads
+    slowly (an upload filling the socket) gets its pong late, not a connection
+    cut after 1 s."""
+    network = _SlowNetwork()
+    transport = _transport_on(network)
+    transport.send('{"type":"a"}', lambda: False)
+    network.gate.clear()  # the network stops taking frames
+    network.then_stuck = 60  # and, once it took the next one, 1.5 s more
+    sender = threading.Thread(
+        target=transport.send, args=('{"type":"x"}', lambda: False), name="test-sender"
+    )
+    sender.start()
+    network.incoming.put(_server_frame(b"hb", 0x9))  # the peer pings, alive
+    network.incoming.put(_server_frame(b'{"type":"b"}'))
+    assert [b'{"type":"b"}'] == _read_one(transport)  # the answer is left to the sender
+    network.gate.set()
+    sender.join(10)
+    assert not sender.is_alive()
+    assert not network.shut.is_set(), "the connection was cut"
+    assert [(0x1, b'{"type":"a"}'), (0x1, b'{"type":"x"}'), (0xA, b"hb")] == network.frames()
+
+
+def test_a_ping_answer_behind_the_close_frame_keeps_close_bounded():
+    """A ping answered while the close frame holds the wire does not make the
+    close wait for the dead-peer rule: after a control frame the answer has
+    what is left of the control frame's 1 s, then closing goes on."""
+    network = _SlowNetwork()
+    transport = _transport_on(network)
+    transport.send('{"type":"a"}', lambda: False)  # a rule that never gives up
+    network.gate.clear()
+    network.then_stuck = 1000  # after the close frame, 25 s of nothing
+    closer = threading.Thread(target=transport.send_close, name="test-closer")
+    closer.start()
+    network.incoming.put(_server_frame(b"hb", 0x9))
+    network.incoming.put(_server_frame(b'{"type":"b"}'))
+    assert [b'{"type":"b"}'] == _read_one(transport)
+    network.gate.set()
+    closer.join(5)
+    assert not closer.is_alive(), "closing waited on a ping answer"
+    assert [0x1, 0x8] == [opcode for opcode, _ in network.frames()]
+
+
+def test_a_stalled_send_leaves_the_socket_for_its_caller():
+    """A send stuck half written while the peer is declared dead raises, and
+    leaves the socket open: the connection records why before it aborts, so the
+    reader cannot report a plain end of stream first. Nothing more is written."""
+    network = _SlowNetwork()
+    transport = _transport_on(network)
+    network.limit, network.then_stuck = 5, 1000  # 5 bytes, then nothing
+    with pytest.raises(TransportError, match="stalled"):
+        transport.send('{"type":"b"}', lambda: True)
+    assert not network.shut.is_set()
+    with pytest.raises(TransportError, match="cut"):
+        transport.send('{"type":"c"}', lambda: False)
+    assert 5 == len(network.out)
 
 
 class _InterruptedNetwork(_SlowNetwork):
     """Takes the first 10 bytes of a frame, then the caller gets Ctrl-C."""
 
     def __init__(self) -> None:
-        super().__init__(stuck=0)
+        super().__init__()
         self.calls = 0
 
     def send(self, data: memoryview) -> int:
@@ -222,10 +300,7 @@ def test_an_interrupt_in_the_middle_of_a_frame_cuts_the_stream():
     the connection is cut, so no later frame (a close frame among them) is read
     by the server as the rest of the half-written one."""
     network = _InterruptedNetwork()
-    ws = websocket.WebSocket(enable_multithread=True)
-    ws.sock = network  # type: ignore[assignment]
-    ws.connected = True
-    transport = WebSocketTransport(ws)
+    transport = _transport_on(network)
     with pytest.raises(KeyboardInterrupt):
         transport.send('{"type":"input_audio_buffer.append","audio":"AAAA"}')
     assert network.shut.is_set()
