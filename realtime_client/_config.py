@@ -369,7 +369,7 @@ class ConversationOptions:
     max_output_tokens: ev.MaxOutputTokens | None = None
     tool_choice: ev.ToolChoice | None = None
     speed: float | None = None
-    tools: Sequence[Callable[..., Any]] = attrs.field(default=())
+    tools: Sequence[Callable[..., Any]] = attrs.field(default=(), converter=tuple)
     accumulate_last_turn: bool = True
     buffer_events: bool = True
     send_queue_size: int = attrs.field(default=1024)

@@ -233,18 +233,24 @@ class VoiceBridge:
             Where the interrupted item stopped, or None when nothing was playing
             (then nothing is sent).
         """
-        if self._sink is None:
-            return None
+        return self._barge_in(cancel_unheard=False)
+
+    def _barge_in(self, *, cancel_unheard: bool) -> PlaybackPosition | None:
+        """Stop playback and cancel the running responses; with ``cancel_unheard``,
+        also when nothing is playing yet (a reply still on its way)."""
         with self._lock:
             # Mark the running responses cancelled first, so no delta of theirs is
             # queued between emptying the sink and the mark.
             to_cancel = sorted(self._running - self._cancelled)
             self._cancelled.update(to_cancel)
-            position = self._sink.interrupt()
-            if position is None:  # nothing was playing: nothing is cancelled
+            position = self._sink.interrupt() if self._sink is not None else None
+            if position is None and not cancel_unheard:  # nothing playing: nothing cancelled
                 self._cancelled.difference_update(to_cancel)
                 return None
-        self._session.truncate_item(position.item_id, position.content_index, position.played_ms)
+        if position is not None:
+            self._session.truncate_item(
+                position.item_id, position.content_index, position.played_ms
+            )
         for response_id in to_cancel:
             self._session.cancel_response(response_id)
         return position
@@ -255,12 +261,7 @@ class VoiceBridge:
         A response still running is cancelled even before its first audio
         arrived, so it never plays over the new turn.
         """
-        if self.interrupt() is None:  # nothing playing: a reply may still be coming
-            with self._lock:
-                to_cancel = sorted(self._running - self._cancelled)
-                self._cancelled.update(to_cancel)  # its late deltas are dropped
-            for response_id in to_cancel:
-                self._session.cancel_response(response_id)
+        self._barge_in(cancel_unheard=True)
         self._session.clear_audio()
         self._talking = True
 

@@ -165,12 +165,14 @@ class Microphone:
                 raise AudioError("the microphone is closed")
             if self._running:
                 return
+            # Before the stream runs (its first callback may come before start()
+            # returns): after a stop, the first block is placed by its time.
+            self._echo_jump = True
             try:
                 self._stream.start()
             except Exception as exc:
                 raise AudioError(f"the input device failed to start: {exc}") from exc
             self._running = True
-            self._echo_jump = True  # after a stop, the first block is placed by its time
 
     def stop(self) -> None:
         """Stop recording; chunks already recorded can still be read."""

@@ -180,12 +180,14 @@ class Speaker:
             if not self._notifier_started:
                 self._notifier.start()
                 self._notifier_started = True
+            # Before the stream runs (its first callback may come before start()
+            # returns): after a stop, the first block is placed by its time.
+            self._echo_jump = True
             try:
                 self._stream.start()
             except Exception as exc:
                 raise AudioError(f"the output device failed to start: {exc}") from exc
             self._running = True
-            self._echo_jump = True  # after a stop, the first block is placed by its time
 
     def stop(self) -> None:
         """Stop the output stream (queued audio stays queued)."""

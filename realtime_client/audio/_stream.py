@@ -8,6 +8,7 @@ device you open tells you what to install.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
@@ -146,9 +147,10 @@ def check_blocksize_ms(value: object) -> None:
         TypeError: It is not a number.
         ValueError: It is not above 0 and at most 1000 ms.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"blocksize_ms must be a number of milliseconds, got {value!r}")
-    if not (math.isfinite(value) and 0 < value <= 1000):
+    milliseconds = float(value)
+    if not (math.isfinite(milliseconds) and 0 < milliseconds <= 1000):
         raise ValueError(f"blocksize_ms must be above 0 and at most 1000, got {value!r}")
 
 

@@ -220,6 +220,12 @@ def test_a_bad_blocksize_is_refused_before_any_stream_opens(cls, value, error):
     assert [] == factory.streams
 
 
+@pytest.mark.parametrize("cls", [Microphone, Speaker])
+def test_a_numpy_blocksize_is_a_number(cls):
+    """Any real number will do, a NumPy one included."""
+    cls(stream_factory=FakeFactory(), blocksize_ms=np.int64(40)).close()
+
+
 class TestSpeaker:
     def test_plays_deltas_and_reports_start_and_finish(self):
         """Deltas come out of the callback unchanged; events arrive on the speaker thread."""

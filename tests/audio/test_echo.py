@@ -392,6 +392,26 @@ class TestRestartedStreams:
         speaker.close()
         assert [True, False, True, False] == flags.far_flags
 
+    def test_a_block_called_back_before_start_returns_is_placed_by_its_time(self):
+        """PortAudio may call back before the stream's start() returns: that first
+        block is already the one placed by its time, not the one after it."""
+        factory = FakeFactory()
+        speaker = Speaker(stream_factory=factory, blocksize_ms=40)
+        flags = _Flags()
+        speaker._set_echo_canceller(flags)  # type: ignore[arg-type]
+        stream = factory.stream
+        started = stream.start
+
+        def start_and_call_back() -> None:
+            started()
+            stream.pump(now=1.0, latency=0.08)
+
+        stream.start = start_and_call_back  # type: ignore[method-assign]
+        speaker.start()
+        stream.pump(now=1.04, latency=0.08)
+        speaker.close()
+        assert [True, False] == flags.far_flags
+
     def test_a_restarted_microphone_places_its_next_block_by_its_time(self):
         """The same for Microphone.stop() then start()."""
         factory = FakeFactory()

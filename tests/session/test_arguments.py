@@ -122,4 +122,5 @@ class TestBeforeConnecting:
         naming it, not after a connection opened."""
         with pytest.raises(error, match=match):
             ConversationOptions(tools=tools)
-        assert ConversationOptions(tools=[_weather]).tools == [_weather]
+        assert ConversationOptions(tools=[_weather]).tools == (_weather,)
+        assert ConversationOptions(tools=iter([_weather])).tools == (_weather,)  # kept

@@ -153,7 +153,7 @@ class TestHandshake:
             started = time.monotonic()
             with pytest.raises(RealtimeTimeoutError, match=r"longer than 0\.5 s"):
                 client.start_conversation()
-            assert time.monotonic() - started < 0.5 + 1.5  # not 10 s of bytes
+            assert time.monotonic() - started < 0.5 + 4.5  # not the 10 s of bytes
         finally:
             stop.set()
             server.join(WAIT)
