@@ -349,3 +349,99 @@ class TestPauseReply:
         """A negative at_audio_ms is a caller error, raised at once."""
         with pytest.raises(ValueError, match="at_audio_ms"):
             server.wait_for_connection().pause_reply(at_audio_ms=-1)
+
+
+_CLOSING = [
+    "response.output_audio.delta",
+    "response.output_audio.done",
+    "response.output_audio_transcript.done",
+    "response.content_part.done",
+    "response.output_item.done",
+    "conversation.item.done",
+]
+
+
+def _logic(sent: list[Any]) -> Any:
+    """The server's session logic alone, driven as its connection's worker drives it."""
+    import math
+
+    from realtime_client.testing._server._config import initial_realtime_session
+    from realtime_client.testing._server._session import SessionLogic
+    from realtime_client.testing._server._settings import ServerSettings
+
+    class Connection:
+        def _note_error(self, error: Any) -> None:
+            pass
+
+    pcm = b"\x00\x10" * 24 * 300
+    return SessionLogic(
+        settings=ServerSettings(
+            speed=math.inf, responder=lambda r: AudioReply(transcript="a b", audio=pcm)
+        ),
+        session=initial_realtime_session(model="m", max_duration_s=60),
+        send=sent.append,
+        connection=Connection(),
+    )
+
+
+class TestClosingInterleaved:
+    """A cancel or a truncation landing between an item's closing events."""
+
+    @pytest.mark.parametrize("after", _CLOSING)
+    def test_a_cancel_between_closing_events_sends_each_once_then_done(self, after) -> None:
+        """However late response.cancel comes (after any of the item's closing
+        events, with the next one already produced), the client gets each closing
+        event exactly once and then response.done, status cancelled: the done a
+        client waits for is never lost, and nothing is repeated."""
+        from realtime_client.events import ResponseCancelEvent
+
+        sent: list[Any] = []
+        logic = _logic(sent)
+        logic.start_response(None)
+        for _ in range(10_000):  # bounded: until the chosen event went out
+            if sent and sent[-1].type == after:
+                break
+            assert logic.pump() or logic.next_due() is not None
+        logic.next_due()  # the worker produces the next event before it reads a frame
+        logic.handle(ResponseCancelEvent())
+        for _ in range(100):
+            if not logic.pump():
+                break
+        kinds = [event.type for event in sent]
+        for kind in _CLOSING[1:]:
+            assert 1 == kinds.count(kind), (kind, kinds)
+        assert 1 == kinds.count("response.done")
+        done = next(event for event in sent if event.type == "response.done")
+        assert "cancelled" == done.response.status
+        assert kinds.index("conversation.item.done") < kinds.index("response.done")
+
+    def test_a_truncate_after_the_last_delta_still_closes_the_audio(self) -> None:
+        """A barge-in truncating the item after its last audio delta, while its
+        output_audio.done is already produced but not sent, still gets
+        output_audio.done, and the item ends incomplete."""
+        from realtime_client.events import ConversationItemTruncateEvent
+
+        sent: list[Any] = []
+        logic = _logic(sent)
+        logic.start_response(None)
+        for _ in range(10_000):  # bounded: until the last audio delta went out
+            logic.pump()
+            logic.next_due()  # the worker's next turn produces the next event
+            if logic._next is not None and logic._next[1].type == "response.output_audio.done":
+                break
+        else:
+            raise AssertionError("output_audio.done was never produced")
+        item_id = next(e.item_id for e in sent if e.type == "response.output_audio.delta")
+        logic.handle(
+            ConversationItemTruncateEvent(item_id=item_id, content_index=0, audio_end_ms=100)
+        )
+        for _ in range(100):
+            if not logic.pump():
+                break
+        kinds = [event.type for event in sent]
+        assert 1 == kinds.count("response.output_audio.done")
+        item_done = next(e for e in sent if e.type == "response.output_item.done")
+        assert "incomplete" == item_done.item.status
+        assert kinds.index("conversation.item.truncated") < kinds.index(
+            "response.output_audio.done"
+        )

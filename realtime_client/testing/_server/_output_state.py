@@ -64,6 +64,8 @@ class _Part:
     text: str = ""
     audio: bytearray = attrs.Factory(bytearray)
     closed: bool = False
+    finished: set[str] = attrs.Factory(set)
+    """The part's ``.done`` events sent so far: ``"audio"``, ``"transcript"``, ``"text"``."""
 
     def content(self, cut_ms: int | None, bytes_per_ms: int) -> AssistantContent:
         if self.kind == "text":
@@ -85,6 +87,8 @@ class SentOutput:
     done: bool = False
     parts: list[_Part] = attrs.Factory(list)
     arguments: str = ""
+    arguments_done: bool = False
+    conversation_done: bool = False
     cut_ms: int | None = None
     """Set when the client truncated the item while it streamed: its audio ends here."""
 
@@ -125,6 +129,11 @@ class OutputState:
         """The output item the client has seen added but not done, if any."""
         last = self.outputs[-1] if self.outputs else None
         return last if last is not None and not last.done else None
+
+    @property
+    def last_output(self) -> SentOutput | None:
+        """The latest output item, finished or not (closing() says what it still needs)."""
+        return self.outputs[-1] if self.outputs else None
 
     def full_item(self, output: SentOutput, status: ItemStatus) -> ConversationItem:
         """The output's item with everything sent so far, audio bytes included."""
@@ -183,6 +192,21 @@ class OutputState:
                 part.audio += event.delta
         elif isinstance(event, ResponseFunctionCallArgumentsDeltaEvent):
             output.arguments += event.delta
+        elif isinstance(event, ResponseOutputAudioDoneEvent):
+            if output.open_part is not None:
+                output.open_part.finished.add("audio")
+            return
+        elif isinstance(event, ResponseOutputAudioTranscriptDoneEvent):
+            if output.open_part is not None:
+                output.open_part.finished.add("transcript")
+            return
+        elif isinstance(event, ResponseOutputTextDoneEvent):
+            if output.open_part is not None:
+                output.open_part.finished.add("text")
+            return
+        elif isinstance(event, ResponseFunctionCallArgumentsDoneEvent):
+            output.arguments_done = True
+            return
         elif isinstance(event, ResponseContentPartDoneEvent):
             part = output.open_part
             if part is not None:
@@ -192,7 +216,7 @@ class OutputState:
             output.item = event.item
             return
         elif isinstance(event, ConversationItemDoneEvent):
-            pass
+            output.conversation_done = True
         else:
             return
         if output.in_conversation and self._conversation is not None:
@@ -219,12 +243,25 @@ class OutputState:
     # --- closing ---------------------------------------------------------------------------
 
     def closing(self, output: SentOutput, status: ItemStatus) -> list[ServerEvent]:
-        """The events that close an open output item, from what the client has received.
+        """The events that still close an output item, from what the client has received.
 
-        A conversation item the client never saw added (the cut came between
+        Events of the closing already sent are not repeated (a cancel or a
+        truncation can come between them), and an item already done only
+        needs its ``conversation.item.done``, if that is not sent yet. A
+        conversation item the client never saw added (the cut came between
         ``output_item.added`` and ``conversation.item.added``) is added first.
         """
         out: list[ServerEvent] = []
+        if output.done:
+            if self._conversation is not None and not output.conversation_done:
+                out.append(
+                    ConversationItemDoneEvent(
+                        event_id=new_id("event"),
+                        item=output.item,
+                        previous_item_id=self._previous_id(output.item_id),
+                    )
+                )
+            return out
         ids: dict[str, Any] = {
             "response_id": self._response_id,
             "item_id": output.item_id,
@@ -240,13 +277,22 @@ class OutputState:
             )
         part = output.open_part
         if part is not None and part.kind == "audio":
+            if "audio" not in part.finished:
+                out.append(
+                    ResponseOutputAudioDoneEvent(
+                        event_id=new_id("event"), **ids, content_index=part.index
+                    )
+                )
+            if "transcript" not in part.finished:
+                out.append(
+                    ResponseOutputAudioTranscriptDoneEvent(
+                        event_id=new_id("event"),
+                        **ids,
+                        content_index=part.index,
+                        transcript=part.text,
+                    )
+                )
             out += [
-                ResponseOutputAudioDoneEvent(
-                    event_id=new_id("event"), **ids, content_index=part.index
-                ),
-                ResponseOutputAudioTranscriptDoneEvent(
-                    event_id=new_id("event"), **ids, content_index=part.index, transcript=part.text
-                ),
                 ResponseContentPartDoneEvent(
                     event_id=new_id("event"),
                     **ids,
@@ -255,10 +301,13 @@ class OutputState:
                 ),
             ]
         elif part is not None:
+            if "text" not in part.finished:
+                out.append(
+                    ResponseOutputTextDoneEvent(
+                        event_id=new_id("event"), **ids, content_index=part.index, text=part.text
+                    )
+                )
             out += [
-                ResponseOutputTextDoneEvent(
-                    event_id=new_id("event"), **ids, content_index=part.index, text=part.text
-                ),
                 ResponseContentPartDoneEvent(
                     event_id=new_id("event"),
                     **ids,
@@ -267,7 +316,7 @@ class OutputState:
                 ),
             ]
         item: Any = output.item
-        if isinstance(item, FunctionCallItem):
+        if isinstance(item, FunctionCallItem) and not output.arguments_done:
             out.append(
                 ResponseFunctionCallArgumentsDoneEvent(
                     event_id=new_id("event"),

@@ -66,6 +66,7 @@ AUDIO_CHUNKS_MS: Final = (40, 80, 120, 200)
 TEXT_DELTA_S: Final = 0.02
 """Model time between two text deltas (50 tokens per second)."""
 _CHARS_PER_TOKEN: Final = 4
+_MAX_CLOSING_EVENTS: Final = 8  # an item's closing events number seven at most
 _AUDIO_MS_PER_TOKEN: Final = 50
 _PIECE = re.compile(r"\s*[\w']+|\s*[^\w\s]|\s+")
 
@@ -178,6 +179,8 @@ class ResponseStream:
     def observe(self, event: ServerEvent) -> None:
         """Take note of one of this response's events as it is sent."""
         self._state.observe(event)
+        if isinstance(event, ResponseDoneEvent):
+            self._finished = True  # sent, not only produced: a cancel now has nothing to end
 
     def truncated(self, item_id: str, audio_end_ms: int) -> bool:
         """The client truncated one of this response's items; True if it was still streaming.
@@ -253,13 +256,22 @@ class ResponseStream:
             )
 
     def _close(self, item_id: str, t: float) -> Iterator[Emit]:
-        """Close the open item from what the client has received (cut items as incomplete)."""
-        output = self._state.open_output
-        if output is None or output.item_id != item_id:
-            return
-        status: ItemStatus = "incomplete" if item_id in self._cut else "completed"
-        for event in self._state.closing(output, status):
-            yield t, event
+        """Close the item from what the client has received (cut items as incomplete).
+
+        One event at a time, each worked out after the one before went out: a
+        truncation between them makes the rest ``incomplete``, and an event
+        produced but dropped (see :meth:`SessionLogic._on_conversation_item_truncate`)
+        is produced again.
+        """
+        for _ in range(_MAX_CLOSING_EVENTS):  # each turn sends one, so the list shrinks
+            output = self._state.find(item_id)
+            if output is None:
+                return
+            status: ItemStatus = "incomplete" if item_id in self._cut else "completed"
+            events = self._state.closing(output, status)
+            if not events:
+                return
+            yield t, events[0]
 
     def events(self) -> Generator[Emit, None, None]:
         """The response's events with their due times; stops early if cancelled."""
@@ -277,7 +289,6 @@ class ResponseStream:
                     type=reply.error_type, code=reply.code, message=reply.message
                 )
                 self.status = "failed"
-                self._finished = True
                 failed = ResponseStatusDetails(type="failed", error=error)
                 yield (
                     t,
@@ -299,7 +310,6 @@ class ResponseStream:
             else None
         )
         self.status = status
-        self._finished = True
         yield (
             t,
             ResponseDoneEvent(event_id=self._ev_id(), response=self._response(status, details)),
@@ -454,14 +464,15 @@ class ResponseStream:
 
         Returns:
             The events to send, in order (already observed); empty if the
-            response already finished.
+            response's ``response.done`` already went out. Closing events
+            already sent are not repeated; those produced but not sent yet are.
         """
         if self._finished:
             return []
         self._finished = True
         self.status = "cancelled"
         out: list[ServerEvent] = []
-        output = self._state.open_output
+        output = self._state.last_output
         if output is not None:
             out.extend(self._state.closing(output, "incomplete"))
         for event in out:  # all go out at once: the state can take them now
