@@ -288,3 +288,19 @@ class TestTranslationSecrets:
         assert secret.value not in repr(secret)
         with pytest.raises(ValueError, match="expires_after_seconds"):
             client.create_translation_client_secret(expires_after_seconds=5)
+
+    def test_a_secret_the_server_issued_opens_a_translation_session(self, make_server) -> None:
+        """With api_key set, the client secret the server handed out (the way a
+        browser or phone gets its credential) opens the translation socket, as
+        the service accepts an ephemeral key; a made-up ek_ value does not."""
+        server = make_server(api_key="sk-right")
+        client = ConversationClient(base_url=server.base_url, api_key="sk-right")
+        secret = client.create_translation_client_secret(language="fr")
+        peer = Peer(_url(server), key=secret.value)
+        try:
+            assert "session.created" == peer.recv()["type"]
+        finally:
+            peer.close()
+        with pytest.raises(websocket.WebSocketBadStatusException) as info:
+            Peer(_url(server), key="ek_" + "0" * 32)
+        assert 401 == info.value.status_code

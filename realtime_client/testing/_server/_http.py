@@ -136,6 +136,14 @@ class RestRoutes:
         self._settings = settings
         self._lock = threading.Lock()
         self._calls: dict[str, CallRecord] = {}
+        self._secrets: dict[str, int] = {}  # client secrets issued: value -> expires_at
+
+    def issued(self, key: str) -> bool:
+        """Whether ``key`` is a client secret this server issued and it has not expired
+        (the service accepts one in place of the API key)."""
+        with self._lock:
+            expires = self._secrets.get(key)
+        return expires is not None and time.time() < expires
 
     @property
     def calls(self) -> dict[str, CallRecord]:
@@ -250,10 +258,13 @@ class RestRoutes:
                 ),
             )
         expires = int(time.time()) + seconds
+        value = "ek_" + secrets.token_hex(16)
+        with self._lock:
+            self._secrets[value] = expires
         handler.send_json(
             200,
             {
-                "value": "ek_" + secrets.token_hex(16),
+                "value": value,
                 "expires_at": expires,
                 "session": tev.converter.unstructure(config),
             },

@@ -60,9 +60,13 @@ class FakeRealtimeServer:
     Args:
         host: The address to bind; keep the default loopback address in tests.
         port: The port; 0 picks a free one (read it from :attr:`port`).
-        api_key: The only key the handshake accepts. None accepts any non-empty
-            ``Authorization: Bearer`` key (or Azure ``api-key`` header); a
-            missing key always gets HTTP 401.
+        api_key: The only key accepted (or, on the translation endpoint, a client
+            secret this server issued). None accepts any non-empty
+            ``Authorization: Bearer`` key (or Azure ``api-key`` header), and no key
+            at all on the conversation endpoint, so that
+            ``ConversationClient(base_url=server.base_url)`` needs none; the
+            translation endpoint and the REST routes always want a key, as the
+            service does.
         responder: What the model answers: a callable taking a
             :class:`ResponseRequest` and returning a reply (or a list of them),
             or a list of canned replies used in order on each connection (the
@@ -145,10 +149,13 @@ class FakeRealtimeServer:
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
-        self._translations = TranslationService(
-            settings=self._settings, replay=self._replay, recording_tag=self._recording_tag
-        )
         self._rest = RestRoutes(self._settings)
+        self._translations = TranslationService(
+            settings=self._settings,
+            replay=self._replay,
+            recording_tag=self._recording_tag,
+            issued=self._rest.issued,
+        )
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -501,7 +508,8 @@ def serve_forever(
         ready: Called once with the base URL (``ws://HOST:PORT/v1``) when the
             server accepts connections.
         stop_event: Stops the server when set; None runs until interrupted.
-        api_key: The only key accepted; None accepts any key, or none.
+        api_key: The only key accepted; None accepts any key, or none on the
+            conversation endpoint (see :class:`FakeRealtimeServer`).
         speed: How much faster than real time responses stream.
 
     .. versionadded:: 0.1
