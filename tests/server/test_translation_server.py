@@ -304,3 +304,41 @@ class TestTranslationSecrets:
         with pytest.raises(websocket.WebSocketBadStatusException) as info:
             Peer(_url(server), key="ek_" + "0" * 32)
         assert 401 == info.value.status_code
+
+    def test_a_wrongly_typed_field_is_a_400_not_a_dropped_connection(
+        self, server: FakeRealtimeServer
+    ) -> None:
+        """``audio.output`` given as a string is answered with HTTP 400 naming the
+        field, not a connection closed without an answer."""
+        import json
+
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        try:
+            body = {"session": {"model": "m", "audio": {"output": "es"}}}
+            connection.request(
+                "POST",
+                "/v1/realtime/translations/client_secrets",
+                body=json.dumps(body),
+                headers={"Authorization": "Bearer k", "Content-Type": "application/json"},
+            )
+            answer = connection.getresponse()
+            assert 400 == answer.status
+            assert "session.audio.output" in json.loads(answer.read())["error"]["message"]
+        finally:
+            connection.close()
+
+    def test_a_request_that_stops_midway_frees_its_connection(
+        self, server: FakeRealtimeServer, monkeypatch
+    ) -> None:
+        """A client that sends part of a POST and goes quiet has its connection
+        closed after the request timeout, instead of holding a server thread."""
+        import socket
+
+        from realtime_client.testing._server import _http
+
+        assert _http._Handler.timeout is not None
+        assert _http._Handler.timeout <= 30
+        monkeypatch.setattr(_http._Handler, "timeout", 0.3)  # the same, quicker
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(b"POST /v1/realtime/calls HTTP/1.1\r\nContent-Length: 10\r\n")
+            assert b"" == sock.recv(1024)  # closed by the server, well within 5 s

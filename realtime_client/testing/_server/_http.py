@@ -247,9 +247,17 @@ class RestRoutes:
             seconds = after["seconds"]
         config = initial_translation_session(model, self._settings.max_session_duration)
         audio = session.get("audio") if isinstance(session, dict) else None
-        language = (
-            (audio or {}).get("output", {}).get("language") if isinstance(audio, dict) else None
-        )
+        output = audio.get("output") if isinstance(audio, dict) else None
+        if output is not None and not isinstance(output, dict):
+            handler.send_json(
+                400,
+                _error(
+                    "Invalid type for 'session.audio.output': expected an object.",
+                    "invalid_type",
+                ),
+            )
+            return
+        language = output.get("language") if output is not None else None
         if isinstance(language, str):
             config = attrs.evolve(
                 config,
@@ -296,6 +304,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     server: Any
     protocol_version = "HTTP/1.1"
+    timeout = _PEEK_TIMEOUT  # a client that stops mid-request frees its thread
 
     def __init__(self, sock: socket.socket, address: Any, routes: RestRoutes) -> None:
         self.routes = routes
