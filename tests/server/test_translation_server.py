@@ -342,3 +342,21 @@ class TestTranslationSecrets:
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
             sock.sendall(b"POST /v1/realtime/calls HTTP/1.1\r\nContent-Length: 10\r\n")
             assert b"" == sock.recv(1024)  # closed by the server, well within 5 s
+
+
+def test_a_translation_session_ends_at_the_maximum_duration(make_server) -> None:
+    """As a conversation does, a translation session that reaches
+    max_session_duration is closed with 1001 and the service's reason, so a
+    client's handling of the 60-minute limit can be tested offline."""
+    from realtime_client.testing import MAX_DURATION_REASON
+
+    server = make_server(max_session_duration=0.3)
+    peer = Peer(_url(server))
+    try:
+        assert "session.created" == peer.recv()["type"]
+        assert (1001, MAX_DURATION_REASON) == peer.wait_close()
+    finally:
+        peer.close()
+    connection = server.translations.wait_for_connection()
+    assert connection.wait_closed()
+    assert 1001 == connection.close_code

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Union, final
 from ...errors import ProtocolError
 from ...events import UnknownClientEvent, UnknownServerEvent
 from ...events import translation as tev
+from ._connection import MAX_DURATION_REASON
 from ._handshake import _MISSING_KEY, _WRONG_KEY, _bearer, _json_response, parse_path
 from ._record import TrafficEntry
 from ._settings import ServerSettings
@@ -60,6 +61,7 @@ class TranslationConnection(
         self._index = index
         self._ws = websocket
         self._close_code: int | None = None
+        self._sent_close: tuple[int, str] | None = None  # when this side closed first
         self.translator: Translator | None = None
 
     @property
@@ -74,7 +76,8 @@ class TranslationConnection(
 
     @property
     def close_code(self) -> int | None:
-        """The close code, once closed."""
+        """The close code, once closed: the server's when it closed first (the
+        session's limit), else the client's."""
         return self._close_code
 
     # --- the connection thread ---------------------------------------------------------------
@@ -93,8 +96,8 @@ class TranslationConnection(
         if event is not None:
             self._note_sent(event)
 
-    def _receive(self) -> str:
-        frame = self._ws.recv()
+    def _receive(self, timeout: float | None = None) -> str:
+        frame = self._ws.recv(timeout)
         text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
         self._record(TrafficEntry(t=self._now(), sender="client", frame=text))
         return text
@@ -126,12 +129,24 @@ class TranslationConnection(
     def _error(self, info: ServerErrorInfo, client_event_id: str | None) -> None:
         self.send_event(error_event(info, client_event_id=client_event_id))
 
-    def serve(self) -> None:
-        """Serve the session until the client leaves or closes it."""
+    def serve(self, max_duration: float) -> None:
+        """Serve the session until the client leaves or closes it, or until
+        ``max_duration`` seconds have passed: then, as the service does, the
+        connection closes with code 1001 and the reason naming the limit."""
         assert self.translator is not None
+        expires = time.monotonic() + max_duration
         self.translator.open()
         while not self.translator.closed:
-            self.handle_frame(self._receive())
+            remaining = expires - time.monotonic()
+            if remaining <= 0:
+                self._sent_close = (1001, MAX_DURATION_REASON)
+                self._ws.close(*self._sent_close)
+                return
+            try:
+                frame = self._receive(remaining)
+            except TimeoutError:
+                continue  # the limit: closed at the top of the loop
+            self.handle_frame(frame)
         self._ws.close(1000, "")
 
     def replay(self, entries: list[TrafficEntry], speed: float) -> None:
@@ -166,6 +181,8 @@ class TranslationConnection(
 
     def ended(self, code: int | None, reason: str) -> None:
         """Record the close and wake everyone waiting."""
+        if self._sent_close is not None:
+            code, reason = self._sent_close
         self._close_code = code if code is not None else 1006
         self._record(
             TrafficEntry(
@@ -286,7 +303,7 @@ class TranslationService:
             if self._replay is not None:
                 connection.replay(self._replay, self._settings.speed)
             else:
-                connection.serve()
+                connection.serve(self._settings.max_session_duration)
         except ConnectionClosed:
             pass
         except Exception:
