@@ -398,6 +398,8 @@ class ConversationOptions:
     def _check_tools(self, _: object, value: Sequence[Callable[..., Any]]) -> None:
         # The session's own registration, run here so that a function the model
         # could not be told about fails before any connection opens.
+        if not value:
+            return
         from .tools import ToolRegistry
 
         registry = ToolRegistry()
