@@ -68,3 +68,36 @@ class TestStop:
         conn = server.wait_for_connection()
         assert [(1001, "")] == got
         assert (1001, "") == (conn.close_code, conn.close_reason)
+
+
+class TestKeepClosed:
+    def test_a_server_that_runs_for_ever_lets_go_of_ended_connections(self) -> None:
+        """With keep_closed=False (what ``realtime-client serve`` uses), a connection
+        that ended is dropped with its traffic and its socket, conversation and
+        translation alike, so a long-running server does not grow with every
+        connection it ever had."""
+        with FakeRealtimeServer(speed=math.inf, keep_closed=False) as server:
+            for _ in range(3):
+                peer = Peer(server.url)
+                assert "session.created" == peer.recv()["type"]
+                connection = server.wait_for_connection(0)
+                peer.close()
+                assert connection.wait_closed()
+                assert [] == server.connections
+            peer = Peer(server.base_url + "/realtime/translations?model=gpt-realtime-translate")
+            assert "session.created" == peer.recv()["type"]
+            translation = server.translations.wait_for_connection(0)
+            peer.close()
+            assert translation.wait_closed()
+            assert [] == server.translations.connections
+            assert [] == server._sockets  # closed connections' sockets are let go
+
+    def test_by_default_every_connection_stays_for_the_test_to_inspect(self) -> None:
+        """The default keeps every ended connection (tests read their traffic)."""
+        with FakeRealtimeServer(speed=math.inf) as server:
+            for _ in range(2):
+                peer = Peer(server.url)
+                peer.recv()
+                peer.close()
+            assert server.wait_for_connection(1).wait_closed()
+            assert 2 == len(server.connections)

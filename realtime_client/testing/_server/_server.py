@@ -91,6 +91,12 @@ class FakeRealtimeServer:
             server side is played back to every client instead of a live session.
         on_connect: Called with each new connection's handle before the session
             starts, on the connection's thread (arm faults here).
+        keep_closed: Keep every connection that ended, with its traffic, in
+            :attr:`connections` (what tests inspect). ``False`` lets go of one as
+            it ends, for a server that runs for ever (``realtime-client serve``):
+            its memory then follows the connections open, not all there were.
+            Set it before relying on :meth:`wait_for_connection` indices: with
+            ``False`` they count the connections still open.
 
     Raises:
         ValueError: ``speed`` or ``max_session_duration`` is not positive,
@@ -115,6 +121,7 @@ class FakeRealtimeServer:
         record_dir: str | os.PathLike[str] | None = None,
         replay: str | os.PathLike[str] | None = None,
         on_connect: Callable[[FakeConnection], None] | None = None,
+        keep_closed: bool = True,
     ) -> None:
         self._settings = ServerSettings(
             api_key=api_key,
@@ -139,6 +146,7 @@ class FakeRealtimeServer:
         self._host = host
         self._requested_port = port
         self._on_connect = on_connect
+        self._keep_closed = keep_closed
         self._number = next(_server_numbers)
         self._lock = threading.Condition()
         self._connections: list[FakeConnection] = []
@@ -155,6 +163,8 @@ class FakeRealtimeServer:
             replay=self._replay,
             recording_tag=self._recording_tag,
             issued=self._rest.issued,
+            keep_closed=keep_closed,
+            forget_socket=self._forget_socket,
         )
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -367,6 +377,11 @@ class FakeRealtimeServer:
         """
         return self._handshake_faults.failed
 
+    def _forget_socket(self, websocket: ServerConnection) -> None:
+        """Let go of an ended connection's socket (``keep_closed=False``)."""
+        with self._lock:
+            self._sockets = [s for s in self._sockets if s is not websocket]
+
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         rename_thread(connection, f"realtime-server-conn-{self._number}-handshake")
         with self._lock:
@@ -456,6 +471,10 @@ class FakeRealtimeServer:
             )
             worker.join(_CLOSE_TIMEOUT * 2)
             self._save(connection)
+            if not self._keep_closed:  # before mark_closed: a waiter finds it gone
+                with self._lock:
+                    self._connections = [c for c in self._connections if c is not connection]
+                self._forget_socket(websocket)
             connection.mark_closed()
             log.info(
                 "connection %d closed: %d events in, %d out, close code %d",
@@ -515,7 +534,9 @@ def serve_forever(
     .. versionadded:: 0.1
     """
     stop = stop_event if stop_event is not None else threading.Event()
-    with FakeRealtimeServer(host=host, port=port, api_key=api_key, speed=speed) as server:
+    with FakeRealtimeServer(
+        host=host, port=port, api_key=api_key, speed=speed, keep_closed=False
+    ) as server:
         if ready is not None:
             ready(server.base_url)
         while not stop.wait(0.5):  # a short wait keeps Ctrl-C prompt in the main thread
