@@ -125,12 +125,6 @@ class OutputState:
         return next((o for o in self.outputs if o.item_id == item_id), None)
 
     @property
-    def open_output(self) -> SentOutput | None:
-        """The output item the client has seen added but not done, if any."""
-        last = self.outputs[-1] if self.outputs else None
-        return last if last is not None and not last.done else None
-
-    @property
     def last_output(self) -> SentOutput | None:
         """The latest output item, finished or not (closing() says what it still needs)."""
         return self.outputs[-1] if self.outputs else None

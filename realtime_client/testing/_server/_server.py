@@ -163,8 +163,7 @@ class FakeRealtimeServer:
             replay=self._replay,
             recording_tag=self._recording_tag,
             issued=self._rest.issued,
-            keep_closed=keep_closed,
-            forget_socket=self._forget_socket,
+            forget=None if keep_closed else self._forget_socket,
         )
 
     # --- lifecycle ---------------------------------------------------------------------

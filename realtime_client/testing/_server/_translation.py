@@ -209,13 +209,13 @@ class TranslationService:
         recording_tag: str,
         on_connect: Callable[[TranslationConnection], None] | None = None,
         issued: Callable[[str], bool] = lambda key: False,
-        keep_closed: bool = True,
-        forget_socket: Callable[[ServerConnection], None] = lambda websocket: None,
+        forget: Callable[[ServerConnection], None] | None = None,
     ) -> None:
         self._settings = settings
         self._issued = issued  # a client secret the server's REST side issued
-        self._keep_closed = keep_closed  # see FakeRealtimeServer
-        self._forget_socket = forget_socket
+        # Given (FakeRealtimeServer(keep_closed=False)): an ended connection is let
+        # go of here, and its socket through this. None keeps every connection.
+        self._forget = forget
         self._replay = replay
         self._tag = recording_tag
         self._on_connect = on_connect
@@ -314,12 +314,12 @@ class TranslationService:
             log.exception("the offline server failed on translation connection %d", index)
             websocket.close(1011, "Internal server error")
         finally:
-            if not self._keep_closed:  # before ended(): a waiter finds it gone
+            if self._forget is not None:  # before ended(): a waiter finds it gone
                 with self._cond:
                     me = threading.current_thread()
                     self._connections = [c for c in self._connections if c is not connection]
                     self._threads = [t for t in self._threads if t is not me]
-                self._forget_socket(websocket)
+                self._forget(websocket)
             connection.ended(websocket.close_code, websocket.close_reason or "")
             self._save(connection)
 
